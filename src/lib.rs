@@ -1,8 +1,12 @@
 //! Switchboard: a terminal inbox for dealerships' customer conversations.
 //!
 //! Vendor payload → `providers` normalise → `store` appends the raw event and folds it into
-//! conversations and messages → the CLI (and later the inbox screens) read through `store` queries.
+//! conversations and messages → the CLI (and the inbox screens) read through `store` queries.
 
+pub mod cli;
 pub mod html;
+pub mod import;
 pub mod model;
 pub mod providers;
+pub mod sanitize;
+pub mod store;

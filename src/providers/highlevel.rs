@@ -325,6 +325,8 @@ fn call(
 ) -> Call {
     let word = call_status.as_deref().or(status).unwrap_or("").trim().to_ascii_lowercase();
     let outcome = match word.as_str() {
+        // A voicemail drop's `status` says the drop completed: it was left as a voicemail.
+        "completed" | "" if channel == Channel::Voicemail => CallOutcome::Voicemail,
         "completed" | "answered" => CallOutcome::Completed,
         "voicemail" => CallOutcome::Voicemail,
         "busy" => CallOutcome::Busy,
@@ -332,8 +334,6 @@ fn call(
         "canceled" | "cancelled" | "missed" => CallOutcome::Missed,
         "failed" => CallOutcome::Failed,
         "pending" | "ringing" | "in-progress" | "in_progress" => CallOutcome::InProgress,
-        // A voicemail drop with no call status was left as a voicemail.
-        "" if channel == Channel::Voicemail => CallOutcome::Voicemail,
         "" => CallOutcome::Other("unreported".into()),
         other => CallOutcome::Other(other.to_string()),
     };

@@ -1,0 +1,255 @@
+//! The command line: `import`, `conversations`, `thread`, `failures`, `events`, `rebuild`, `demo`.
+
+mod show;
+mod table;
+
+use crate::import;
+use crate::model::Provider;
+use crate::store::{ConversationFilter, Store};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "switchboard", version, about = "A terminal inbox for dealerships' customer conversations")]
+pub struct Cli {
+    /// The database file [default: $XDG_DATA_HOME/switchboard/switchboard.db]
+    #[arg(long, global = true, env = "SWITCHBOARD_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Store vendor events from files (one JSON event, a JSON array, or NDJSON); `-` reads stdin
+    Import(ImportArgs),
+    /// List conversations, newest activity first
+    Conversations(ConversationsArgs),
+    /// Show one conversation's messages, oldest first
+    Thread(ThreadArgs),
+    /// Failed (or unknown) outbound messages, newest first
+    Failures(FailuresArgs),
+    /// Stored raw events, newest first
+    Events(EventsArgs),
+    /// Fold the whole event log again into conversations and messages
+    Rebuild(JsonFlag),
+    /// Load the demo dealership into a fresh temporary database and show it
+    Demo,
+}
+
+#[derive(Args, Debug)]
+pub struct JsonFlag {
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// Files to import; `-` for standard input
+    #[arg(required = true, value_name = "FILE|-")]
+    pub files: Vec<String>,
+    /// Skip shape detection: every event is from this vendor
+    #[arg(long, value_parser = ["mykaarma", "highlevel", "partoo"])]
+    pub provider: Option<String>,
+    #[command(flatten)]
+    pub out: JsonFlag,
+}
+
+#[derive(Args, Debug)]
+pub struct ConversationsArgs {
+    /// all, unread, failed, a channel (sms, email, voice, …) or a vendor (mykaarma, highlevel, partoo)
+    #[arg(long, default_value = "all")]
+    pub filter: String,
+    /// Only conversations whose messages or contact match these words
+    #[arg(long)]
+    pub search: Option<String>,
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub out: JsonFlag,
+}
+
+#[derive(Args, Debug)]
+pub struct ThreadArgs {
+    /// A conversation id as `conversations` prints it (an unambiguous prefix is enough)
+    pub id: String,
+    #[command(flatten)]
+    pub out: JsonFlag,
+}
+
+#[derive(Args, Debug)]
+pub struct FailuresArgs {
+    /// Only failures this recent (e.g. 30m, 24h, 7d)
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub since: Option<std::time::Duration>,
+    /// Exit with status 1 when there is any failure (for alerting scripts)
+    #[arg(long)]
+    pub exit_code: bool,
+    #[arg(long, default_value_t = 200)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub out: JsonFlag,
+}
+
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    /// Only events that could not be understood
+    #[arg(long)]
+    pub rejected: bool,
+    /// Write one event's stored body, byte-exact, to standard output
+    #[arg(long, value_name = "EVENT_ID", conflicts_with = "rejected")]
+    pub raw: Option<i64>,
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub out: JsonFlag,
+}
+
+/// `thread --json`: the conversation, then its messages oldest first.
+#[derive(serde::Serialize)]
+struct ThreadDoc<'a> {
+    conversation: &'a crate::model::Conversation,
+    messages: &'a [crate::model::Message],
+}
+
+/// The process exit status a command asks for.
+pub enum Exit {
+    Ok,
+    /// `failures --exit-code` found failures.
+    Found,
+}
+
+pub fn default_db_path() -> Result<PathBuf> {
+    let base = dirs::data_dir().context("no data directory: set --db or SWITCHBOARD_DB")?;
+    Ok(base.join("switchboard").join("switchboard.db"))
+}
+
+pub fn run(cli: Cli) -> Result<Exit> {
+    let open = || -> Result<Store> {
+        let path = match &cli.db {
+            Some(p) => p.clone(),
+            None => default_db_path()?,
+        };
+        Store::open(&path)
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match cli.command {
+        None => bail!("the interactive inbox is not available yet: run `switchboard --help` for the commands"),
+        Some(Command::Import(a)) => {
+            let mut store = open()?;
+            let provider = a.provider.as_deref().map(Provider::parse);
+            let summary = import::import(&mut store, &a.files, provider, "import")?;
+            if a.out.json {
+                writeln!(out, "{}", serde_json::to_string(&summary)?)?;
+            } else {
+                show::import_summary(&mut out, &summary)?;
+            }
+        }
+        Some(Command::Conversations(a)) => {
+            let store = open()?;
+            let filter = ConversationFilter::parse(&a.filter)?;
+            let list = store.conversations(&filter, a.search.as_deref(), a.limit)?;
+            if a.out.json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
+            } else {
+                show::conversations(&mut out, &list)?;
+            }
+        }
+        Some(Command::Thread(a)) => {
+            let store = open()?;
+            let key = store.resolve_conversation(&a.id)?;
+            let conversation = store.conversation(&key)?.context("conversation vanished")?;
+            let messages = store.thread(&key)?;
+            if a.out.json {
+                let doc = ThreadDoc { conversation: &conversation, messages: &messages };
+                writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+            } else {
+                show::thread(&mut out, &conversation, &messages)?;
+            }
+        }
+        Some(Command::Failures(a)) => {
+            let store = open()?;
+            let since = a.since.map(|d| chrono::Utc::now().timestamp_millis() - d.as_millis() as i64);
+            let rows = store.failures(since, a.limit)?;
+            if a.out.json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+            } else {
+                show::failures(&mut out, &rows)?;
+            }
+            if a.exit_code && !rows.is_empty() {
+                return Ok(Exit::Found);
+            }
+        }
+        Some(Command::Events(a)) => {
+            let store = open()?;
+            if let Some(id) = a.raw {
+                let body = store.event_body(id)?.with_context(|| format!("no event {id}"))?;
+                out.write_all(&body)?;
+            } else {
+                let rows = store.events(a.rejected, a.limit)?;
+                if a.out.json {
+                    writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+                } else {
+                    show::events(&mut out, &rows)?;
+                }
+            }
+        }
+        Some(Command::Rebuild(a)) => {
+            let mut store = open()?;
+            let started = std::time::Instant::now();
+            let report = store.rebuild()?;
+            let seconds = started.elapsed().as_secs_f64();
+            if a.json {
+                writeln!(out, "{}", serde_json::json!({ "events": report.events, "changed_outcome": report.changed_outcome, "seconds": seconds }))?;
+            } else {
+                writeln!(
+                    out,
+                    "rebuilt from {} events in {seconds:.2}s ({} changed outcome)",
+                    report.events, report.changed_outcome
+                )?;
+            }
+        }
+        Some(Command::Demo) => crate::cli::demo(&mut out)?,
+    }
+    out.flush()?;
+    Ok(Exit::Ok)
+}
+
+/// The demo dealership's events, built into the binary so `demo` works from anywhere.
+pub const DEMO_EVENTS: &[(&str, &[u8])] = &[
+    ("mykaarma.ndjson", include_bytes!("../../assets/demo/mykaarma.ndjson")),
+    ("highlevel.ndjson", include_bytes!("../../assets/demo/highlevel.ndjson")),
+    ("partoo.ndjson", include_bytes!("../../assets/demo/partoo.ndjson")),
+];
+
+fn demo(out: &mut dyn Write) -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("switchboard-demo-{}", std::process::id()));
+    let path = dir.join("switchboard.db");
+    let mut store = Store::open(&path)?;
+    let mut total = crate::store::IngestReport::default();
+    for (name, bytes) in DEMO_EVENTS {
+        let mut bodies = Vec::new();
+        import::read_events(*bytes, &mut |b| {
+            bodies.push(crate::store::Incoming { body: b, provider: None });
+            Ok(())
+        })
+        .with_context(|| format!("demo events {name}"))?;
+        for chunk in bodies.chunks(import::BATCH) {
+            total.add(store.ingest("demo", chunk)?.0);
+        }
+    }
+    writeln!(out, "Demo dealership: {} events loaded into {}\n", total.total(), path.display())?;
+    show::conversations(out, &store.conversations(&ConversationFilter::All, None, 40)?)?;
+    let failures = store.failures(None, 10)?;
+    if !failures.is_empty() {
+        writeln!(out, "\nDelivery failures:")?;
+        show::failures(out, &failures)?;
+    }
+    writeln!(out, "\nExplore it: switchboard --db {} thread ID", path.display())?;
+    Ok(())
+}

@@ -1,0 +1,196 @@
+//! Human output of each command. Every vendor string is sanitised before it is printed.
+
+use super::table::Table;
+use crate::import::ImportSummary;
+use crate::model::{Conversation, Message};
+use crate::sanitize;
+use crate::store::{EventRow, FailureRow};
+use std::io::{self, Write};
+
+pub fn import_summary(out: &mut dyn Write, s: &ImportSummary) -> io::Result<()> {
+    let r = &s.report;
+    writeln!(
+        out,
+        "imported {}, duplicates {}, ignored {}, rejected {} ({:.0} events/s over {:.2}s)",
+        r.imported, r.duplicates, r.ignored, r.rejected, s.events_per_second, s.seconds
+    )?;
+    if r.rejected > 0 {
+        writeln!(out, "see why with: switchboard events --rejected")?;
+    }
+    Ok(())
+}
+
+/// A key short enough to type; `thread` accepts any unambiguous prefix.
+fn short_key(key: &str) -> String {
+    const MAX: usize = 24;
+    if key.chars().count() <= MAX { key.to_string() } else { key.chars().take(MAX).collect() }
+}
+
+/// "5m", "3h", "2d", or the date when older than a week.
+pub fn relative(rfc3339: Option<&str>) -> String {
+    let Some(t) = rfc3339.and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok()) else {
+        return "-".into();
+    };
+    let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds();
+    match secs {
+        s if s < 0 => t.format("%Y-%m-%d").to_string(),
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3600),
+        s if s < 7 * 86_400 => format!("{}d", s / 86_400),
+        _ => t.format("%Y-%m-%d").to_string(),
+    }
+}
+
+fn contact_label(c: &crate::model::Contact) -> String {
+    c.display().unwrap_or("(unknown contact)").to_string()
+}
+
+pub fn conversations(out: &mut dyn Write, list: &[Conversation]) -> io::Result<()> {
+    if list.is_empty() {
+        return writeln!(out, "no conversations");
+    }
+    let mut t = Table::new(&[
+        ("ID", 24),
+        ("CONTACT", 24),
+        ("CHANNELS", 18),
+        ("LAST", 10),
+        ("UNREAD", 6),
+        ("FAILED", 6),
+        ("PREVIEW", 200),
+    ]);
+    for c in list {
+        t.row(vec![
+            short_key(&c.id),
+            contact_label(&c.contact),
+            c.channels.join(","),
+            relative(c.last_activity.as_deref()),
+            if c.unread > 0 { c.unread.to_string() } else { String::new() },
+            if c.failed_count > 0 { format!("!{}", c.failed_count) } else { String::new() },
+            c.preview.clone().unwrap_or_default(),
+        ]);
+    }
+    t.write(out)
+}
+
+fn glyph(direction: &str) -> &'static str {
+    match direction {
+        "inbound" => "←",
+        "outbound" => "→",
+        _ => "•",
+    }
+}
+
+pub fn thread(out: &mut dyn Write, c: &Conversation, messages: &[Message]) -> io::Result<()> {
+    let s = |x: &str| sanitize::line(x).into_owned();
+    let mut contact = vec![];
+    contact.extend(c.contact.name.as_deref().map(s));
+    contact.extend(c.contact.phone.as_deref().map(s));
+    contact.extend(c.contact.email.as_deref().map(s));
+    writeln!(out, "{} — {} ({} messages)", s(&c.id), contact.join(" · "), c.message_count)?;
+    for m in messages {
+        let at = m.at.as_deref().map(|t| t.replace('T', " ").trim_end_matches('Z').to_string()).unwrap_or("-".into());
+        let mut status = m.status.clone();
+        if m.draft {
+            status = "draft".into();
+        }
+        writeln!(
+            out,
+            "\n{at}  {} {} {}  {}  [{}]{}",
+            glyph(&m.direction),
+            m.direction,
+            s(&m.channel),
+            s(m.sender.as_deref().unwrap_or("")),
+            status,
+            if m.deleted { " (deleted)" } else { "" }
+        )?;
+        if let Some(detail) = &m.status_detail {
+            writeln!(out, "    ! {}", s(detail))?;
+        }
+        if let Some(subject) = &m.subject {
+            writeln!(out, "    Subject: {}", s(subject))?;
+        }
+        if let Some(body) = &m.body {
+            for line in sanitize::text(body).lines() {
+                writeln!(out, "    {line}")?;
+            }
+        }
+        for a in &m.attachments {
+            let size = a.size.map(|b| format!(", {}", human_size(b))).unwrap_or_default();
+            writeln!(
+                out,
+                "    📎 {} ({}{size}) {}",
+                s(a.name.as_deref().unwrap_or("attachment")),
+                s(a.mime.as_deref().unwrap_or("unknown type")),
+                s(a.url.as_deref().unwrap_or(""))
+            )?;
+        }
+        if let Some(call) = &m.call {
+            let duration = call.duration_s.map(|d| format!(" {}:{:02}", d / 60, d % 60)).unwrap_or_default();
+            let detail = call.outcome_detail.as_deref().map(|d| format!(" ({})", s(d))).unwrap_or_default();
+            writeln!(out, "    ☎ {}{detail}{duration}", call.outcome.replace('_', " "))?;
+            if let Some(url) = &call.recording_url {
+                writeln!(out, "      recording: {}", s(url))?;
+            }
+            if let Some(text) = &call.transcript {
+                writeln!(out, "      transcript: {}", s(text))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{:.0} KiB", b as f64 / 1024.0),
+        b => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
+    }
+}
+
+pub fn failures(out: &mut dyn Write, rows: &[FailureRow]) -> io::Result<()> {
+    if rows.is_empty() {
+        return writeln!(out, "no failed deliveries");
+    }
+    let mut t = Table::new(&[("WHEN", 10), ("CONVERSATION", 24), ("CONTACT", 24), ("CHANNEL", 10), ("STATUS", 8), ("REASON", 200)]);
+    for r in rows {
+        t.row(vec![
+            relative(r.message.at.as_deref()),
+            short_key(&r.conversation),
+            contact_label(&r.contact),
+            r.message.channel.clone(),
+            r.message.status.clone(),
+            r.message.status_detail.clone().unwrap_or_else(|| "no reason given".into()),
+        ]);
+    }
+    t.write(out)
+}
+
+pub fn events(out: &mut dyn Write, rows: &[EventRow]) -> io::Result<()> {
+    if rows.is_empty() {
+        return writeln!(out, "no events");
+    }
+    let mut t = Table::new(&[
+        ("ID", 8),
+        ("RECEIVED", 20),
+        ("SOURCE", 8),
+        ("PROVIDER", 9),
+        ("TYPE", 24),
+        ("OUTCOME", 8),
+        ("SIZE", 9),
+        ("REASON", 200),
+    ]);
+    for r in rows {
+        t.row(vec![
+            r.id.to_string(),
+            r.received_at.clone(),
+            r.source.clone(),
+            r.provider.clone(),
+            r.event_type.clone().unwrap_or_default(),
+            r.outcome.clone(),
+            human_size(r.size.max(0) as u64),
+            r.reason.clone().unwrap_or_default(),
+        ]);
+    }
+    t.write(out)
+}

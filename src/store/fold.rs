@@ -1,0 +1,508 @@
+//! Folding normalised changes into `conversations` and `messages`.
+//!
+//! The result depends only on the *set* of events, never on their arrival order:
+//! - Every event gets a version `(vendor time, status precedence, dedupe key)`, a total order.
+//! - A message's content is the merge of its events in version order, newest non-empty value per
+//!   field. An event newer than all seen so far is merged straight onto the row; an older one
+//!   (it arrived late) makes the message re-merge from all its events (`message_events`).
+//! - A status, a contact field or an unread count is a single value: the highest version wins.
+//!   Explicit statuses outrank implied ones whatever their times.
+//! - Conversation counts and previews are recomputed from the messages once per transaction.
+
+use crate::model::Status;
+use crate::providers::{self, Change, ConversationPart, MessagePart, Outcome, Parsed, StatusReport};
+use anyhow::Result;
+use rusqlite::{OptionalExtension, Transaction, params};
+use std::collections::BTreeSet;
+
+/// `(time, precedence, dedupe key)` as a string whose byte order is the tuple order.
+fn version(at: Option<i64>, precedence: u8, dedupe_key: &str) -> String {
+    format!("{:013}{}{}", at.unwrap_or(0).clamp(0, 9_999_999_999_999), precedence, dedupe_key)
+}
+
+fn status_version(report: &StatusReport, ver: &str) -> String {
+    format!("{}{}", u8::from(report.explicit), ver)
+}
+
+/// The version of the event for one change: its status precedence breaks ties between events
+/// of the same vendor time.
+fn change_version(parsed: &Parsed, status: Option<&StatusReport>) -> String {
+    version(parsed.event_at, status.map_or(0, |s| s.status.precedence()), &parsed.dedupe_key)
+}
+
+pub(super) fn fold_event(
+    tx: &Transaction,
+    event_id: i64,
+    parsed: &Parsed,
+    changes: &[Change],
+    touched: &mut BTreeSet<i64>,
+) -> Result<()> {
+    for change in changes {
+        match change {
+            Change::Message(part) => {
+                let ver = change_version(parsed, part.status.as_ref());
+                fold_message(tx, event_id, part, &ver, touched)?;
+            }
+            Change::UnreadCount { conversation, count, at } => {
+                let ver = version(Some(*at), 0, &parsed.dedupe_key);
+                let id = ensure_conversation(tx, conversation, &ver)?;
+                tx.prepare_cached(
+                    "UPDATE conversations SET vendor_unread = ?2, vendor_unread_at = ?3, vendor_unread_ver = ?4
+                     WHERE id = ?1 AND (vendor_unread_ver IS NULL OR vendor_unread_ver < ?4)",
+                )?
+                .execute(params![id, count, at, ver])?;
+                touched.insert(id);
+            }
+            Change::ReadThrough { conversation, at } => {
+                let ver = version(Some(*at), 0, &parsed.dedupe_key);
+                let id = ensure_conversation(tx, conversation, &ver)?;
+                tx.prepare_cached(
+                    "UPDATE conversations SET vendor_read_at = max(coalesce(vendor_read_at, 0), ?2) WHERE id = ?1",
+                )?
+                .execute(params![id, at])?;
+                touched.insert(id);
+            }
+            Change::EmailStatus { email_message_id, status } => {
+                let sver = status_version(status, &change_version(parsed, Some(status)));
+                tx.prepare_cached(
+                    "INSERT INTO email_status (email_message_id, ver, status, raw, detail) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (email_message_id) DO UPDATE SET
+                        ver = excluded.ver, status = excluded.status, raw = excluded.raw, detail = excluded.detail
+                     WHERE excluded.ver > email_status.ver",
+                )?
+                .execute(params![email_message_id, sver, status.status.as_str(), status.raw, status.detail])?;
+                let mut q = tx.prepare_cached(
+                    "UPDATE messages SET status = ?2, status_raw = ?3, status_detail = ?4, status_ver = ?5
+                     WHERE email_message_id = ?1 AND status_ver < ?5 RETURNING conversation_id",
+                )?;
+                let ids = q.query_map(
+                    params![email_message_id, status.status.as_str(), status.raw, status.detail, sver],
+                    |r| r.get::<_, i64>(0),
+                )?;
+                for id in ids {
+                    touched.insert(id?);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The conversation's row id, creating it if needed; contact fields take the newest version.
+fn ensure_conversation(tx: &Transaction, part: &ConversationPart, ver: &str) -> Result<i64> {
+    let provider = part.provider.as_ref().map_or("unknown", |p| p.as_str());
+    tx.prepare_cached(
+        "INSERT INTO conversations (key, provider, vendor_contact_id) VALUES (?1, ?2, ?3)
+         ON CONFLICT (key) DO UPDATE SET vendor_contact_id = coalesce(vendor_contact_id, excluded.vendor_contact_id)
+         WHERE excluded.vendor_contact_id IS NOT NULL AND vendor_contact_id IS NULL",
+    )?
+    .execute(params![part.key, provider, part.vendor_contact_id])?;
+    let id: i64 = tx.prepare_cached("SELECT id FROM conversations WHERE key = ?1")?.query_row([&part.key], |r| r.get(0))?;
+    for (value, column) in [
+        (&part.contact_name, "contact_name"),
+        (&part.contact_phone, "contact_phone"),
+        (&part.contact_email, "contact_email"),
+    ] {
+        if let Some(value) = value {
+            tx.prepare_cached(&format!(
+                "UPDATE conversations SET {column} = ?2, {column}_ver = ?3
+                 WHERE id = ?1 AND ({column}_ver IS NULL OR {column}_ver < ?3)"
+            ))?
+            .execute(params![id, value, ver])?;
+        }
+    }
+    Ok(id)
+}
+
+/// The merged content of a message: everything but its status.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Content {
+    conversation_id: i64,
+    provider_message_id: String,
+    at: Option<i64>,
+    at_provisional: bool,
+    channel: String,
+    channel_raw: Option<String>,
+    direction: String,
+    direction_raw: Option<String>,
+    sender: Option<String>,
+    subject: Option<String>,
+    body: Option<String>,
+    body_html: Option<String>,
+    attachments: Option<String>,
+    call: Option<String>,
+    draft: i64,
+    deleted: bool,
+    vendor_read: bool,
+    email_message_id: Option<String>,
+}
+
+impl Content {
+    /// Merge one event's part on top: what the part says replaces what was there.
+    fn merge(&mut self, p: &MessagePart, conversation_id: i64) {
+        self.conversation_id = conversation_id;
+        self.provider_message_id = p.provider_message_id.clone();
+        if let Some(at) = p.at {
+            self.at = Some(at);
+            self.at_provisional = false;
+        } else if let (Some(at), true) = (p.at_provisional, self.at.is_none() || self.at_provisional) {
+            self.at = Some(at);
+            self.at_provisional = true;
+        }
+        if let Some(c) = &p.channel {
+            self.channel = c.as_str().to_string();
+            self.channel_raw = c.raw().map(str::to_string);
+        }
+        if let Some(d) = p.direction {
+            self.direction = d.as_str().to_string();
+            self.direction_raw = p.direction_raw.clone();
+        }
+        set(&mut self.sender, &p.sender);
+        set(&mut self.subject, &p.subject);
+        if p.body.is_some() {
+            // Body and its HTML source travel together.
+            self.body = p.body.clone();
+            self.body_html = p.body_html.clone();
+        }
+        if let Some(list) = &p.attachments {
+            self.attachments = (!list.is_empty()).then(|| serde_json::to_string(list).expect("attachments serialise"));
+        }
+        if let Some(call) = &p.call {
+            self.call = Some(serde_json::to_string(call).expect("call serialises"));
+        }
+        if let Some(d) = p.draft {
+            self.draft = i64::from(d);
+        }
+        if let Some(d) = p.deleted {
+            self.deleted = d;
+        }
+        if let Some(r) = p.read {
+            self.vendor_read = r;
+        }
+        set(&mut self.email_message_id, &p.email_message_id);
+    }
+}
+
+fn set(slot: &mut Option<String>, value: &Option<String>) {
+    if value.is_some() {
+        slot.clone_from(value);
+    }
+}
+
+struct Existing {
+    id: i64,
+    content: Content,
+    content_ver: String,
+    status_ver: String,
+}
+
+fn load_message(tx: &Transaction, key: &str) -> Result<Option<Existing>> {
+    let mut q = tx.prepare_cached(
+        "SELECT id, conversation_id, provider_message_id, at, at_provisional, channel, channel_raw, direction,
+                direction_raw, sender, subject, body, body_html, attachments, call, draft, deleted, vendor_read,
+                email_message_id, content_ver, status_ver
+         FROM messages WHERE key = ?1",
+    )?;
+    Ok(q
+        .query_row([key], |r| {
+            Ok(Existing {
+                id: r.get(0)?,
+                content: Content {
+                    conversation_id: r.get(1)?,
+                    provider_message_id: r.get(2)?,
+                    at: r.get(3)?,
+                    at_provisional: r.get(4)?,
+                    channel: r.get(5)?,
+                    channel_raw: r.get(6)?,
+                    direction: r.get(7)?,
+                    direction_raw: r.get(8)?,
+                    sender: r.get(9)?,
+                    subject: r.get(10)?,
+                    body: r.get(11)?,
+                    body_html: r.get(12)?,
+                    attachments: r.get(13)?,
+                    call: r.get(14)?,
+                    draft: r.get(15)?,
+                    deleted: r.get(16)?,
+                    vendor_read: r.get(17)?,
+                    email_message_id: r.get(18)?,
+                },
+                content_ver: r.get(19)?,
+                status_ver: r.get(20)?,
+            })
+        })
+        .optional()?)
+}
+
+fn fold_message(
+    tx: &Transaction,
+    event_id: i64,
+    part: &MessagePart,
+    ver: &str,
+    touched: &mut BTreeSet<i64>,
+) -> Result<()> {
+    let conversation_id = ensure_conversation(tx, &part.conversation, ver)?;
+    touched.insert(conversation_id);
+    let Some(existing) = load_message(tx, &part.key)? else {
+        let mut content = Content::default();
+        content.merge(part, conversation_id);
+        let (status, sver) = match &part.status {
+            Some(s) => (s.clone(), status_version(s, ver)),
+            None => (StatusReport::implied(Status::Unknown(String::new())), String::new()),
+        };
+        tx.prepare_cached(
+            "INSERT INTO messages (key, conversation_id, provider_message_id, at, at_provisional, channel, channel_raw,
+                direction, direction_raw, sender, subject, body, body_html, attachments, call, draft, deleted,
+                vendor_read, email_message_id, status, status_raw, status_detail, status_ver, content_ver)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
+                ?22, ?23, ?24)",
+        )?
+        .execute(params![
+            part.key,
+            content.conversation_id,
+            content.provider_message_id,
+            content.at.unwrap_or(0),
+            content.at_provisional,
+            content.channel,
+            content.channel_raw,
+            content.direction,
+            content.direction_raw,
+            content.sender,
+            content.subject,
+            content.body,
+            content.body_html,
+            content.attachments,
+            content.call,
+            content.draft,
+            content.deleted,
+            content.vendor_read,
+            content.email_message_id,
+            status.status.as_str(),
+            status.raw,
+            status.detail,
+            sver,
+            ver
+        ])?;
+        let id = tx.last_insert_rowid();
+        link_event(tx, id, ver, event_id)?;
+        if let Some(email_id) = &content.email_message_id {
+            apply_email_status(tx, id, email_id)?;
+        }
+        return Ok(());
+    };
+
+    if !link_event(tx, existing.id, ver, event_id)? {
+        return Ok(()); // this very event was folded already
+    }
+    let (content, content_ver) = if ver >= existing.content_ver.as_str() {
+        let mut c = existing.content.clone();
+        c.merge(part, conversation_id);
+        (c, ver.to_string())
+    } else {
+        remerge(tx, existing.id, &part.key)?
+    };
+    if content != existing.content || content_ver != existing.content_ver {
+        write_content(tx, existing.id, &content, &existing.content, &content_ver)?;
+        touched.insert(existing.content.conversation_id);
+        if content.email_message_id != existing.content.email_message_id {
+            if let Some(email_id) = &content.email_message_id {
+                apply_email_status(tx, existing.id, email_id)?;
+            }
+        }
+    }
+    if let Some(s) = &part.status {
+        let sver = status_version(s, ver);
+        if sver > existing.status_ver {
+            tx.prepare_cached(
+                "UPDATE messages SET status = ?2, status_raw = ?3, status_detail = ?4, status_ver = ?5 WHERE id = ?1",
+            )?
+            .execute(params![existing.id, s.status.as_str(), s.raw, s.detail, sver])?;
+        }
+    }
+    Ok(())
+}
+
+/// Record that `event_id` contributed to message `id`; false when it already had.
+fn link_event(tx: &Transaction, id: i64, ver: &str, event_id: i64) -> Result<bool> {
+    let n = tx
+        .prepare_cached("INSERT INTO message_events (message_id, ver, event_id) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")?
+        .execute(params![id, ver, event_id])?;
+    Ok(n == 1)
+}
+
+fn write_content(tx: &Transaction, id: i64, c: &Content, old: &Content, ver: &str) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE messages SET conversation_id = ?2, provider_message_id = ?3, at = ?4, at_provisional = ?5, channel = ?6,
+            channel_raw = ?7, direction = ?8, direction_raw = ?9, sender = ?10, body_html = ?11, attachments = ?12,
+            call = ?13, draft = ?14, deleted = ?15, vendor_read = ?16, email_message_id = ?17, content_ver = ?18
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        c.conversation_id,
+        c.provider_message_id,
+        c.at.unwrap_or(0),
+        c.at_provisional,
+        c.channel,
+        c.channel_raw,
+        c.direction,
+        c.direction_raw,
+        c.sender,
+        c.body_html,
+        c.attachments,
+        c.call,
+        c.draft,
+        c.deleted,
+        c.vendor_read,
+        c.email_message_id,
+        ver
+    ])?;
+    // Only touch the indexed text when it changed: the search index re-indexes on every write.
+    if c.subject != old.subject || c.body != old.body {
+        tx.prepare_cached("UPDATE messages SET subject = ?2, body = ?3 WHERE id = ?1")?
+            .execute(params![id, c.subject, c.body])?;
+    }
+    Ok(())
+}
+
+/// Merge a message again from all its events, in version order (an older event arrived late).
+fn remerge(tx: &Transaction, id: i64, key: &str) -> Result<(Content, String)> {
+    let rows: Vec<(String, String, Vec<u8>)> = tx
+        .prepare_cached(
+            "SELECT me.ver, e.provider, e.body FROM message_events me JOIN events e ON e.id = me.event_id
+             WHERE me.message_id = ?1 ORDER BY me.ver",
+        )?
+        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut content = Content::default();
+    let mut last_ver = String::new();
+    for (ver, provider, body) in rows {
+        let forced = Some(crate::model::Provider::parse(&provider)).filter(|p| p.raw().is_none());
+        let Outcome::Ok(changes) = providers::parse(&body, forced).outcome else { continue };
+        for change in changes {
+            if let Change::Message(part) = change {
+                if part.key == key {
+                    let conversation_id: i64 = tx
+                        .prepare_cached("SELECT id FROM conversations WHERE key = ?1")?
+                        .query_row([&part.conversation.key], |r| r.get(0))?;
+                    content.merge(&part, conversation_id);
+                }
+            }
+        }
+        last_ver = ver;
+    }
+    Ok((content, last_ver))
+}
+
+/// An email delivery report that arrived before its message applies when the message does.
+fn apply_email_status(tx: &Transaction, message_id: i64, email_id: &str) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE messages SET (status, status_raw, status_detail, status_ver) =
+            (SELECT status, raw, detail, ver FROM email_status WHERE email_message_id = ?2)
+         WHERE id = ?1 AND status_ver < (SELECT ver FROM email_status WHERE email_message_id = ?2)",
+    )?
+    .execute(params![message_id, email_id])?;
+    Ok(())
+}
+
+/// Recompute the list columns of each touched conversation from its messages.
+pub(super) fn refresh_conversations(tx: &Transaction, touched: &BTreeSet<i64>) -> Result<()> {
+    for &id in touched {
+        refresh_conversation(tx, id)?;
+    }
+    Ok(())
+}
+
+pub(super) fn refresh_conversation(tx: &Transaction, id: i64) -> Result<()> {
+    let mut channels = Vec::new();
+    let (mut total, mut failed, mut attention) = (0i64, 0i64, 0i64);
+    {
+        let mut q = tx.prepare_cached(
+            "SELECT channel, count(*), sum(status = 'failed'),
+                    sum(status IN ('failed', 'unknown') AND direction = 'outbound')
+             FROM messages WHERE conversation_id = ?1 AND draft = 0 GROUP BY channel ORDER BY channel",
+        )?;
+        let mut rows = q.query([id])?;
+        while let Some(r) = rows.next()? {
+            channels.push(r.get::<_, String>(0)?);
+            total += r.get::<_, i64>(1)?;
+            failed += r.get::<_, i64>(2)?;
+            attention += r.get::<_, i64>(3)?;
+        }
+    }
+    let last: Option<(i64, Option<String>, Option<String>, Option<String>, Option<String>, bool)> = tx
+        .prepare_cached(
+            "SELECT at, body, subject, attachments, call, deleted FROM messages
+             WHERE conversation_id = ?1 AND draft = 0 AND at = (SELECT max(at) FROM messages WHERE conversation_id = ?1 AND draft = 0)
+             ORDER BY key DESC LIMIT 1",
+        )?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+        .optional()?;
+    let (last_at, preview) = match last {
+        Some((at, body, subject, attachments, call, deleted)) => {
+            (Some(at), Some(preview_text(body.as_deref(), subject.as_deref(), attachments.as_deref(), call.as_deref(), deleted)))
+        }
+        None => (None, None),
+    };
+    let (key, vendor_read_at, vendor_unread, vendor_unread_at): (String, Option<i64>, Option<i64>, Option<i64>) = tx
+        .prepare_cached("SELECT key, vendor_read_at, vendor_unread, vendor_unread_at FROM conversations WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    let local_read_at: Option<i64> = tx
+        .prepare_cached("SELECT read_at FROM local_marks WHERE conversation_key = ?1")?
+        .query_row([&key], |r| r.get(0))
+        .optional()?
+        .flatten();
+    let mark = vendor_read_at.max(local_read_at).unwrap_or(i64::MIN);
+    let count_after = |after: i64, skip_vendor_read: bool| -> Result<i64> {
+        Ok(tx
+            .prepare_cached(
+                "SELECT count(*) FROM messages WHERE conversation_id = ?1 AND at > ?2 AND direction = 'inbound'
+                 AND draft = 0 AND (?3 = 0 OR vendor_read = 0)",
+            )?
+            .query_row(params![id, after, skip_vendor_read], |r| r.get(0))?)
+    };
+    // A vendor's unread count newer than every read mark is the truth as of its time; inbound
+    // messages after it add to it.
+    let unread = match (vendor_unread, vendor_unread_at) {
+        (Some(n), Some(at)) if at > mark => n + count_after(at, false)?,
+        _ => count_after(mark, true)?,
+    };
+    tx.prepare_cached(
+        "UPDATE conversations SET channels = ?2, last_at = ?3, preview = ?4, message_count = ?5, unread = ?6,
+            failed_count = ?7, attention_count = ?8 WHERE id = ?1",
+    )?
+    .execute(params![id, channels.join(","), last_at, preview, total, unread, failed, attention])?;
+    Ok(())
+}
+
+/// One line that says what the last message was.
+fn preview_text(
+    body: Option<&str>,
+    subject: Option<&str>,
+    attachments: Option<&str>,
+    call: Option<&str>,
+    deleted: bool,
+) -> String {
+    const MAX_CHARS: usize = 160;
+    if deleted {
+        return "(message deleted)".to_string();
+    }
+    let one_line = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = body.map(one_line).filter(|s| !s.is_empty());
+    let text = text.or_else(|| subject.map(one_line).filter(|s| !s.is_empty()));
+    let text = text.or_else(|| {
+        let call: crate::model::Call = serde_json::from_str(call?).ok()?;
+        let duration = call.duration_s.map(|s| format!(", {}:{:02}", s / 60, s % 60)).unwrap_or_default();
+        Some(format!("Call: {}{duration}", call.outcome.replace('_', " ")))
+    });
+    let text = text.or_else(|| {
+        let list: Vec<crate::model::Attachment> = serde_json::from_str(attachments?).ok()?;
+        let first = list.first()?;
+        Some(format!("[attachment: {}]", first.name.as_deref().unwrap_or("file")))
+    });
+    let text = text.unwrap_or_default();
+    match text.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}

@@ -1,0 +1,240 @@
+//! One SQLite file: the append-only raw event log, and the conversations and messages folded from it.
+//!
+//! Every write is a `BEGIN IMMEDIATE` transaction on a `synchronous=FULL` WAL connection, so a
+//! committed event survives a crash or power loss, and a second process (the receiver) can write
+//! while another (the inbox) reads.
+
+mod fold;
+mod queries;
+mod schema;
+
+pub use queries::{ConversationFilter, EventRow, FailureRow};
+
+use crate::model::Provider;
+use crate::providers::{self, Outcome, Parsed};
+use anyhow::{Context, Result};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// A body to store, with the vendor when the caller knows it (a webhook URL names it).
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub body: Vec<u8>,
+    pub provider: Option<Provider>,
+}
+
+/// How each body of a batch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    Ok,
+    Ignored,
+    Rejected,
+    Duplicate,
+}
+
+/// Counts for one ingest call (or a whole import).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct IngestReport {
+    pub imported: u64,
+    pub duplicates: u64,
+    pub ignored: u64,
+    pub rejected: u64,
+}
+
+impl IngestReport {
+    pub fn add(&mut self, other: IngestReport) {
+        self.imported += other.imported;
+        self.duplicates += other.duplicates;
+        self.ignored += other.ignored;
+        self.rejected += other.rejected;
+    }
+
+    pub fn total(&self) -> u64 {
+        self.imported + self.duplicates + self.ignored + self.rejected
+    }
+
+    fn count(&mut self, s: Stored) {
+        match s {
+            Stored::Ok => self.imported += 1,
+            Stored::Ignored => self.ignored += 1,
+            Stored::Rejected => self.rejected += 1,
+            Stored::Duplicate => self.duplicates += 1,
+        }
+    }
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Open (creating if needed) the database at `path`: directory 0700, file 0600, WAL, FULL sync,
+    /// migrations applied.
+    pub fn open(path: &Path) -> Result<Store> {
+        create_private(path)?;
+        let mut conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .with_context(|| format!("cannot open the database {}", path.display()))?;
+        // Page size only takes effect before the first table exists; 16 KiB suits ~4 KiB bodies.
+        conn.pragma_update(None, "page_size", 16384)?;
+        conn.pragma_update(None, "journal_mode", "wal")
+            .with_context(|| format!("cannot use WAL on {}", path.display()))?;
+        conn.pragma_update(None, "synchronous", "full")?;
+        conn.pragma_update(None, "foreign_keys", "on")?;
+        conn.pragma_update(None, "temp_store", "memory")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        schema::migrate(&mut conn).with_context(|| format!("cannot prepare the database {}", path.display()))?;
+        Ok(Store { conn, path: path.to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Parse, store and fold a batch of bodies in one transaction. Nothing is dropped: every new
+    /// body is stored, as `ok`, `ignored` or `rejected`; a body whose dedupe key is known is a
+    /// duplicate and changes nothing.
+    pub fn ingest(&mut self, source: &str, items: &[Incoming]) -> Result<(IngestReport, Vec<Stored>)> {
+        let parsed: Vec<Parsed> = items.iter().map(|i| providers::parse(&i.body, i.provider.clone())).collect();
+        self.ingest_parsed(source, items, &parsed)
+    }
+
+    /// As `ingest`, for callers that parsed outside the write lock.
+    pub fn ingest_parsed(
+        &mut self,
+        source: &str,
+        items: &[Incoming],
+        parsed: &[Parsed],
+    ) -> Result<(IngestReport, Vec<Stored>)> {
+        let now = chrono::Utc::now().timestamp_millis();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut report = IngestReport::default();
+        let mut results = Vec::with_capacity(items.len());
+        let mut touched = BTreeSet::new();
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO events (received_at, source, provider, event_type, dedupe_key, event_at, outcome, reason, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (dedupe_key) DO NOTHING",
+            )?;
+            for (item, p) in items.iter().zip(parsed) {
+                let n = insert.execute(params![
+                    now,
+                    source,
+                    p.provider.as_str(),
+                    p.event_type,
+                    p.dedupe_key,
+                    p.event_at,
+                    p.outcome.word(),
+                    p.outcome.reason(),
+                    item.body
+                ])?;
+                let stored = if n == 0 {
+                    Stored::Duplicate
+                } else {
+                    match &p.outcome {
+                        Outcome::Ok(changes) => {
+                            fold::fold_event(&tx, tx.last_insert_rowid(), p, changes, &mut touched)?;
+                            Stored::Ok
+                        }
+                        Outcome::Ignored(_) => Stored::Ignored,
+                        Outcome::Rejected(_) => Stored::Rejected,
+                    }
+                };
+                report.count(stored);
+                results.push(stored);
+            }
+        }
+        fold::refresh_conversations(&tx, &touched)?;
+        tx.commit().context("cannot commit to the database")?;
+        Ok((report, results))
+    }
+
+    /// Empty the derived tables and fold the whole log again, re-parsing every body (so a parser
+    /// fix applies to events already stored). One transaction: readers see the old state or the new.
+    pub fn rebuild(&mut self) -> Result<RebuildReport> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for table in schema::DERIVED_TABLES {
+            tx.execute(&format!("DELETE FROM {table}"), [])?;
+        }
+        let mut report = RebuildReport::default();
+        let mut touched = BTreeSet::new();
+        let mut last_id = 0i64;
+        loop {
+            // Page through the log so memory stays flat however large it is.
+            let batch: Vec<(i64, String, Vec<u8>, String, Option<String>)> = {
+                let mut q = tx.prepare_cached(
+                    "SELECT id, provider, body, outcome, reason FROM events WHERE id > ?1 ORDER BY id LIMIT 2000",
+                )?;
+                q.query_map([last_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+                    .collect::<rusqlite::Result<_>>()?
+            };
+            let Some(last) = batch.last() else { break };
+            last_id = last.0;
+            for (id, provider, body, old_outcome, old_reason) in batch {
+                let forced = match Provider::parse(&provider) {
+                    Provider::Unknown(_) => None,
+                    p => Some(p),
+                };
+                let p = providers::parse(&body, forced);
+                if p.outcome.word() != old_outcome || p.outcome.reason().map(str::to_string) != old_reason {
+                    report.changed_outcome += 1;
+                }
+                tx.prepare_cached(
+                    "UPDATE events SET provider = ?2, event_type = ?3, event_at = ?4, outcome = ?5, reason = ?6 WHERE id = ?1",
+                )?
+                .execute(params![id, p.provider.as_str(), p.event_type, p.event_at, p.outcome.word(), p.outcome.reason()])?;
+                if let Outcome::Ok(changes) = &p.outcome {
+                    fold::fold_event(&tx, id, &p, changes, &mut touched)?;
+                }
+                report.events += 1;
+            }
+        }
+        fold::refresh_conversations(&tx, &touched)?;
+        tx.commit()?;
+        Ok(report)
+    }
+
+    /// The newest vendor-event arrival time, for "last event Ns ago".
+    pub fn last_received_at(&self) -> Result<Option<i64>> {
+        Ok(self.conn.query_row("SELECT max(received_at) FROM events", [], |r| r.get(0))?)
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct RebuildReport {
+    pub events: u64,
+    /// Events whose parse outcome differs from when they were stored (a parser changed).
+    pub changed_outcome: u64,
+}
+
+/// Create the directory (0700) and the file (0600) before SQLite does: it holds customer data.
+fn create_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .with_context(|| format!("cannot create the directory {}", dir.display()))?;
+        }
+    }
+    if !path.exists() {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("cannot create the database {}", path.display()))?;
+    }
+    Ok(())
+}

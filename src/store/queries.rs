@@ -1,0 +1,277 @@
+//! Read queries: one page at a time, each served by an index.
+
+use super::Store;
+use crate::model::{Attachment, Call, Contact, Conversation, Message};
+use anyhow::{Result, bail};
+use rusqlite::{OptionalExtension, Row, params_from_iter, types::Value};
+
+/// Which conversations a list shows.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ConversationFilter {
+    #[default]
+    All,
+    Unread,
+    /// Conversations with a failed outbound message.
+    Failed,
+    Channel(String),
+    Provider(String),
+}
+
+impl ConversationFilter {
+    /// `failed`, `unread`, `all`, a channel word or a vendor name.
+    pub fn parse(word: &str) -> Result<Self> {
+        let w = word.trim().to_ascii_lowercase();
+        Ok(match w.as_str() {
+            "all" => Self::All,
+            "unread" => Self::Unread,
+            "failed" => Self::Failed,
+            _ if crate::model::Channel::KNOWN.contains(&w.as_str()) || w == "other" => Self::Channel(w),
+            _ if crate::model::Provider::KNOWN.contains(&w.as_str()) => Self::Provider(w),
+            _ => bail!(
+                "unknown filter `{word}`: use all, unread, failed, a channel ({}) or a vendor ({})",
+                crate::model::Channel::KNOWN.join(", "),
+                crate::model::Provider::KNOWN.join(", ")
+            ),
+        })
+    }
+}
+
+/// An outbound message that failed (or whose fate is unknown), with its conversation.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FailureRow {
+    pub conversation: String,
+    pub contact: Contact,
+    pub message: Message,
+}
+
+/// One stored raw event, without its body.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EventRow {
+    pub id: i64,
+    pub received_at: String,
+    pub source: String,
+    pub provider: String,
+    pub event_type: Option<String>,
+    pub dedupe_key: String,
+    pub event_at: Option<String>,
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub size: i64,
+}
+
+pub fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+        .unwrap_or_default()
+}
+
+const CONVERSATION_COLUMNS: &str =
+    "c.key, c.provider, c.contact_name, c.contact_phone, c.contact_email, c.channels, c.last_at, c.preview, c.unread,
+     c.message_count, c.failed_count";
+
+fn conversation_row(r: &Row) -> rusqlite::Result<Conversation> {
+    let channels: String = r.get(5)?;
+    Ok(Conversation {
+        id: r.get(0)?,
+        provider: r.get(1)?,
+        contact: Contact { name: r.get(2)?, phone: r.get(3)?, email: r.get(4)? },
+        channels: channels.split(',').filter(|c| !c.is_empty()).map(str::to_string).collect(),
+        last_activity: r.get::<_, Option<i64>>(6)?.map(rfc3339),
+        preview: r.get(7)?,
+        unread: r.get(8)?,
+        message_count: r.get(9)?,
+        failed_count: r.get(10)?,
+    })
+}
+
+const MESSAGE_COLUMNS: &str = "m.key, m.provider_message_id, m.channel, m.direction, m.at, m.sender, m.subject, m.body,
+     m.status, m.status_detail, m.attachments, m.call, m.draft, m.deleted, m.channel_raw";
+
+fn message_row(r: &Row) -> rusqlite::Result<Message> {
+    let json_err = |i: usize, e: serde_json::Error| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e));
+    let attachments: Option<String> = r.get(10)?;
+    let attachments: Vec<Attachment> = match attachments {
+        Some(s) => serde_json::from_str(&s).map_err(|e| json_err(10, e))?,
+        None => vec![],
+    };
+    let call: Option<String> = r.get(11)?;
+    let call: Option<Call> = call.map(|s| serde_json::from_str(&s)).transpose().map_err(|e| json_err(11, e))?;
+    let channel: String = r.get(2)?;
+    let channel_raw: Option<String> = r.get(14)?;
+    Ok(Message {
+        id: r.get(0)?,
+        provider_message_id: r.get(1)?,
+        // An unknown channel shows what the vendor called it.
+        channel: match channel_raw.filter(|raw| !raw.is_empty()) {
+            Some(raw) if channel == "other" => format!("other:{raw}"),
+            _ => channel,
+        },
+        direction: r.get(3)?,
+        at: Some(r.get::<_, i64>(4)?).filter(|&at| at != 0).map(rfc3339),
+        sender: r.get(5)?,
+        subject: r.get(6)?,
+        body: r.get(7)?,
+        status: r.get(8)?,
+        status_detail: r.get(9)?,
+        attachments,
+        call,
+        draft: r.get::<_, i64>(12)? != 0,
+        deleted: r.get(13)?,
+    })
+}
+
+/// Turn what a person types into an FTS5 query: every word must appear, the last as a prefix.
+pub fn fts_query(text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+        .collect();
+    let last = words.len().checked_sub(1)?;
+    Some(words.iter().enumerate().map(|(i, w)| if i == last { format!("{w}*") } else { w.clone() }).collect::<Vec<_>>().join(" "))
+}
+
+impl Store {
+    /// Conversations, newest activity first.
+    pub fn conversations(&self, filter: &ConversationFilter, search: Option<&str>, limit: usize) -> Result<Vec<Conversation>> {
+        let mut sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.message_count > 0");
+        let mut args: Vec<Value> = vec![];
+        match filter {
+            ConversationFilter::All => {}
+            ConversationFilter::Unread => sql.push_str(" AND c.unread > 0"),
+            ConversationFilter::Failed => sql.push_str(" AND c.failed_count > 0"),
+            ConversationFilter::Channel(ch) => {
+                sql.push_str(" AND (',' || c.channels || ',') LIKE ?");
+                args.push(Value::Text(format!("%,{ch},%")));
+            }
+            ConversationFilter::Provider(p) => {
+                sql.push_str(" AND c.provider = ?");
+                args.push(Value::Text(p.clone()));
+            }
+        }
+        if let Some(text) = search.map(str::trim).filter(|t| !t.is_empty()) {
+            let like = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            sql.push_str(
+                " AND (c.contact_name LIKE ? ESCAPE '\\' OR c.contact_phone LIKE ? ESCAPE '\\' OR c.contact_email LIKE ? ESCAPE '\\'",
+            );
+            args.extend([Value::Text(like.clone()), Value::Text(like.clone()), Value::Text(like)]);
+            if let Some(q) = fts_query(text) {
+                sql.push_str(
+                    " OR c.id IN (SELECT m.conversation_id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
+                       WHERE messages_fts MATCH ? AND m.draft != 2)",
+                );
+                args.push(Value::Text(q));
+            }
+            sql.push(')');
+        }
+        sql.push_str(" ORDER BY c.last_at DESC, c.key DESC LIMIT ?");
+        args.push(Value::Integer(limit.min(i64::MAX as usize) as i64));
+        let mut q = self.conn.prepare_cached(&sql)?;
+        let rows = q.query_map(params_from_iter(args), conversation_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// One conversation by its key.
+    pub fn conversation(&self, key: &str) -> Result<Option<Conversation>> {
+        let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.key = ?1");
+        Ok(self.conn.prepare_cached(&sql)?.query_row([key], conversation_row).optional()?)
+    }
+
+    /// Resolve what a user typed (a full key or an unambiguous prefix of one) to a conversation key.
+    pub fn resolve_conversation(&self, typed: &str) -> Result<String> {
+        if self.conversation(typed)?.is_some() {
+            return Ok(typed.to_string());
+        }
+        let like = format!("{}%", typed.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let keys: Vec<String> = self
+            .conn
+            .prepare_cached("SELECT key FROM conversations WHERE key LIKE ?1 ESCAPE '\\' ORDER BY key LIMIT 3")?
+            .query_map([like], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        match keys.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => bail!("no conversation `{typed}` (list them with `switchboard conversations`)"),
+            _ => bail!("`{typed}` matches several conversations ({}, …): type more of the id", keys.join(", ")),
+        }
+    }
+
+    /// A page of a thread, oldest first, after the `(at, key)` position given (keyset paging).
+    pub fn thread_page(&self, key: &str, after: Option<(i64, &str)>, limit: usize) -> Result<Vec<Message>> {
+        let (after_at, after_key) = after.unwrap_or((i64::MIN, ""));
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages m
+             WHERE m.conversation_id = (SELECT id FROM conversations WHERE key = ?1) AND m.draft != 2
+               AND (m.at, m.key) > (?2, ?3)
+             ORDER BY m.at, m.key LIMIT ?4"
+        );
+        let mut q = self.conn.prepare_cached(&sql)?;
+        let rows = q.query_map(rusqlite::params![key, after_at, after_key, limit as i64], message_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A whole thread, oldest first.
+    pub fn thread(&self, key: &str) -> Result<Vec<Message>> {
+        self.thread_page(key, None, usize::MAX >> 1)
+    }
+
+    /// Failed or unknown outbound messages since `since_ms`, newest first.
+    pub fn failures(&self, since_ms: Option<i64>, limit: usize) -> Result<Vec<FailureRow>> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS}, c.key, c.contact_name, c.contact_phone, c.contact_email
+             FROM messages m JOIN conversations c ON c.id = m.conversation_id
+             WHERE m.status IN ('failed', 'unknown') AND m.direction = 'outbound' AND m.draft = 0 AND m.at >= ?1
+             ORDER BY m.at DESC, m.key DESC LIMIT ?2"
+        );
+        let mut q = self.conn.prepare_cached(&sql)?;
+        let rows = q.query_map(rusqlite::params![since_ms.unwrap_or(i64::MIN), limit as i64], |r| {
+            Ok(FailureRow {
+                message: message_row(r)?,
+                conversation: r.get(15)?,
+                contact: Contact { name: r.get(16)?, phone: r.get(17)?, email: r.get(18)? },
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Stored events, newest first; only the rejected ones when asked.
+    pub fn events(&self, rejected_only: bool, limit: usize) -> Result<Vec<EventRow>> {
+        let filter = if rejected_only { "WHERE outcome = 'rejected'" } else { "" };
+        let sql = format!(
+            "SELECT id, received_at, source, provider, event_type, dedupe_key, event_at, outcome, reason, length(body)
+             FROM events {filter} ORDER BY id DESC LIMIT ?1"
+        );
+        let mut q = self.conn.prepare_cached(&sql)?;
+        let rows = q.query_map([limit as i64], |r| {
+            Ok(EventRow {
+                id: r.get(0)?,
+                received_at: rfc3339(r.get(1)?),
+                source: r.get(2)?,
+                provider: r.get(3)?,
+                event_type: r.get(4)?,
+                dedupe_key: r.get(5)?,
+                event_at: r.get::<_, Option<i64>>(6)?.map(rfc3339),
+                outcome: r.get(7)?,
+                reason: r.get(8)?,
+                size: r.get(9)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The stored body of one event, byte-exact.
+    pub fn event_body(&self, id: i64) -> Result<Option<Vec<u8>>> {
+        Ok(self.conn.prepare_cached("SELECT body FROM events WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_text_becomes_a_safe_fts_query() {
+        assert_eq!(fts_query("brake pads").as_deref(), Some("\"brake\" \"pads\"*"));
+        assert_eq!(fts_query("\"; DROP TABLE x --").as_deref(), Some("\"DROP\" \"TABLE\" \"x\"*"));
+        assert_eq!(fts_query("  --  "), None);
+    }
+}

@@ -1,0 +1,139 @@
+//! Versioned migrations. `PRAGMA user_version` holds how many have run; each runs once, in its own
+//! transaction. Never edit a shipped migration: add the next one.
+
+use anyhow::{Context, Result, bail};
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the raw event log (the truth), the derived conversation/message tables, and local state.
+    r#"
+    CREATE TABLE events (
+        id          INTEGER PRIMARY KEY,
+        received_at INTEGER NOT NULL,            -- Unix ms, our clock
+        source      TEXT    NOT NULL,            -- import, webhook, demo, ...
+        provider    TEXT    NOT NULL,            -- mykaarma, highlevel, partoo, unknown
+        event_type  TEXT,
+        dedupe_key  TEXT    NOT NULL UNIQUE,
+        event_at    INTEGER,                     -- vendor event time, Unix ms
+        outcome     TEXT    NOT NULL CHECK (outcome IN ('ok', 'ignored', 'rejected')),
+        reason      TEXT,
+        body        BLOB    NOT NULL             -- byte-exact as received
+    );
+    CREATE INDEX events_not_ok ON events (outcome, id) WHERE outcome != 'ok';
+
+    -- Everything below `events` is derived from it and rebuilt by `rebuild`, except `local_marks`.
+    CREATE TABLE conversations (
+        id                INTEGER PRIMARY KEY,
+        key               TEXT    NOT NULL UNIQUE,
+        provider          TEXT    NOT NULL,
+        contact_name      TEXT, contact_name_ver  TEXT,
+        contact_phone     TEXT, contact_phone_ver TEXT,
+        contact_email     TEXT, contact_email_ver TEXT,
+        vendor_contact_id TEXT,
+        channels          TEXT    NOT NULL DEFAULT '',   -- sorted, comma-separated
+        last_at           INTEGER,
+        preview           TEXT,
+        message_count     INTEGER NOT NULL DEFAULT 0,
+        unread            INTEGER NOT NULL DEFAULT 0,
+        failed_count      INTEGER NOT NULL DEFAULT 0,
+        attention_count   INTEGER NOT NULL DEFAULT 0,    -- failed + unknown outbound
+        vendor_read_at    INTEGER,
+        vendor_unread     INTEGER, vendor_unread_at INTEGER, vendor_unread_ver TEXT
+    );
+    CREATE INDEX conversations_activity ON conversations (last_at DESC, id DESC);
+
+    CREATE TABLE messages (
+        id                  INTEGER PRIMARY KEY,
+        key                 TEXT    NOT NULL UNIQUE,
+        conversation_id     INTEGER NOT NULL REFERENCES conversations (id),
+        provider_message_id TEXT    NOT NULL,
+        at                  INTEGER NOT NULL,
+        at_provisional      INTEGER NOT NULL DEFAULT 0,  -- 1 while only an update has been seen
+        channel             TEXT    NOT NULL, channel_raw   TEXT,
+        direction           TEXT    NOT NULL, direction_raw TEXT,
+        sender              TEXT,
+        subject             TEXT,
+        body                TEXT,
+        body_html           TEXT,
+        attachments         TEXT,                        -- JSON array
+        call                TEXT,                        -- JSON object
+        draft               INTEGER NOT NULL DEFAULT 0,  -- 1 draft, 2 discarded draft
+        deleted             INTEGER NOT NULL DEFAULT 0,
+        vendor_read         INTEGER NOT NULL DEFAULT 0,
+        email_message_id    TEXT,
+        status              TEXT    NOT NULL,
+        status_raw          TEXT,
+        status_detail       TEXT,
+        status_ver          TEXT    NOT NULL,
+        content_ver         TEXT    NOT NULL
+    );
+    -- Thread order and paging, and (covering) the per-conversation counts.
+    CREATE INDEX messages_thread ON messages
+        (conversation_id, at, key, direction, status, channel, draft, vendor_read);
+    CREATE INDEX messages_attention ON messages (at) WHERE status IN ('failed', 'unknown');
+    CREATE INDEX messages_email_id ON messages (email_message_id) WHERE email_message_id IS NOT NULL;
+
+    -- Which events built each message, so an event that arrives late can be merged in order.
+    CREATE TABLE message_events (
+        message_id INTEGER NOT NULL,
+        ver        TEXT    NOT NULL,
+        event_id   INTEGER NOT NULL,
+        PRIMARY KEY (message_id, ver)
+    ) WITHOUT ROWID;
+
+    -- The newest email delivery report per Message-ID, whether or not its message has arrived yet.
+    CREATE TABLE email_status (
+        email_message_id TEXT PRIMARY KEY,
+        ver    TEXT NOT NULL,
+        status TEXT NOT NULL,
+        raw    TEXT,
+        detail TEXT
+    ) WITHOUT ROWID;
+
+    CREATE VIRTUAL TABLE messages_fts USING fts5 (
+        subject, body,
+        content = 'messages', content_rowid = 'id',
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO messages_fts (rowid, subject, body) VALUES (new.id, new.subject, new.body);
+    END;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, subject, body)
+            VALUES ('delete', old.id, old.subject, old.body);
+    END;
+    CREATE TRIGGER messages_fts_update AFTER UPDATE OF subject, body ON messages BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, subject, body)
+            VALUES ('delete', old.id, old.subject, old.body);
+        INSERT INTO messages_fts (rowid, subject, body) VALUES (new.id, new.subject, new.body);
+    END;
+
+    -- What the user did (not derived from vendor events): survives `rebuild`.
+    CREATE TABLE local_marks (
+        conversation_key TEXT PRIMARY KEY,
+        read_at          INTEGER
+    ) WITHOUT ROWID;
+    "#,
+];
+
+/// Bring the database up to the latest schema.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: usize = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    if current > MIGRATIONS.len() {
+        bail!(
+            "the database is at schema version {current}, newer than this switchboard knows ({}); upgrade switchboard",
+            MIGRATIONS.len()
+        );
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let version = i + 1;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(sql).with_context(|| format!("migration {version}"))?;
+        tx.pragma_update(None, "user_version", version as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// The tables `rebuild` empties and fills again from the event log.
+pub const DERIVED_TABLES: &[&str] = &["message_events", "email_status", "messages", "conversations"];
