@@ -6,7 +6,7 @@
 //! delivery and is tied to messages by RFC Message-ID.
 
 use super::{
-    Change, ConversationPart, Lenient, MessagePart, Outcome, StatusReport, UnixTime, VendorParse,
+    Change, ContactPart, ConversationPart, Lenient, MessagePart, Outcome, StatusReport, UnixTime, VendorParse,
     attachment_from_url, non_empty, normalise_message_id, parse_rfc3339, present, short_hash,
     split_mailbox, typed,
 };
@@ -100,6 +100,19 @@ struct UnreadEvent {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
+struct ContactEvent {
+    id: String,
+    name: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    date_added: Option<String>,
+    date_updated: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct EmailStatsEvent {
     webhook_payload: EmailStatsPayload,
 }
@@ -153,6 +166,13 @@ pub(crate) fn parse(body: &[u8]) -> VendorParse {
         },
         Some("ConversationUnreadUpdate") => match typed::<UnreadEvent>(text, "") {
             Ok(ev) => (unread(ev, event_at.unwrap_or(0)), None),
+            Err(reason) => (Outcome::Rejected(reason), None),
+        },
+        Some("ContactCreate" | "ContactUpdate") => match typed::<ContactEvent>(text, "") {
+            Ok(ev) => {
+                event_at = event_at.or_else(|| ev.date_updated.as_deref().or(ev.date_added.as_deref()).and_then(parse_rfc3339));
+                (contact(ev), None)
+            }
             Err(reason) => (Outcome::Rejected(reason), None),
         },
         Some("LCEmailStats") => match typed::<EmailStatsEvent>(text, "") {
@@ -354,6 +374,17 @@ fn unread(ev: UnreadEvent, at: i64) -> Outcome {
         ..Default::default()
     };
     Outcome::Ok(vec![Change::UnreadCount { conversation, count: ev.unread_count.max(0), at }])
+}
+
+fn contact(ev: ContactEvent) -> Outcome {
+    let joined = [present(&ev.first_name), present(&ev.last_name)].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    Outcome::Ok(vec![Change::Contact(ContactPart {
+        provider: Some(Provider::HighLevel),
+        vendor_contact_id: ev.id,
+        name: present(&ev.name).or_else(|| non_empty(&joined)),
+        phone: present(&ev.phone),
+        email: present(&ev.email),
+    })])
 }
 
 /// Mailgun-shaped delivery events (providers.md §3.4–3.5).

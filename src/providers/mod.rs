@@ -66,6 +66,19 @@ pub enum Change {
     ReadThrough { conversation: ConversationPart, at: i64 },
     /// A delivery report for an email, tied to messages by their RFC Message-ID (HighLevel).
     EmailStatus { email_message_id: String, status: StatusReport },
+    /// A vendor contact record: names the conversations with that contact (HighLevel message
+    /// webhooks carry only a `contactId`).
+    Contact(ContactPart),
+}
+
+/// A vendor contact's details, keyed `provider:contact id`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ContactPart {
+    pub provider: Option<Provider>,
+    pub vendor_contact_id: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
 }
 
 /// The conversation an event names, with whatever contact details it carries.

@@ -62,6 +62,7 @@ pub(super) fn fold_event(
                 .execute(params![id, at])?;
                 touched.insert(id);
             }
+            Change::Contact(contact) => fold_contact(tx, contact, &change_version(parsed, None))?,
             Change::EmailStatus { email_message_id, status } => {
                 let sver = status_version(status, &change_version(parsed, Some(status)));
                 tx.prepare_cached(
@@ -111,7 +112,48 @@ fn ensure_conversation(tx: &Transaction, part: &ConversationPart, ver: &str) -> 
             .execute(params![id, value, ver])?;
         }
     }
+    if let Some(contact_id) = &part.vendor_contact_id {
+        adopt_contact(tx, id, &format!("{provider}:{contact_id}"))?;
+    }
     Ok(id)
+}
+
+const CONTACT_FIELDS: [&str; 3] = ["name", "phone", "email"];
+
+/// Keep the newest value of each contact field, then pass it on to that contact's conversations.
+fn fold_contact(tx: &Transaction, c: &providers::ContactPart, ver: &str) -> Result<()> {
+    let provider = c.provider.as_ref().map_or("unknown", |p| p.as_str());
+    let key = format!("{provider}:{}", c.vendor_contact_id);
+    tx.prepare_cached("INSERT INTO contacts (key) VALUES (?1) ON CONFLICT DO NOTHING")?.execute([&key])?;
+    for (value, field) in [(&c.name, "name"), (&c.phone, "phone"), (&c.email, "email")] {
+        if let Some(value) = value {
+            tx.prepare_cached(&format!(
+                "UPDATE contacts SET {field} = ?2, {field}_ver = ?3 WHERE key = ?1 AND ({field}_ver IS NULL OR {field}_ver < ?3)"
+            ))?
+            .execute(params![key, value, ver])?;
+        }
+    }
+    let ids: Vec<i64> = tx
+        .prepare_cached("SELECT id FROM conversations WHERE provider = ?1 AND vendor_contact_id = ?2")?
+        .query_map(params![provider, c.vendor_contact_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in ids {
+        adopt_contact(tx, id, &key)?;
+    }
+    Ok(())
+}
+
+/// Take each contact field from the contact record where that record's value is newer.
+fn adopt_contact(tx: &Transaction, conversation_id: i64, contact_key: &str) -> Result<()> {
+    for field in CONTACT_FIELDS {
+        tx.prepare_cached(&format!(
+            "UPDATE conversations SET (contact_{field}, contact_{field}_ver) =
+                (SELECT {field}, {field}_ver FROM contacts WHERE key = ?2)
+             WHERE id = ?1 AND (SELECT {field}_ver FROM contacts WHERE key = ?2) > coalesce(contact_{field}_ver, '')"
+        ))?
+        .execute(params![conversation_id, contact_key])?;
+    }
+    Ok(())
 }
 
 /// The merged content of a message: everything but its status.
@@ -488,13 +530,14 @@ fn preview_text(
         return "(message deleted)".to_string();
     }
     let one_line = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-    let text = body.map(one_line).filter(|s| !s.is_empty());
-    let text = text.or_else(|| subject.map(one_line).filter(|s| !s.is_empty()));
-    let text = text.or_else(|| {
-        let call: crate::model::Call = serde_json::from_str(call?).ok()?;
-        let duration = call.duration_s.map(|s| format!(", {}:{:02}", s / 60, s % 60)).unwrap_or_default();
+    // A call's body is boilerplate ("Voice Call"); its outcome is what matters.
+    let text = call.and_then(|call| {
+        let call: crate::model::Call = serde_json::from_str(call).ok()?;
+        let duration = call.duration_s.filter(|&s| s > 0).map(|s| format!(", {}:{:02}", s / 60, s % 60)).unwrap_or_default();
         Some(format!("Call: {}{duration}", call.outcome.replace('_', " ")))
     });
+    let text = text.or_else(|| body.map(one_line).filter(|s| !s.is_empty()));
+    let text = text.or_else(|| subject.map(one_line).filter(|s| !s.is_empty()));
     let text = text.or_else(|| {
         let list: Vec<crate::model::Attachment> = serde_json::from_str(attachments?).ok()?;
         let first = list.first()?;

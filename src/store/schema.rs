@@ -90,6 +90,14 @@ const MIGRATIONS: &[&str] = &[
         detail TEXT
     ) WITHOUT ROWID;
 
+    -- Vendor contact records, for vendors whose message events carry only a contact id.
+    CREATE TABLE contacts (
+        key   TEXT PRIMARY KEY,                  -- provider:contact id
+        name  TEXT, name_ver  TEXT,
+        phone TEXT, phone_ver TEXT,
+        email TEXT, email_ver TEXT
+    ) WITHOUT ROWID;
+
     CREATE VIRTUAL TABLE messages_fts USING fts5 (
         subject, body,
         content = 'messages', content_rowid = 'id',
@@ -136,4 +144,4 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
 }
 
 /// The tables `rebuild` empties and fills again from the event log.
-pub const DERIVED_TABLES: &[&str] = &["message_events", "email_status", "messages", "conversations"];
+pub const DERIVED_TABLES: &[&str] = &["message_events", "email_status", "contacts", "messages", "conversations"];
