@@ -172,6 +172,12 @@ pub fn parse(body: &[u8], forced: Option<Provider>) -> Parsed {
             format!("body is not valid UTF-8 (first bad byte at offset {})", e.valid_up_to()),
         );
     }
+    if let Some(at) = too_deep(body) {
+        return reject(
+            forced_or_unknown(),
+            format!("not JSON we accept: nested deeper than {MAX_DEPTH} levels (at byte {at})"),
+        );
+    }
     let probe: Probe = match serde_json::from_slice(body) {
         Ok(p) => p,
         Err(e) => return reject(forced_or_unknown(), not_json_reason(&e)),
@@ -246,6 +252,37 @@ impl Probe<'_> {
             None
         }
     }
+}
+
+/// No vendor nests this deep; serde_json enforces the same limit only on the fields it parses.
+const MAX_DEPTH: usize = 128;
+
+/// The offset where nesting first exceeds `MAX_DEPTH`, skipping over string contents.
+fn too_deep(body: &[u8]) -> Option<usize> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, &b) in body.iter().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(i);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The dedupe key of a body nothing better identifies: its SHA-256.
@@ -377,6 +414,16 @@ mod tests {
         );
         assert_eq!(split_mailbox("a@b.c"), (None, Some("a@b.c".into())));
         assert_eq!(split_mailbox("\"Doe, J\" <j@d.e>"), (Some("Doe, J".into()), Some("j@d.e".into())));
+    }
+
+    #[test]
+    fn nesting_depth_counts_brackets_outside_strings() {
+        assert_eq!(too_deep(br#"{"a":"[[[[[[[["}"#), None);
+        let deep = format!("{}{}", "[".repeat(129), "]".repeat(129));
+        assert_eq!(too_deep(deep.as_bytes()), Some(128));
+        let ok = format!("{}{}", "[".repeat(128), "]".repeat(128));
+        assert_eq!(too_deep(ok.as_bytes()), None);
+        assert_eq!(too_deep(br#"{"a":"\"[[["}"#), None);
     }
 
     #[test]
