@@ -163,7 +163,8 @@ fn mykaarma_details() {
     assert_eq!((a.name.as_deref(), a.mime.as_deref(), a.size), (Some("photo.jpg"), Some("image/jpeg"), Some(204800)));
 
     let update = message("mykaarma/sms_outbound_update_delivered.json");
-    assert_eq!(update.at, Some(1758983520000), "an update keeps the message's own time (sentOn)");
+    assert_eq!(update.at, None, "an update's envelope time is the update's, and sentOn has no zone");
+    assert_eq!(update.at_provisional, Some(1758983520000), "until the message itself arrives, sentOn stands in");
 }
 
 #[test]

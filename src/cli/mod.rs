@@ -116,6 +116,13 @@ struct ThreadDoc<'a> {
     messages: &'a [crate::model::Message],
 }
 
+/// What `thread ID --json` prints.
+pub fn thread_json(store: &Store, key: &str) -> Result<String> {
+    let conversation = store.conversation(key)?.with_context(|| format!("no conversation `{key}`"))?;
+    let messages = store.thread(key)?;
+    Ok(serde_json::to_string_pretty(&ThreadDoc { conversation: &conversation, messages: &messages })?)
+}
+
 /// The process exit status a command asks for.
 pub enum Exit {
     Ok,
@@ -163,13 +170,11 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Some(Command::Thread(a)) => {
             let store = open()?;
             let key = store.resolve_conversation(&a.id)?;
-            let conversation = store.conversation(&key)?.context("conversation vanished")?;
-            let messages = store.thread(&key)?;
             if a.out.json {
-                let doc = ThreadDoc { conversation: &conversation, messages: &messages };
-                writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+                writeln!(out, "{}", thread_json(&store, &key)?)?;
             } else {
-                show::thread(&mut out, &conversation, &messages)?;
+                let conversation = store.conversation(&key)?.context("conversation vanished")?;
+                show::thread(&mut out, &conversation, &store.thread(&key)?)?;
             }
         }
         Some(Command::Failures(a)) => {

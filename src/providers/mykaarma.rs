@@ -205,7 +205,7 @@ fn normalise(env: &Envelope, p: Payload, event_at: Option<i64>) -> Outcome {
     // The envelope time is UTC and is the message's own time for a new message; `sentOn` has no
     // zone, so it is only the fallback. An update's envelope time is the update's, not the message's.
     let (at, at_provisional) = if is_update {
-        (vendor_at, event_at)
+        (None, vendor_at.or(event_at))
     } else {
         (event_at.or(vendor_at), None)
     };
