@@ -7,9 +7,20 @@ const RENDER_WIDTH: usize = 4000;
 pub fn looks_like_html(body: &str) -> bool {
     let head = &body[..body.len().min(4096)];
     let lower = head.to_ascii_lowercase();
-    ["<html", "<body", "<div", "<p>", "<p ", "<br", "<table", "<span", "<a ", "<!doctype"]
-        .iter()
-        .any(|tag| lower.contains(tag))
+    [
+        "<html",
+        "<body",
+        "<div",
+        "<p>",
+        "<p ",
+        "<br",
+        "<table",
+        "<span",
+        "<a ",
+        "<!doctype",
+    ]
+    .iter()
+    .any(|tag| lower.contains(tag))
 }
 
 /// The text a reader would see, with links kept as footnotes and runs of blank lines collapsed.

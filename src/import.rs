@@ -4,7 +4,7 @@
 //! events: they are stored as rejected with their reason, never skipped.
 
 use crate::model::Provider;
-use crate::store::{IngestReport, Incoming, Store};
+use crate::store::{Incoming, IngestReport, Store};
 use anyhow::{Context, Result};
 use serde_json::value::RawValue;
 use std::io::{BufRead, BufReader, Read};
@@ -23,7 +23,12 @@ pub struct ImportSummary {
 }
 
 /// Import each source (`-` is standard input) into the store.
-pub fn import(store: &mut Store, sources: &[String], provider: Option<Provider>, source_tag: &str) -> Result<ImportSummary> {
+pub fn import(
+    store: &mut Store,
+    sources: &[String],
+    provider: Option<Provider>,
+    source_tag: &str,
+) -> Result<ImportSummary> {
     let started = Instant::now();
     let mut total = IngestReport::default();
     let mut batch: Vec<Incoming> = Vec::with_capacity(BATCH);
@@ -42,17 +47,25 @@ pub fn import(store: &mut Store, sources: &[String], provider: Option<Provider>,
             Box::new(std::fs::File::open(name).with_context(|| format!("cannot read {name}"))?)
         };
         let mut sink = |body: Vec<u8>| -> Result<()> {
-            batch.push(Incoming { body, provider: provider.clone() });
+            batch.push(Incoming {
+                body,
+                provider: provider.clone(),
+            });
             if batch.len() >= BATCH {
                 flush(&mut batch, store, &mut total)?;
             }
             Ok(())
         };
-        read_events(BufReader::with_capacity(1 << 20, reader), &mut sink).with_context(|| format!("cannot read {name}"))?;
+        read_events(BufReader::with_capacity(1 << 20, reader), &mut sink)
+            .with_context(|| format!("cannot read {name}"))?;
     }
     flush(&mut batch, store, &mut total)?;
     let seconds = started.elapsed().max(Duration::from_micros(1)).as_secs_f64();
-    Ok(ImportSummary { report: total, seconds, events_per_second: total.total() as f64 / seconds })
+    Ok(ImportSummary {
+        report: total,
+        seconds,
+        events_per_second: total.total() as f64 / seconds,
+    })
 }
 
 /// Split a stream into event bodies and hand each to `sink`, in order.
@@ -133,7 +146,10 @@ fn first_significant_byte<R: BufRead>(reader: &mut R) -> Result<Option<u8>> {
 /// Line ends and surrounding blanks are not part of an event.
 fn trim(b: &[u8]) -> &[u8] {
     let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
-    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     &b[start..end]
 }
 
@@ -160,7 +176,10 @@ mod tests {
 
     #[test]
     fn bad_lines_are_events_too() {
-        assert_eq!(split("{\"a\":1}\nnot json\n{\"b\":2}"), vec!["{\"a\":1}", "not json", "{\"b\":2}"]);
+        assert_eq!(
+            split("{\"a\":1}\nnot json\n{\"b\":2}"),
+            vec!["{\"a\":1}", "not json", "{\"b\":2}"]
+        );
         assert_eq!(split("not json\n{\"b\":2}"), vec!["not json", "{\"b\":2}"]);
         assert_eq!(split("garbage\nmore garbage"), vec!["garbage\nmore garbage"]);
         assert_eq!(split("[1, 2"), vec!["[1, 2"]);

@@ -1,3 +1,5 @@
+#![recursion_limit = "256"]
+
 //! Switchboard: a terminal inbox for dealerships' customer conversations.
 //!
 //! Vendor payload → `providers` normalise → `store` appends the raw event and folds it into
@@ -10,3 +12,4 @@ pub mod model;
 pub mod providers;
 pub mod sanitize;
 pub mod store;
+pub mod synthetic;

@@ -204,10 +204,7 @@ pub struct Contact {
 impl Contact {
     /// What a list shows for the contact: the name, else the phone, else the email.
     pub fn display(&self) -> Option<&str> {
-        self.name
-            .as_deref()
-            .or(self.phone.as_deref())
-            .or(self.email.as_deref())
+        self.name.as_deref().or(self.phone.as_deref()).or(self.email.as_deref())
     }
 }
 

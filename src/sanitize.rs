@@ -52,8 +52,16 @@ fn verdict(c: char, keep_newlines: bool) -> Verdict {
         // C1 controls (CSI, OSC, DCS … in their 8-bit form).
         '\u{80}'..='\u{9f}' => Verdict::Picture('\u{fffd}'),
         // Bidi embeddings, overrides and isolates; marks; invisible separators and operators.
-        '\u{061c}' | '\u{200b}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}'
-        | '\u{2066}'..='\u{2069}' | '\u{206a}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}' => Verdict::Drop,
+        '\u{061c}'
+        | '\u{200b}'
+        | '\u{200e}'
+        | '\u{200f}'
+        | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{206a}'..='\u{206f}'
+        | '\u{feff}'
+        | '\u{fff9}'..='\u{fffb}' => Verdict::Drop,
         // Tag characters (used to smuggle invisible text).
         '\u{e0000}'..='\u{e007f}' => Verdict::Drop,
         // Line and paragraph separators break layouts like newlines.

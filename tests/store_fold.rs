@@ -16,7 +16,13 @@ fn new_store() -> (tempfile::TempDir, Store) {
 }
 
 fn ingest(store: &mut Store, bodies: &[Vec<u8>]) -> Vec<Stored> {
-    let items: Vec<Incoming> = bodies.iter().map(|b| Incoming { body: b.clone(), provider: None }).collect();
+    let items: Vec<Incoming> = bodies
+        .iter()
+        .map(|b| Incoming {
+            body: b.clone(),
+            provider: None,
+        })
+        .collect();
     store.ingest("test", &items).unwrap().1
 }
 
@@ -38,9 +44,17 @@ fn snapshot(store: &Store) -> String {
 /// The lines around the first place two snapshots differ.
 fn difference(want: &str, got: &str) -> String {
     let (w, g): (Vec<&str>, Vec<&str>) = (want.lines().collect(), got.lines().collect());
-    let i = w.iter().zip(&g).position(|(a, b)| a != b).unwrap_or(w.len().min(g.len()));
+    let i = w
+        .iter()
+        .zip(&g)
+        .position(|(a, b)| a != b)
+        .unwrap_or(w.len().min(g.len()));
     let from = i.saturating_sub(12);
-    format!("want:\n{}\ngot:\n{}", w[from..(i + 3).min(w.len())].join("\n"), g[from..(i + 3).min(g.len())].join("\n"))
+    format!(
+        "want:\n{}\ngot:\n{}",
+        w[from..(i + 3).min(w.len())].join("\n"),
+        g[from..(i + 3).min(g.len())].join("\n")
+    )
 }
 
 fn thread(store: &Store, key_prefix: &str) -> serde_json::Value {
@@ -71,7 +85,13 @@ fn the_same_event_twice_changes_nothing() {
     let first = ingest_files(&mut store, &["mykaarma/sms_outbound_delivered.json"]);
     let before = snapshot(&store);
     // The same delivery again, and the same event with its payload as an object instead of a string.
-    let again = ingest_files(&mut store, &["mykaarma/sms_outbound_delivered.json", "mykaarma/payload_as_object.json"]);
+    let again = ingest_files(
+        &mut store,
+        &[
+            "mykaarma/sms_outbound_delivered.json",
+            "mykaarma/payload_as_object.json",
+        ],
+    );
     assert_eq!(first, vec![Stored::Ok]);
     assert_eq!(again, vec![Stored::Duplicate, Stored::Duplicate]);
     assert_eq!(count(&store, "SELECT count(*) FROM events"), 1);
@@ -109,17 +129,29 @@ fn an_update_before_its_message_makes_a_placeholder_the_message_fills() {
 fn an_older_status_never_overwrites_a_newer_one() {
     // myKaarma: delivered (newer), then the original "1" (older), then a newer update without status.
     let (_d, mut store) = new_store();
-    ingest_files(&mut store, &["mykaarma/sms_outbound_update_delivered.json", "mykaarma/sms_outbound_sent_code_1.json"]);
+    ingest_files(
+        &mut store,
+        &[
+            "mykaarma/sms_outbound_update_delivered.json",
+            "mykaarma/sms_outbound_sent_code_1.json",
+        ],
+    );
     assert_eq!(thread(&store, "mykaarma:Ho3f")["messages"][0]["status"], "delivered");
     ingest_files(&mut store, &["mykaarma/sms_outbound_update_no_status.json"]);
     assert_eq!(thread(&store, "mykaarma:Ho3f")["messages"][0]["status"], "delivered");
 
     // Partoo sends no event time: Success and Sending share the message date; precedence decides.
     let (_e, mut partoo) = new_store();
-    ingest_files(&mut partoo, &["partoo/sms_user_success_update.json", "partoo/sms_user_sending.json"]);
+    ingest_files(
+        &mut partoo,
+        &["partoo/sms_user_success_update.json", "partoo/sms_user_sending.json"],
+    );
     let t = thread(&partoo, "partoo:40977");
     assert_eq!(t["messages"][0]["status"], "sent");
-    assert_eq!(t["conversation"]["contact"]["phone"], "+33612345678", "the reduced update did not erase it");
+    assert_eq!(
+        t["conversation"]["contact"]["phone"], "+33612345678",
+        "the reduced update did not erase it"
+    );
 }
 
 #[test]
@@ -178,7 +210,11 @@ fn bad_input_is_kept_byte_exact_as_rejected() {
     for row in &rejected {
         assert!(row.reason.as_deref().is_some_and(|r| r.len() > 10), "{row:?}");
         let stored = store.event_body(row.id).unwrap().unwrap();
-        assert!(names.iter().any(|n| fixture(n) == stored), "event {} is not byte-exact", row.id);
+        assert!(
+            names.iter().any(|n| fixture(n) == stored),
+            "event {} is not byte-exact",
+            row.id
+        );
     }
     assert_eq!(count(&store, "SELECT count(*) FROM messages"), 0);
 }
@@ -210,10 +246,20 @@ fn ignored_events_are_stored_and_counted() {
     let (_d, mut store) = new_store();
     let r = ingest_files(
         &mut store,
-        &["mykaarma/customers_event.json", "partoo/business_updated.json", "highlevel/opportunity_event.json"],
+        &[
+            "mykaarma/customers_event.json",
+            "partoo/business_updated.json",
+            "highlevel/opportunity_event.json",
+        ],
     );
     assert_eq!(r, vec![Stored::Ignored; 3]);
-    assert_eq!(count(&store, "SELECT count(*) FROM events WHERE outcome = 'ignored' AND reason IS NOT NULL"), 3);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(*) FROM events WHERE outcome = 'ignored' AND reason IS NOT NULL"
+        ),
+        3
+    );
 }
 
 #[test]
@@ -231,13 +277,21 @@ fn rebuild_gives_the_identical_result() {
     }
     let dump = |s: &Store| -> Vec<String> {
         let mut rows = vec![];
-        for table in ["conversations", "messages", "message_events", "email_status", "contacts"] {
-            let mut q = s.connection().prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2")).unwrap();
+        for table in [
+            "conversations",
+            "messages",
+            "message_events",
+            "email_status",
+            "contacts",
+        ] {
+            let mut q = s
+                .connection()
+                .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
+                .unwrap();
             let n = q.column_count();
             let mut r = q.query([]).unwrap();
             while let Some(row) = r.next().unwrap() {
-                let cells: Vec<String> =
-                    (0..n).map(|i| format!("{:?}", row.get_ref(i).unwrap())).collect();
+                let cells: Vec<String> = (0..n).map(|i| format!("{:?}", row.get_ref(i).unwrap())).collect();
                 rows.push(format!("{table}: {}", cells.join("|")));
             }
         }
@@ -250,22 +304,37 @@ fn rebuild_gives_the_identical_result() {
     assert!(before.1.len() > 600);
     assert_eq!(before.0, after.0);
     assert_eq!(before.1, after.1);
-    let fts: i64 = count(&store, "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'recall'");
+    let fts: i64 = count(
+        &store,
+        "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'recall'",
+    );
     assert!(fts > 0, "search index rebuilt");
 }
 
 #[test]
 fn search_finds_conversations_by_words_and_accents() {
     let (_d, mut store) = new_store();
-    ingest_files(&mut store, &["partoo/whatsapp_upper_case.json", "mykaarma/sms_inbound.json"]);
-    let hits = store.conversations(&ConversationFilter::All, Some("devis"), 10).unwrap();
+    ingest_files(
+        &mut store,
+        &["partoo/whatsapp_upper_case.json", "mykaarma/sms_inbound.json"],
+    );
+    let hits = store
+        .conversations(&ConversationFilter::All, Some("devis"), 10)
+        .unwrap();
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].id, "partoo:40977");
     let prefix = store.conversations(&ConversationFilter::All, Some("read"), 10).unwrap();
     assert!(prefix[0].id.starts_with("mykaarma:"), "prefix match on 'ready'");
-    let accent = store.conversations(&ConversationFilter::All, Some("Bonjour le"), 10).unwrap();
+    let accent = store
+        .conversations(&ConversationFilter::All, Some("Bonjour le"), 10)
+        .unwrap();
     assert_eq!(accent.len(), 1);
-    assert!(store.conversations(&ConversationFilter::All, Some("\"); DROP"), 10).unwrap().is_empty());
+    assert!(
+        store
+            .conversations(&ConversationFilter::All, Some("\"); DROP"), 10)
+            .unwrap()
+            .is_empty()
+    );
 }
 
 proptest! {

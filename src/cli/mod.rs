@@ -12,7 +12,11 @@ use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "switchboard", version, about = "A terminal inbox for dealerships' customer conversations")]
+#[command(
+    name = "switchboard",
+    version,
+    about = "A terminal inbox for dealerships' customer conversations"
+)]
 pub struct Cli {
     /// The database file [default: $XDG_DATA_HOME/switchboard/switchboard.db]
     #[arg(long, global = true, env = "SWITCHBOARD_DB", value_name = "PATH")]
@@ -38,6 +42,23 @@ pub enum Command {
     Rebuild(JsonFlag),
     /// Load the demo dealership into a fresh temporary database and show it
     Demo,
+    /// Write deterministic benchmark events as NDJSON
+    #[command(hide = true)]
+    Gen(GenArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct GenArgs {
+    #[arg(long, default_value_t = 1000)]
+    pub conversations: u64,
+    /// Messages to write (some get a later status update, so there are more events)
+    #[arg(long, default_value_t = 10_000)]
+    pub messages: u64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Where to write; standard output when absent
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -118,9 +139,14 @@ struct ThreadDoc<'a> {
 
 /// What `thread ID --json` prints.
 pub fn thread_json(store: &Store, key: &str) -> Result<String> {
-    let conversation = store.conversation(key)?.with_context(|| format!("no conversation `{key}`"))?;
+    let conversation = store
+        .conversation(key)?
+        .with_context(|| format!("no conversation `{key}`"))?;
     let messages = store.thread(key)?;
-    Ok(serde_json::to_string_pretty(&ThreadDoc { conversation: &conversation, messages: &messages })?)
+    Ok(serde_json::to_string_pretty(&ThreadDoc {
+        conversation: &conversation,
+        messages: &messages,
+    })?)
 }
 
 /// The process exit status a command asks for.
@@ -179,7 +205,9 @@ pub fn run(cli: Cli) -> Result<Exit> {
         }
         Some(Command::Failures(a)) => {
             let store = open()?;
-            let since = a.since.map(|d| chrono::Utc::now().timestamp_millis() - d.as_millis() as i64);
+            let since = a
+                .since
+                .map(|d| chrono::Utc::now().timestamp_millis() - d.as_millis() as i64);
             let rows = store.failures(since, a.limit)?;
             if a.out.json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
@@ -210,7 +238,11 @@ pub fn run(cli: Cli) -> Result<Exit> {
             let report = store.rebuild()?;
             let seconds = started.elapsed().as_secs_f64();
             if a.json {
-                writeln!(out, "{}", serde_json::json!({ "events": report.events, "changed_outcome": report.changed_outcome, "seconds": seconds }))?;
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::json!({ "events": report.events, "changed_outcome": report.changed_outcome, "seconds": seconds })
+                )?;
             } else {
                 writeln!(
                     out,
@@ -220,6 +252,22 @@ pub fn run(cli: Cli) -> Result<Exit> {
             }
         }
         Some(Command::Demo) => crate::cli::demo(&mut out)?,
+        Some(Command::Gen(a)) => {
+            let n = match &a.out {
+                Some(path) => {
+                    let file =
+                        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+                    let mut w = std::io::BufWriter::new(file);
+                    let n = crate::synthetic::generate(&mut w, a.conversations, a.messages, a.seed)?;
+                    w.flush()?;
+                    n
+                }
+                None => crate::synthetic::generate(&mut out, a.conversations, a.messages, a.seed)?,
+            };
+            if a.out.is_some() {
+                writeln!(out, "wrote {n} events")?;
+            }
+        }
     }
     out.flush()?;
     Ok(Exit::Ok)
@@ -240,7 +288,10 @@ fn demo(out: &mut dyn Write) -> Result<()> {
     for (name, bytes) in DEMO_EVENTS {
         let mut bodies = Vec::new();
         import::read_events(*bytes, &mut |b| {
-            bodies.push(crate::store::Incoming { body: b, provider: None });
+            bodies.push(crate::store::Incoming {
+                body: b,
+                provider: None,
+            });
             Ok(())
         })
         .with_context(|| format!("demo events {name}"))?;
@@ -248,7 +299,12 @@ fn demo(out: &mut dyn Write) -> Result<()> {
             total.add(store.ingest("demo", chunk)?.0);
         }
     }
-    writeln!(out, "Demo dealership: {} events loaded into {}\n", total.total(), path.display())?;
+    writeln!(
+        out,
+        "Demo dealership: {} events loaded into {}\n",
+        total.total(),
+        path.display()
+    )?;
     show::conversations(out, &store.conversations(&ConversationFilter::All, None, 40)?)?;
     let failures = store.failures(None, 10)?;
     if !failures.is_empty() {

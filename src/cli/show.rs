@@ -23,7 +23,11 @@ pub fn import_summary(out: &mut dyn Write, s: &ImportSummary) -> io::Result<()> 
 /// A key short enough to type; `thread` accepts any unambiguous prefix.
 fn short_key(key: &str) -> String {
     const MAX: usize = 24;
-    if key.chars().count() <= MAX { key.to_string() } else { key.chars().take(MAX).collect() }
+    if key.chars().count() <= MAX {
+        key.to_string()
+    } else {
+        key.chars().take(MAX).collect()
+    }
 }
 
 /// "5m", "3h", "2d", or the date when older than a week.
@@ -65,8 +69,16 @@ pub fn conversations(out: &mut dyn Write, list: &[Conversation]) -> io::Result<(
             contact_label(&c.contact),
             c.channels.join(","),
             relative(c.last_activity.as_deref()),
-            if c.unread > 0 { c.unread.to_string() } else { String::new() },
-            if c.failed_count > 0 { format!("!{}", c.failed_count) } else { String::new() },
+            if c.unread > 0 {
+                c.unread.to_string()
+            } else {
+                String::new()
+            },
+            if c.failed_count > 0 {
+                format!("!{}", c.failed_count)
+            } else {
+                String::new()
+            },
             c.preview.clone().unwrap_or_default(),
         ]);
     }
@@ -87,9 +99,18 @@ pub fn thread(out: &mut dyn Write, c: &Conversation, messages: &[Message]) -> io
     contact.extend(c.contact.name.as_deref().map(s));
     contact.extend(c.contact.phone.as_deref().map(s));
     contact.extend(c.contact.email.as_deref().map(s));
-    writeln!(out, "{} — {} ({} messages)", s(&c.id), contact.join(" · "), c.message_count)?;
+    writeln!(
+        out,
+        "{} — {} ({} messages)",
+        s(&c.id),
+        contact.join(" · "),
+        c.message_count
+    )?;
     for m in messages {
-        let at = m.at.as_deref().map(|t| t.replace('T', " ").trim_end_matches('Z').to_string()).unwrap_or("-".into());
+        let at =
+            m.at.as_deref()
+                .map(|t| t.replace('T', " ").trim_end_matches('Z').to_string())
+                .unwrap_or("-".into());
         let mut status = m.status.clone();
         if m.draft {
             status = "draft".into();
@@ -126,8 +147,15 @@ pub fn thread(out: &mut dyn Write, c: &Conversation, messages: &[Message]) -> io
             )?;
         }
         if let Some(call) = &m.call {
-            let duration = call.duration_s.map(|d| format!(" {}:{:02}", d / 60, d % 60)).unwrap_or_default();
-            let detail = call.outcome_detail.as_deref().map(|d| format!(" ({})", s(d))).unwrap_or_default();
+            let duration = call
+                .duration_s
+                .map(|d| format!(" {}:{:02}", d / 60, d % 60))
+                .unwrap_or_default();
+            let detail = call
+                .outcome_detail
+                .as_deref()
+                .map(|d| format!(" ({})", s(d)))
+                .unwrap_or_default();
             writeln!(out, "    ☎ {}{detail}{duration}", call.outcome.replace('_', " "))?;
             if let Some(url) = &call.recording_url {
                 writeln!(out, "      recording: {}", s(url))?;
@@ -152,7 +180,14 @@ pub fn failures(out: &mut dyn Write, rows: &[FailureRow]) -> io::Result<()> {
     if rows.is_empty() {
         return writeln!(out, "no failed deliveries");
     }
-    let mut t = Table::new(&[("WHEN", 10), ("CONVERSATION", 24), ("CONTACT", 24), ("CHANNEL", 10), ("STATUS", 8), ("REASON", 200)]);
+    let mut t = Table::new(&[
+        ("WHEN", 10),
+        ("CONVERSATION", 24),
+        ("CONTACT", 24),
+        ("CHANNEL", 10),
+        ("STATUS", 8),
+        ("REASON", 200),
+    ]);
     for r in rows {
         t.row(vec![
             relative(r.message.at.as_deref()),
@@ -160,7 +195,10 @@ pub fn failures(out: &mut dyn Write, rows: &[FailureRow]) -> io::Result<()> {
             contact_label(&r.contact),
             r.message.channel.clone(),
             r.message.status.clone(),
-            r.message.status_detail.clone().unwrap_or_else(|| "no reason given".into()),
+            r.message
+                .status_detail
+                .clone()
+                .unwrap_or_else(|| "no reason given".into()),
         ]);
     }
     t.write(out)

@@ -14,11 +14,16 @@ pub struct Table {
 
 impl Table {
     pub fn new(columns: &[(&'static str, usize)]) -> Self {
-        Table { header: columns.iter().map(|c| c.0).collect(), max: columns.iter().map(|c| c.1).collect(), rows: vec![] }
+        Table {
+            header: columns.iter().map(|c| c.0).collect(),
+            max: columns.iter().map(|c| c.1).collect(),
+            rows: vec![],
+        }
     }
 
     pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells.into_iter().map(|c| sanitize::line(&c).into_owned()).collect());
+        self.rows
+            .push(cells.into_iter().map(|c| sanitize::line(&c).into_owned()).collect());
     }
 
     pub fn write(&self, out: &mut dyn Write) -> io::Result<()> {

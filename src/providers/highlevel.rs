@@ -7,8 +7,7 @@
 
 use super::{
     Change, ContactPart, ConversationPart, Lenient, MessagePart, Outcome, StatusReport, UnixTime, VendorParse,
-    attachment_from_url, non_empty, normalise_message_id, parse_rfc3339, present, short_hash,
-    split_mailbox, typed,
+    attachment_from_url, non_empty, normalise_message_id, parse_rfc3339, present, short_hash, split_mailbox, typed,
 };
 use crate::html;
 use crate::model::{Call, CallOutcome, Channel, Direction, Provider, Status};
@@ -86,7 +85,11 @@ impl OneOrMany {
 #[serde(untagged)]
 enum AttachmentValue {
     Url(String),
-    Object { url: String, #[serde(rename = "contentType")] content_type: Option<String> },
+    Object {
+        url: String,
+        #[serde(rename = "contentType")]
+        content_type: Option<String>,
+    },
 }
 
 #[derive(Deserialize)]
@@ -170,7 +173,12 @@ pub(crate) fn parse(body: &[u8]) -> VendorParse {
         },
         Some("ContactCreate" | "ContactUpdate") => match typed::<ContactEvent>(text, "") {
             Ok(ev) => {
-                event_at = event_at.or_else(|| ev.date_updated.as_deref().or(ev.date_added.as_deref()).and_then(parse_rfc3339));
+                event_at = event_at.or_else(|| {
+                    ev.date_updated
+                        .as_deref()
+                        .or(ev.date_added.as_deref())
+                        .and_then(parse_rfc3339)
+                });
                 (contact(ev), None)
             }
             Err(reason) => (Outcome::Rejected(reason), None),
@@ -183,8 +191,14 @@ pub(crate) fn parse(body: &[u8]) -> VendorParse {
             }
             Err(reason) => (Outcome::Rejected(reason), None),
         },
-        Some(other) => (Outcome::Ignored(format!("HighLevel `{other}` events are not shown in the inbox")), None),
-        None => (Outcome::Rejected("field `type`: missing (a HighLevel event names its type)".into()), None),
+        Some(other) => (
+            Outcome::Ignored(format!("HighLevel `{other}` events are not shown in the inbox")),
+            None,
+        ),
+        None => (
+            Outcome::Rejected("field `type`: missing (a HighLevel event names its type)".into()),
+            None,
+        ),
     };
     let k = kind.as_deref().unwrap_or("");
     let dedupe_key = match (&head.webhook_id, &head.message_id, extra_key) {
@@ -193,7 +207,12 @@ pub(crate) fn parse(body: &[u8]) -> VendorParse {
         (None, None, Some(stats_id)) => Some(format!("highlevel:{k}:{stats_id}")),
         _ => None,
     };
-    VendorParse { event_type: kind, dedupe_key, event_at, outcome }
+    VendorParse {
+        event_type: kind,
+        dedupe_key,
+        event_at,
+        outcome,
+    }
 }
 
 fn message(ev: MessageEvent, event_at: Option<i64>) -> Outcome {
@@ -210,7 +229,12 @@ fn message(ev: MessageEvent, event_at: Option<i64>) -> Outcome {
 
     // Email addresses: the customer is the sender of what comes in and the recipient of what goes out.
     let (from_name, from_addr) = ev.from.as_deref().map(split_mailbox).unwrap_or((None, None));
-    let (to_name, to_addr) = ev.to.as_ref().and_then(OneOrMany::first).map(split_mailbox).unwrap_or((None, None));
+    let (to_name, to_addr) = ev
+        .to
+        .as_ref()
+        .and_then(OneOrMany::first)
+        .map(split_mailbox)
+        .unwrap_or((None, None));
     let (contact_name, contact_email) = match direction {
         Direction::Inbound => (from_name.clone(), from_addr),
         _ => (to_name, to_addr),
@@ -236,10 +260,22 @@ fn message(ev: MessageEvent, event_at: Option<i64>) -> Outcome {
         .filter(|(u, _)| !u.trim().is_empty())
         .collect();
     // For calls and voicemails the one attachment is the recording.
-    let recording = if is_call && !urls.is_empty() { Some(urls.remove(0).0) } else { None };
+    let recording = if is_call && !urls.is_empty() {
+        Some(urls.remove(0).0)
+    } else {
+        None
+    };
     let attachments = urls.iter().map(|(u, t)| attachment_from_url(u, t.as_deref())).collect();
 
-    let call = is_call.then(|| call(&ev.call_status, ev.status.as_deref(), &ev.call_duration, recording, channel.clone()));
+    let call = is_call.then(|| {
+        call(
+            &ev.call_status,
+            ev.status.as_deref(),
+            &ev.call_duration,
+            recording,
+            channel.clone(),
+        )
+    });
     let raw_body = ev.body.clone();
     let html_body = ev.content_type.as_deref().is_some_and(|t| t.contains("html"))
         || (channel == Channel::Email && raw_body.as_deref().is_some_and(html::looks_like_html));
@@ -253,7 +289,11 @@ fn message(ev: MessageEvent, event_at: Option<i64>) -> Outcome {
         // The inbound SMS example has no messageId: name the message by what it is.
         None => format!(
             "highlevel:h{}",
-            short_hash(&[&ev.conversation_id, ev.date_added.as_deref().unwrap_or(""), ev.body.as_deref().unwrap_or("")])
+            short_hash(&[
+                &ev.conversation_id,
+                ev.date_added.as_deref().unwrap_or(""),
+                ev.body.as_deref().unwrap_or("")
+            ])
         ),
     };
     let sender = match direction {
@@ -263,7 +303,10 @@ fn message(ev: MessageEvent, event_at: Option<i64>) -> Outcome {
     let status = status(direction, is_call, ev.status.as_deref(), ev.error.as_deref());
     Outcome::Ok(vec![Change::Message(Box::new(MessagePart {
         conversation,
-        provider_message_id: ev.message_id.clone().unwrap_or_else(|| key["highlevel:".len()..].to_string()),
+        provider_message_id: ev
+            .message_id
+            .clone()
+            .unwrap_or_else(|| key["highlevel:".len()..].to_string()),
         key,
         at: at.or(event_at),
         at_provisional: None,
@@ -319,10 +362,14 @@ fn status(direction: Direction, is_call: bool, raw: Option<&str>, error: Option<
     let lower = word.to_ascii_lowercase();
     let error = error.and_then(non_empty);
     let (status, detail) = match lower.as_str() {
-        "failed" => (Status::Failed, error.or(Some("HighLevel reported the message as failed".into()))),
-        "undelivered" => {
-            (Status::Failed, error.or(Some("the carrier reported the message as undelivered".into())))
-        }
+        "failed" => (
+            Status::Failed,
+            error.or(Some("HighLevel reported the message as failed".into())),
+        ),
+        "undelivered" => (
+            Status::Failed,
+            error.or(Some("the carrier reported the message as undelivered".into())),
+        ),
         "opt_out" => (Status::Failed, Some("the contact has opted out of this channel".into())),
         // Call states describe the call, which `call` carries; the message itself went out.
         _ if is_call => (Status::Sent, None),
@@ -331,7 +378,10 @@ fn status(direction: Direction, is_call: bool, raw: Option<&str>, error: Option<
         "sent" | "connected" => (Status::Sent, None),
         "delivered" => (Status::Delivered, None),
         "read" | "opened" | "clicked" => (Status::Read, None),
-        _ => (Status::Unknown(word.clone()), Some(format!("HighLevel status \"{word}\""))),
+        _ => (
+            Status::Unknown(word.clone()),
+            Some(format!("HighLevel status \"{word}\"")),
+        ),
     };
     StatusReport::explicit(status, Some(&word)).with_detail(detail)
 }
@@ -343,7 +393,12 @@ fn call(
     recording: Option<String>,
     channel: Channel,
 ) -> Call {
-    let word = call_status.as_deref().or(status).unwrap_or("").trim().to_ascii_lowercase();
+    let word = call_status
+        .as_deref()
+        .or(status)
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     let outcome = match word.as_str() {
         // A voicemail drop's `status` says the drop completed: it was left as a voicemail.
         "completed" | "" if channel == Channel::Voicemail => CallOutcome::Voicemail,
@@ -360,7 +415,10 @@ fn call(
     Call {
         outcome: outcome.as_str().to_string(),
         outcome_detail: outcome.raw().map(str::to_string),
-        duration_s: duration.as_ref().and_then(|d| d.0.trim().parse::<f64>().ok()).map(|d| d.round() as u64),
+        duration_s: duration
+            .as_ref()
+            .and_then(|d| d.0.trim().parse::<f64>().ok())
+            .map(|d| d.round() as u64),
         recording_url: recording,
         transcript: None,
     }
@@ -373,11 +431,19 @@ fn unread(ev: UnreadEvent, at: i64) -> Outcome {
         vendor_contact_id: present(&ev.contact_id),
         ..Default::default()
     };
-    Outcome::Ok(vec![Change::UnreadCount { conversation, count: ev.unread_count.max(0), at }])
+    Outcome::Ok(vec![Change::UnreadCount {
+        conversation,
+        count: ev.unread_count.max(0),
+        at,
+    }])
 }
 
 fn contact(ev: ContactEvent) -> Outcome {
-    let joined = [present(&ev.first_name), present(&ev.last_name)].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    let joined = [present(&ev.first_name), present(&ev.last_name)]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
     Outcome::Ok(vec![Change::Contact(ContactPart {
         provider: Some(Provider::HighLevel),
         vendor_contact_id: ev.id,
@@ -397,17 +463,29 @@ fn email_stats(p: EmailStatsPayload) -> Outcome {
     };
     let ds = p.delivery_status.as_ref();
     let why = ds
-        .and_then(|d| d.description.as_deref().and_then(non_empty).or(d.message.as_deref().and_then(non_empty)))
+        .and_then(|d| {
+            d.description
+                .as_deref()
+                .and_then(non_empty)
+                .or(d.message.as_deref().and_then(non_empty))
+        })
         .or(p.reason.as_deref().and_then(non_empty));
-    let code = ds.and_then(|d| d.code.as_ref()).map(|c| c.0.clone()).filter(|c| c != "0" && !c.is_empty());
+    let code = ds
+        .and_then(|d| d.code.as_ref())
+        .map(|c| c.0.clone())
+        .filter(|c| c != "0" && !c.is_empty());
     let event = p.event.trim().to_ascii_lowercase();
     let (status, detail) = match event.as_str() {
         "accepted" => (Status::Queued, None),
         "delivered" => (Status::Delivered, None),
         "opened" | "clicked" => (Status::Read, None),
-        "failed" | "rejected" | "bounced" if p.severity.as_deref() == Some("temporary") => {
-            (Status::Queued, Some(format!("temporary delivery failure, retrying: {}", why.unwrap_or_default())))
-        }
+        "failed" | "rejected" | "bounced" if p.severity.as_deref() == Some("temporary") => (
+            Status::Queued,
+            Some(format!(
+                "temporary delivery failure, retrying: {}",
+                why.unwrap_or_default()
+            )),
+        ),
         "failed" | "rejected" | "bounced" => {
             let mut d = why.unwrap_or_else(|| "the email could not be delivered".into());
             if let Some(code) = code {

@@ -61,11 +61,18 @@ pub enum Change {
     /// What an event says about one message (and the conversation it belongs to).
     Message(Box<MessagePart>),
     /// The vendor's unread count for a conversation at the event time (HighLevel).
-    UnreadCount { conversation: ConversationPart, count: i64, at: i64 },
+    UnreadCount {
+        conversation: ConversationPart,
+        count: i64,
+        at: i64,
+    },
     /// The vendor says the conversation was read up to this time (Partoo `is_read`).
     ReadThrough { conversation: ConversationPart, at: i64 },
     /// A delivery report for an email, tied to messages by their RFC Message-ID (HighLevel).
-    EmailStatus { email_message_id: String, status: StatusReport },
+    EmailStatus {
+        email_message_id: String,
+        status: StatusReport,
+    },
     /// A vendor contact record: names the conversations with that contact (HighLevel message
     /// webhooks carry only a `contactId`).
     Contact(ContactPart),
@@ -142,11 +149,21 @@ pub struct StatusReport {
 
 impl StatusReport {
     pub fn explicit(status: Status, raw: Option<&str>) -> Self {
-        StatusReport { status, detail: None, raw: raw.map(str::to_string), explicit: true }
+        StatusReport {
+            status,
+            detail: None,
+            raw: raw.map(str::to_string),
+            explicit: true,
+        }
     }
 
     pub fn implied(status: Status) -> Self {
-        StatusReport { status, detail: None, raw: None, explicit: false }
+        StatusReport {
+            status,
+            detail: None,
+            raw: None,
+            explicit: false,
+        }
     }
 
     pub fn with_detail(mut self, detail: Option<String>) -> Self {
@@ -187,8 +204,7 @@ pub fn parse(body: &[u8], forced: Option<Provider>) -> Parsed {
         None => {
             return reject(
                 Provider::Unknown(String::new()),
-                "unrecognised shape: not a myKaarma, HighLevel or Partoo event (no known `type`)"
-                    .to_string(),
+                "unrecognised shape: not a myKaarma, HighLevel or Partoo event (no known `type`)".to_string(),
             );
         }
     };
@@ -198,7 +214,12 @@ pub fn parse(body: &[u8], forced: Option<Provider>) -> Parsed {
         Provider::Partoo => partoo::parse(body),
         Provider::Unknown(_) => unreachable!("detect never yields Unknown"),
     };
-    let VendorParse { event_type, dedupe_key, event_at, outcome } = parsed;
+    let VendorParse {
+        event_type,
+        dedupe_key,
+        event_at,
+        outcome,
+    } = parsed;
     Parsed {
         provider,
         event_type,
@@ -218,7 +239,12 @@ pub(crate) struct VendorParse {
 
 impl VendorParse {
     pub fn rejected(event_type: Option<String>, reason: String) -> Self {
-        VendorParse { event_type, dedupe_key: None, event_at: None, outcome: Outcome::Rejected(reason) }
+        VendorParse {
+            event_type,
+            dedupe_key: None,
+            event_at: None,
+            outcome: Outcome::Rejected(reason),
+        }
     }
 }
 
@@ -375,7 +401,12 @@ pub(crate) fn attachment_from_url(url: &str, mime: Option<&str>) -> Attachment {
         let ext = name.as_deref()?.rsplit_once('.')?.1.to_ascii_lowercase();
         Some(mime_for_extension(&ext)?.to_string())
     });
-    Attachment { name, mime, size: None, url: Some(url.to_string()) }
+    Attachment {
+        name,
+        mime,
+        size: None,
+        url: Some(url.to_string()),
+    }
 }
 
 pub(crate) fn mime_for_extension(ext: &str) -> Option<&'static str> {
@@ -413,7 +444,10 @@ mod tests {
             (Some("Internal Notify".into()), Some("sample@email.service".into()))
         );
         assert_eq!(split_mailbox("a@b.c"), (None, Some("a@b.c".into())));
-        assert_eq!(split_mailbox("\"Doe, J\" <j@d.e>"), (Some("Doe, J".into()), Some("j@d.e".into())));
+        assert_eq!(
+            split_mailbox("\"Doe, J\" <j@d.e>"),
+            (Some("Doe, J".into()), Some("j@d.e".into()))
+        );
     }
 
     #[test]

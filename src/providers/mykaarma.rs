@@ -5,8 +5,8 @@
 //! department + customer pair: myKaarma has no thread id.
 
 use super::{
-    ConversationPart, Lenient, MessagePart, Outcome, StatusReport, UnixTime, VendorParse, Change,
-    attachment_from_url, parse_naive_utc, phone_or_email, present, reasons, typed,
+    Change, ConversationPart, Lenient, MessagePart, Outcome, StatusReport, UnixTime, VendorParse, attachment_from_url,
+    parse_naive_utc, phone_or_email, present, reasons, typed,
 };
 use crate::html;
 use crate::model::{Attachment, Call, CallOutcome, Channel, Direction, Provider, Status};
@@ -113,7 +113,12 @@ pub(crate) fn parse(body: &[u8]) -> VendorParse {
         Some(other) => Outcome::Ignored(format!("myKaarma `{other}` events are not shown in the inbox")),
         None => Outcome::Rejected("field `type`: missing (a myKaarma envelope names its event type)".into()),
     };
-    VendorParse { event_type: kind, dedupe_key, event_at, outcome }
+    VendorParse {
+        event_type: kind,
+        dedupe_key,
+        event_at,
+        outcome,
+    }
 }
 
 fn message_event(env: &Envelope, event_at: Option<i64>) -> Outcome {
@@ -183,8 +188,7 @@ fn normalise(env: &Envelope, p: Payload, event_at: Option<i64>) -> Outcome {
     let customer = present(&m.customer_uuid);
     let Some(customer_key) = customer.clone().or_else(|| phone.clone()).or_else(|| email.clone()) else {
         return Outcome::Rejected(
-            "field `payload.messageDTO.customerUuid`: missing, and no customer number or email to use instead"
-                .into(),
+            "field `payload.messageDTO.customerUuid`: missing, and no customer number or email to use instead".into(),
         );
     };
     let conversation = ConversationPart {
@@ -211,7 +215,9 @@ fn normalise(env: &Envelope, p: Payload, event_at: Option<i64>) -> Outcome {
     };
 
     let sender = match direction {
-        Direction::Inbound => present(&m.customer_name).or(present(&m.from_name)).or(present(&m.from_number)),
+        Direction::Inbound => present(&m.customer_name)
+            .or(present(&m.from_name))
+            .or(present(&m.from_number)),
         _ => present(&m.from_name),
     };
     let extn = m.extn.as_ref();
@@ -228,7 +234,12 @@ fn normalise(env: &Envelope, p: Payload, event_at: Option<i64>) -> Outcome {
     } else {
         None
     };
-    let status = status(direction, draft, m.delivery_status.as_ref(), m.twilio_delivery_failure_message.as_deref());
+    let status = status(
+        direction,
+        draft,
+        m.delivery_status.as_ref(),
+        m.twilio_delivery_failure_message.as_deref(),
+    );
 
     Outcome::Ok(vec![Change::Message(Box::new(MessagePart {
         conversation,
@@ -274,8 +285,9 @@ fn status(direction: Direction, draft: u8, delivery: Option<&Lenient>, failure: 
         "queued" => Status::Queued,
         "sending" => Status::Sending,
         "0" | "failed" | "failure" | "undelivered" => {
-            return StatusReport::explicit(Status::Failed, Some(raw))
-                .with_detail(Some(format!("myKaarma reported the message as not delivered (status \"{raw}\")")));
+            return StatusReport::explicit(Status::Failed, Some(raw)).with_detail(Some(format!(
+                "myKaarma reported the message as not delivered (status \"{raw}\")"
+            )));
         }
         _ => {
             return StatusReport::explicit(Status::Unknown(raw.to_string()), Some(raw))
@@ -291,9 +303,12 @@ fn doc_file(f: &DocFile) -> Attachment {
         _ => Attachment::default(),
     };
     a.name = present(&f.original_file_name).or(present(&f.doc_file_name)).or(a.name);
-    a.mime = present(&f.mime_type)
-        .or(a.mime)
-        .or_else(|| f.file_extension.as_deref().and_then(super::mime_for_extension).map(str::to_string));
+    a.mime = present(&f.mime_type).or(a.mime).or_else(|| {
+        f.file_extension
+            .as_deref()
+            .and_then(super::mime_for_extension)
+            .map(str::to_string)
+    });
     a.size = f.doc_size.as_ref().and_then(|s| s.0.trim().parse().ok());
     a
 }
@@ -314,7 +329,11 @@ fn call(v: &VoiceCall) -> Call {
     Call {
         outcome: outcome.as_str().to_string(),
         outcome_detail: outcome.raw().map(str::to_string),
-        duration_s: v.duration.as_ref().and_then(|d| d.0.trim().parse::<f64>().ok()).map(|d| d.round() as u64),
+        duration_s: v
+            .duration
+            .as_ref()
+            .and_then(|d| d.0.trim().parse::<f64>().ok())
+            .map(|d| d.round() as u64),
         recording_url: present(&v.recording_url),
         transcript: present(&v.transcribed_text),
     }

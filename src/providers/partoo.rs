@@ -5,8 +5,8 @@
 //! sends no event time: a message's events share `message.date` and are ordered by status.
 
 use super::{
-    Change, ConversationPart, Lenient, MessagePart, Outcome, StatusReport, VendorParse, attachment_from_url,
-    non_empty, parse_space_offset, present, reasons, typed,
+    Change, ConversationPart, Lenient, MessagePart, Outcome, StatusReport, VendorParse, attachment_from_url, non_empty,
+    parse_space_offset, present, reasons, typed,
 };
 use crate::model::{Channel, Direction, Provider, Status};
 use serde::Deserialize;
@@ -110,7 +110,12 @@ pub(crate) fn parse(body: &[u8]) -> VendorParse {
         m.is_deleted.unwrap_or(false)
     ));
     let outcome = normalise(&ev.payload, event_at);
-    VendorParse { event_type: kind, dedupe_key, event_at, outcome }
+    VendorParse {
+        event_type: kind,
+        dedupe_key,
+        event_at,
+        outcome,
+    }
 }
 
 fn normalise(p: &Payload, at: Option<i64>) -> Outcome {
@@ -172,14 +177,20 @@ fn normalise(p: &Payload, at: Option<i64>) -> Outcome {
 }
 
 fn channel(c: Option<&Conversation>) -> Channel {
-    let partner = c.and_then(|c| c.messaging_partner.as_deref()).map(str::trim).unwrap_or("");
+    let partner = c
+        .and_then(|c| c.messaging_partner.as_deref())
+        .map(str::trim)
+        .unwrap_or("");
     match partner.to_ascii_lowercase().as_str() {
         "google" => Channel::Google,
         "facebook" => Channel::Facebook,
         "instagram" => Channel::Instagram,
         "sms" => Channel::Sms,
         "whatsapp" => Channel::Whatsapp,
-        "" => match c.and_then(|c| c.custom_channel.as_ref()).and_then(|cc| present(&cc.name)) {
+        "" => match c
+            .and_then(|c| c.custom_channel.as_ref())
+            .and_then(|cc| present(&cc.name))
+        {
             Some(custom) => Channel::Other(custom),
             None => Channel::Other(String::new()),
         },
@@ -192,7 +203,10 @@ fn content(content_type: Option<&str>, content: Option<&str>) -> (Option<String>
     let content = content.and_then(non_empty);
     let kind = content_type.unwrap_or("Text").trim();
     let media = |label: &str, mime: &str| {
-        let attachment = content.as_deref().filter(|c| c.starts_with("http")).map(|url| attachment_from_url(url, None));
+        let attachment = content
+            .as_deref()
+            .filter(|c| c.starts_with("http"))
+            .map(|url| attachment_from_url(url, None));
         let mut attachments: Vec<_> = attachment.into_iter().collect();
         for a in &mut attachments {
             a.mime = a.mime.take().or(Some(mime.to_string()));
@@ -205,15 +219,24 @@ fn content(content_type: Option<&str>, content: Option<&str>) -> (Option<String>
         "video" => media("Video", "video/*"),
         "audio" => media("Audio", "audio/*"),
         "document" => media("Document", "application/octet-stream"),
-        "igstoryreply" => (Some(format!("[Reply to an Instagram story] {}", content.unwrap_or_default())), vec![]),
+        "igstoryreply" => (
+            Some(format!("[Reply to an Instagram story] {}", content.unwrap_or_default())),
+            vec![],
+        ),
         "igstorymention" => media("Mentioned the business in an Instagram story", "image/*"),
-        "unsupported" => (Some("[Unhandled content: the channel sent something Partoo cannot show]".into()), vec![]),
+        "unsupported" => (
+            Some("[Unhandled content: the channel sent something Partoo cannot show]".into()),
+            vec![],
+        ),
         _ => {
             let label = format!("[Unhandled content: {kind}]");
-            (Some(match content {
-                Some(c) => format!("{label} {c}"),
-                None => label,
-            }), vec![])
+            (
+                Some(match content {
+                    Some(c) => format!("{label} {c}"),
+                    None => label,
+                }),
+                vec![],
+            )
         }
     }
 }
@@ -232,7 +255,11 @@ fn status(direction: Direction, raw: Option<&str>, issues: Option<&[String]>) ->
             let detail = match issues.filter(|i| !i.is_empty()) {
                 Some(issues) => format!(
                     "Partoo could not send it: {}",
-                    issues.iter().map(|i| reasons::partoo_issue(i)).collect::<Vec<_>>().join("; ")
+                    issues
+                        .iter()
+                        .map(|i| reasons::partoo_issue(i))
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 ),
                 None => "Partoo could not send it through the channel (no reason given; it can be retried)".into(),
             };

@@ -20,7 +20,11 @@ pub fn carrier_failure(raw: &str) -> String {
         "30034" => "the sending number is not registered for business texting (A2P 10DLC)",
         _ => return raw.to_string(),
     };
-    if raw == code { format!("{words} (Twilio {code})") } else { format!("{words} (Twilio {raw})") }
+    if raw == code {
+        format!("{words} (Twilio {code})")
+    } else {
+        format!("{words} (Twilio {raw})")
+    }
 }
 
 /// Partoo `conversation.issues[]`: channel set-up problems that make sending impossible.
@@ -37,8 +41,14 @@ mod tests {
 
     #[test]
     fn known_codes_become_words_and_keep_the_code() {
-        assert_eq!(carrier_failure("30007"), "the carrier filtered the message as spam (Twilio 30007)");
+        assert_eq!(
+            carrier_failure("30007"),
+            "the carrier filtered the message as spam (Twilio 30007)"
+        );
         assert!(carrier_failure("21610: Attempt to send to unsubscribed recipient").contains("STOP"));
-        assert_eq!(carrier_failure("Message blocked by gateway"), "Message blocked by gateway");
+        assert_eq!(
+            carrier_failure("Message blocked by gateway"),
+            "Message blocked by gateway"
+        );
     }
 }

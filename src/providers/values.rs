@@ -71,12 +71,18 @@ impl<'de> Deserialize<'de> for UnixTime {
 
 /// Below 10^11 a Unix time is in seconds (that is the year 5138 in seconds, 1973 in milliseconds).
 fn seconds_or_millis(v: f64) -> i64 {
-    if v.abs() < 1e11 { (v * 1000.0).round() as i64 } else { v.round() as i64 }
+    if v.abs() < 1e11 {
+        (v * 1000.0).round() as i64
+    } else {
+        v.round() as i64
+    }
 }
 
 /// `2024-05-08T11:57:42.250Z` (HighLevel).
 pub fn parse_rfc3339(s: &str) -> Option<i64> {
-    DateTime::parse_from_rfc3339(s.trim()).ok().map(|t| t.timestamp_millis())
+    DateTime::parse_from_rfc3339(s.trim())
+        .ok()
+        .map(|t| t.timestamp_millis())
 }
 
 /// `2023-01-31 16:22:17.327878+00:00` (Partoo); also accepts the RFC 3339 `T` form.
@@ -105,7 +111,10 @@ mod tests {
     #[test]
     fn vendor_time_formats() {
         assert_eq!(parse_rfc3339("2024-05-08T11:57:42.250Z"), Some(1_715_169_462_250));
-        assert_eq!(parse_space_offset("2023-01-31 16:22:17.327878+00:00"), Some(1_675_182_137_327));
+        assert_eq!(
+            parse_space_offset("2023-01-31 16:22:17.327878+00:00"),
+            Some(1_675_182_137_327)
+        );
         assert_eq!(parse_naive_utc("2025-09-27 14:32:00"), Some(1_758_983_520_000));
         let t: UnixTime = serde_json::from_str("1728542293678").unwrap();
         assert_eq!(t.0, 1_728_542_293_678);

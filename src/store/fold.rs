@@ -17,7 +17,12 @@ use std::collections::BTreeSet;
 
 /// `(time, precedence, dedupe key)` as a string whose byte order is the tuple order.
 fn version(at: Option<i64>, precedence: u8, dedupe_key: &str) -> String {
-    format!("{:013}{}{}", at.unwrap_or(0).clamp(0, 9_999_999_999_999), precedence, dedupe_key)
+    format!(
+        "{:013}{}{}",
+        at.unwrap_or(0).clamp(0, 9_999_999_999_999),
+        precedence,
+        dedupe_key
+    )
 }
 
 fn status_version(report: &StatusReport, ver: &str) -> String {
@@ -27,7 +32,11 @@ fn status_version(report: &StatusReport, ver: &str) -> String {
 /// The version of the event for one change: its status precedence breaks ties between events
 /// of the same vendor time.
 fn change_version(parsed: &Parsed, status: Option<&StatusReport>) -> String {
-    version(parsed.event_at, status.map_or(0, |s| s.status.precedence()), &parsed.dedupe_key)
+    version(
+        parsed.event_at,
+        status.map_or(0, |s| s.status.precedence()),
+        &parsed.dedupe_key,
+    )
 }
 
 pub(super) fn fold_event(
@@ -43,7 +52,11 @@ pub(super) fn fold_event(
                 let ver = change_version(parsed, part.status.as_ref());
                 fold_message(tx, event_id, part, &ver, touched)?;
             }
-            Change::UnreadCount { conversation, count, at } => {
+            Change::UnreadCount {
+                conversation,
+                count,
+                at,
+            } => {
                 let ver = version(Some(*at), 0, &parsed.dedupe_key);
                 let id = ensure_conversation(tx, conversation, &ver)?;
                 tx.prepare_cached(
@@ -63,7 +76,10 @@ pub(super) fn fold_event(
                 touched.insert(id);
             }
             Change::Contact(contact) => fold_contact(tx, contact, &change_version(parsed, None))?,
-            Change::EmailStatus { email_message_id, status } => {
+            Change::EmailStatus {
+                email_message_id,
+                status,
+            } => {
                 let sver = status_version(status, &change_version(parsed, Some(status)));
                 tx.prepare_cached(
                     "INSERT INTO email_status (email_message_id, ver, status, raw, detail) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -71,13 +87,25 @@ pub(super) fn fold_event(
                         ver = excluded.ver, status = excluded.status, raw = excluded.raw, detail = excluded.detail
                      WHERE excluded.ver > email_status.ver",
                 )?
-                .execute(params![email_message_id, sver, status.status.as_str(), status.raw, status.detail])?;
+                .execute(params![
+                    email_message_id,
+                    sver,
+                    status.status.as_str(),
+                    status.raw,
+                    status.detail
+                ])?;
                 let mut q = tx.prepare_cached(
                     "UPDATE messages SET status = ?2, status_raw = ?3, status_detail = ?4, status_ver = ?5
                      WHERE email_message_id = ?1 AND status_ver < ?5 RETURNING conversation_id",
                 )?;
                 let ids = q.query_map(
-                    params![email_message_id, status.status.as_str(), status.raw, status.detail, sver],
+                    params![
+                        email_message_id,
+                        status.status.as_str(),
+                        status.raw,
+                        status.detail,
+                        sver
+                    ],
                     |r| r.get::<_, i64>(0),
                 )?;
                 for id in ids {
@@ -92,27 +120,51 @@ pub(super) fn fold_event(
 /// The conversation's row id, creating it if needed; contact fields take the newest version.
 fn ensure_conversation(tx: &Transaction, part: &ConversationPart, ver: &str) -> Result<i64> {
     let provider = part.provider.as_ref().map_or("unknown", |p| p.as_str());
-    tx.prepare_cached(
-        "INSERT INTO conversations (key, provider, vendor_contact_id) VALUES (?1, ?2, ?3)
-         ON CONFLICT (key) DO UPDATE SET vendor_contact_id = coalesce(vendor_contact_id, excluded.vendor_contact_id)
-         WHERE excluded.vendor_contact_id IS NOT NULL AND vendor_contact_id IS NULL",
-    )?
-    .execute(params![part.key, provider, part.vendor_contact_id])?;
-    let id: i64 = tx.prepare_cached("SELECT id FROM conversations WHERE key = ?1")?.query_row([&part.key], |r| r.get(0))?;
-    for (value, column) in [
-        (&part.contact_name, "contact_name"),
-        (&part.contact_phone, "contact_phone"),
-        (&part.contact_email, "contact_email"),
-    ] {
-        if let Some(value) = value {
+    let existing = tx
+        .prepare_cached(
+            "SELECT id, vendor_contact_id, contact_name_ver, contact_phone_ver, contact_email_ver
+             FROM conversations WHERE key = ?1",
+        )?
+        .query_row([&part.key], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                [r.get(2)?, r.get(3)?, r.get(4)?],
+            ))
+        })
+        .optional()?;
+    let (id, contact_id, versions): (i64, Option<String>, [Option<String>; 3]) = match existing {
+        Some(row) => row,
+        None => {
+            tx.prepare_cached("INSERT INTO conversations (key, provider, vendor_contact_id) VALUES (?1, ?2, ?3)")?
+                .execute(params![part.key, provider, part.vendor_contact_id])?;
+            (
+                tx.last_insert_rowid(),
+                part.vendor_contact_id.clone(),
+                [None, None, None],
+            )
+        }
+    };
+    let contact_id = match (contact_id, &part.vendor_contact_id) {
+        (None, Some(new)) => {
+            tx.prepare_cached("UPDATE conversations SET vendor_contact_id = ?2 WHERE id = ?1")?
+                .execute(params![id, new])?;
+            Some(new.clone())
+        }
+        (known, _) => known,
+    };
+    let values = [&part.contact_name, &part.contact_phone, &part.contact_email];
+    for ((value, known), field) in values.into_iter().zip(&versions).zip(CONTACT_FIELDS) {
+        if let Some(value) = value
+            && known.as_deref().is_none_or(|known| known < ver)
+        {
             tx.prepare_cached(&format!(
-                "UPDATE conversations SET {column} = ?2, {column}_ver = ?3
-                 WHERE id = ?1 AND ({column}_ver IS NULL OR {column}_ver < ?3)"
+                "UPDATE conversations SET contact_{field} = ?2, contact_{field}_ver = ?3 WHERE id = ?1"
             ))?
             .execute(params![id, value, ver])?;
         }
     }
-    if let Some(contact_id) = &part.vendor_contact_id {
+    if let Some(contact_id) = contact_id {
         adopt_contact(tx, id, &format!("{provider}:{contact_id}"))?;
     }
     Ok(id)
@@ -124,7 +176,8 @@ const CONTACT_FIELDS: [&str; 3] = ["name", "phone", "email"];
 fn fold_contact(tx: &Transaction, c: &providers::ContactPart, ver: &str) -> Result<()> {
     let provider = c.provider.as_ref().map_or("unknown", |p| p.as_str());
     let key = format!("{provider}:{}", c.vendor_contact_id);
-    tx.prepare_cached("INSERT INTO contacts (key) VALUES (?1) ON CONFLICT DO NOTHING")?.execute([&key])?;
+    tx.prepare_cached("INSERT INTO contacts (key) VALUES (?1) ON CONFLICT DO NOTHING")?
+        .execute([&key])?;
     for (value, field) in [(&c.name, "name"), (&c.phone, "phone"), (&c.email, "email")] {
         if let Some(value) = value {
             tx.prepare_cached(&format!(
@@ -145,6 +198,14 @@ fn fold_contact(tx: &Transaction, c: &providers::ContactPart, ver: &str) -> Resu
 
 /// Take each contact field from the contact record where that record's value is newer.
 fn adopt_contact(tx: &Transaction, conversation_id: i64, contact_key: &str) -> Result<()> {
+    // Most vendors send no contact records: one index probe, then nothing to do.
+    let known = tx
+        .prepare_cached("SELECT 1 FROM contacts WHERE key = ?1")?
+        .query_row([contact_key], |_| Ok(()))
+        .optional()?;
+    if known.is_none() {
+        return Ok(());
+    }
     for field in CONTACT_FIELDS {
         tx.prepare_cached(&format!(
             "UPDATE conversations SET (contact_{field}, contact_{field}_ver) =
@@ -245,35 +306,34 @@ fn load_message(tx: &Transaction, key: &str) -> Result<Option<Existing>> {
                 email_message_id, content_ver, status_ver
          FROM messages WHERE key = ?1",
     )?;
-    Ok(q
-        .query_row([key], |r| {
-            Ok(Existing {
-                id: r.get(0)?,
-                content: Content {
-                    conversation_id: r.get(1)?,
-                    provider_message_id: r.get(2)?,
-                    at: r.get(3)?,
-                    at_provisional: r.get(4)?,
-                    channel: r.get(5)?,
-                    channel_raw: r.get(6)?,
-                    direction: r.get(7)?,
-                    direction_raw: r.get(8)?,
-                    sender: r.get(9)?,
-                    subject: r.get(10)?,
-                    body: r.get(11)?,
-                    body_html: r.get(12)?,
-                    attachments: r.get(13)?,
-                    call: r.get(14)?,
-                    draft: r.get(15)?,
-                    deleted: r.get(16)?,
-                    vendor_read: r.get(17)?,
-                    email_message_id: r.get(18)?,
-                },
-                content_ver: r.get(19)?,
-                status_ver: r.get(20)?,
-            })
+    Ok(q.query_row([key], |r| {
+        Ok(Existing {
+            id: r.get(0)?,
+            content: Content {
+                conversation_id: r.get(1)?,
+                provider_message_id: r.get(2)?,
+                at: r.get(3)?,
+                at_provisional: r.get(4)?,
+                channel: r.get(5)?,
+                channel_raw: r.get(6)?,
+                direction: r.get(7)?,
+                direction_raw: r.get(8)?,
+                sender: r.get(9)?,
+                subject: r.get(10)?,
+                body: r.get(11)?,
+                body_html: r.get(12)?,
+                attachments: r.get(13)?,
+                call: r.get(14)?,
+                draft: r.get(15)?,
+                deleted: r.get(16)?,
+                vendor_read: r.get(17)?,
+                email_message_id: r.get(18)?,
+            },
+            content_ver: r.get(19)?,
+            status_ver: r.get(20)?,
         })
-        .optional()?)
+    })
+    .optional()?)
 }
 
 fn fold_message(
@@ -326,6 +386,8 @@ fn fold_message(
             ver
         ])?;
         let id = tx.last_insert_rowid();
+        tx.prepare_cached("INSERT INTO messages_fts (rowid, subject, body) VALUES (?1, ?2, ?3)")?
+            .execute(params![id, content.subject, content.body])?;
         link_event(tx, id, ver, event_id)?;
         if let Some(email_id) = &content.email_message_id {
             apply_email_status(tx, id, email_id)?;
@@ -367,7 +429,9 @@ fn fold_message(
 /// Record that `event_id` contributed to message `id`; false when it already had.
 fn link_event(tx: &Transaction, id: i64, ver: &str, event_id: i64) -> Result<bool> {
     let n = tx
-        .prepare_cached("INSERT INTO message_events (message_id, ver, event_id) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING")?
+        .prepare_cached(
+            "INSERT INTO message_events (message_id, ver, event_id) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+        )?
         .execute(params![id, ver, event_id])?;
     Ok(n == 1)
 }
@@ -399,9 +463,15 @@ fn write_content(tx: &Transaction, id: i64, c: &Content, old: &Content, ver: &st
         c.email_message_id,
         ver
     ])?;
-    // Only touch the indexed text when it changed: the search index re-indexes on every write.
     if c.subject != old.subject || c.body != old.body {
         tx.prepare_cached("UPDATE messages SET subject = ?2, body = ?3 WHERE id = ?1")?
+            .execute(params![id, c.subject, c.body])?;
+        // An external-content index forgets a row by being told exactly what it indexed.
+        tx.prepare_cached(
+            "INSERT INTO messages_fts (messages_fts, rowid, subject, body) VALUES ('delete', ?1, ?2, ?3)",
+        )?
+        .execute(params![id, old.subject, old.body])?;
+        tx.prepare_cached("INSERT INTO messages_fts (rowid, subject, body) VALUES (?1, ?2, ?3)")?
             .execute(params![id, c.subject, c.body])?;
     }
     Ok(())
@@ -420,7 +490,9 @@ fn remerge(tx: &Transaction, id: i64, key: &str) -> Result<(Content, String)> {
     let mut last_ver = String::new();
     for (ver, provider, body) in rows {
         let forced = Some(crate::model::Provider::parse(&provider)).filter(|p| p.raw().is_none());
-        let Outcome::Ok(changes) = providers::parse(&body, forced).outcome else { continue };
+        let Outcome::Ok(changes) = providers::parse(&body, forced).outcome else {
+            continue;
+        };
         for change in changes {
             if let Change::Message(part) = change {
                 if part.key == key {
@@ -472,20 +544,36 @@ pub(super) fn refresh_conversation(tx: &Transaction, id: i64) -> Result<()> {
             attention += r.get::<_, i64>(3)?;
         }
     }
-    let last: Option<(i64, Option<String>, Option<String>, Option<String>, Option<String>, bool)> = tx
-        .prepare_cached(
-            "SELECT at, body, subject, attachments, call, deleted FROM messages
-             WHERE conversation_id = ?1 AND draft = 0 AND at = (SELECT max(at) FROM messages WHERE conversation_id = ?1 AND draft = 0)
-             ORDER BY key DESC LIMIT 1",
-        )?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
-        .optional()?;
-    let (last_at, preview) = match last {
-        Some((at, body, subject, attachments, call, deleted)) => {
-            (Some(at), Some(preview_text(body.as_deref(), subject.as_deref(), attachments.as_deref(), call.as_deref(), deleted)))
-        }
-        None => (None, None),
+    // The newest message (ties broken by key, so the choice never depends on arrival order).
+    let last_at: Option<i64> = tx
+        .prepare_cached("SELECT max(at) FROM messages WHERE conversation_id = ?1 AND draft = 0")?
+        .query_row([id], |r| r.get(0))?;
+    let last: Option<(i64, String)> = match last_at {
+        None => None,
+        Some(at) => tx
+            .prepare_cached(
+                "SELECT body, subject, attachments, call, deleted FROM messages
+                 WHERE conversation_id = ?1 AND draft = 0 AND at = ?2 ORDER BY key DESC LIMIT 1",
+            )?
+            .query_row(params![id, at], |r| {
+                let (body, subject, attachments, call): (
+                    Option<String>,
+                    Option<String>,
+                    Option<String>,
+                    Option<String>,
+                ) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+                let preview = preview_text(
+                    body.as_deref(),
+                    subject.as_deref(),
+                    attachments.as_deref(),
+                    call.as_deref(),
+                    r.get(4)?,
+                );
+                Ok((at, preview))
+            })
+            .optional()?,
     };
+    let (last_at, preview) = last.unzip();
     let (key, vendor_read_at, vendor_unread, vendor_unread_at): (String, Option<i64>, Option<i64>, Option<i64>) = tx
         .prepare_cached("SELECT key, vendor_read_at, vendor_unread, vendor_unread_at FROM conversations WHERE id = ?1")?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
@@ -513,7 +601,16 @@ pub(super) fn refresh_conversation(tx: &Transaction, id: i64) -> Result<()> {
         "UPDATE conversations SET channels = ?2, last_at = ?3, preview = ?4, message_count = ?5, unread = ?6,
             failed_count = ?7, attention_count = ?8 WHERE id = ?1",
     )?
-    .execute(params![id, channels.join(","), last_at, preview, total, unread, failed, attention])?;
+    .execute(params![
+        id,
+        channels.join(","),
+        last_at,
+        preview,
+        total,
+        unread,
+        failed,
+        attention
+    ])?;
     Ok(())
 }
 
@@ -533,7 +630,11 @@ fn preview_text(
     // A call's body is boilerplate ("Voice Call"); its outcome is what matters.
     let text = call.and_then(|call| {
         let call: crate::model::Call = serde_json::from_str(call).ok()?;
-        let duration = call.duration_s.filter(|&s| s > 0).map(|s| format!(", {}:{:02}", s / 60, s % 60)).unwrap_or_default();
+        let duration = call
+            .duration_s
+            .filter(|&s| s > 0)
+            .map(|s| format!(", {}:{:02}", s / 60, s % 60))
+            .unwrap_or_default();
         Some(format!("Call: {}{duration}", call.outcome.replace('_', " ")))
     });
     let text = text.or_else(|| body.map(one_line).filter(|s| !s.is_empty()));

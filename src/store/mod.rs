@@ -8,7 +8,7 @@ mod fold;
 mod queries;
 mod schema;
 
-pub use queries::{ConversationFilter, EventRow, FailureRow};
+pub use queries::{ConversationFilter, EventRow, FailureRow, rfc3339};
 
 use crate::model::Provider;
 use crate::providers::{self, Outcome, Parsed};
@@ -86,9 +86,15 @@ impl Store {
         conn.pragma_update(None, "synchronous", "full")?;
         conn.pragma_update(None, "foreign_keys", "on")?;
         conn.pragma_update(None, "temp_store", "memory")?;
+        conn.pragma_update(None, "cache_size", -65536)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // The fold uses a few dozen distinct statements; recompiling them is pure waste.
+        conn.set_prepared_statement_cache_capacity(128);
         schema::migrate(&mut conn).with_context(|| format!("cannot prepare the database {}", path.display()))?;
-        Ok(Store { conn, path: path.to_path_buf() })
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -103,7 +109,10 @@ impl Store {
     /// body is stored, as `ok`, `ignored` or `rejected`; a body whose dedupe key is known is a
     /// duplicate and changes nothing.
     pub fn ingest(&mut self, source: &str, items: &[Incoming]) -> Result<(IngestReport, Vec<Stored>)> {
-        let parsed: Vec<Parsed> = items.iter().map(|i| providers::parse(&i.body, i.provider.clone())).collect();
+        let parsed: Vec<Parsed> = items
+            .iter()
+            .map(|i| providers::parse(&i.body, i.provider.clone()))
+            .collect();
         self.ingest_parsed(source, items, &parsed)
     }
 
@@ -162,6 +171,7 @@ impl Store {
     /// fix applies to events already stored). One transaction: readers see the old state or the new.
     pub fn rebuild(&mut self) -> Result<RebuildReport> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("INSERT INTO messages_fts (messages_fts) VALUES ('delete-all')", [])?;
         for table in schema::DERIVED_TABLES {
             tx.execute(&format!("DELETE FROM {table}"), [])?;
         }
@@ -170,16 +180,31 @@ impl Store {
         let mut last_id = 0i64;
         loop {
             // Page through the log so memory stays flat however large it is.
-            let batch: Vec<(i64, String, Vec<u8>, String, Option<String>)> = {
+            let batch: Vec<LoggedEvent> = {
                 let mut q = tx.prepare_cached(
                     "SELECT id, provider, body, outcome, reason FROM events WHERE id > ?1 ORDER BY id LIMIT 2000",
                 )?;
-                q.query_map([last_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
-                    .collect::<rusqlite::Result<_>>()?
+                q.query_map([last_id], |r| {
+                    Ok(LoggedEvent {
+                        id: r.get(0)?,
+                        provider: r.get(1)?,
+                        body: r.get(2)?,
+                        outcome: r.get(3)?,
+                        reason: r.get(4)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?
             };
             let Some(last) = batch.last() else { break };
-            last_id = last.0;
-            for (id, provider, body, old_outcome, old_reason) in batch {
+            last_id = last.id;
+            for LoggedEvent {
+                id,
+                provider,
+                body,
+                outcome: old_outcome,
+                reason: old_reason,
+            } in batch
+            {
                 let forced = match Provider::parse(&provider) {
                     Provider::Unknown(_) => None,
                     p => Some(p),
@@ -205,8 +230,19 @@ impl Store {
 
     /// The newest vendor-event arrival time, for "last event Ns ago".
     pub fn last_received_at(&self) -> Result<Option<i64>> {
-        Ok(self.conn.query_row("SELECT max(received_at) FROM events", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("SELECT max(received_at) FROM events", [], |r| r.get(0))?)
     }
+}
+
+/// An event as the log holds it, for re-folding.
+struct LoggedEvent {
+    id: i64,
+    provider: String,
+    body: Vec<u8>,
+    outcome: String,
+    reason: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]

@@ -74,8 +74,16 @@ fn conversation_row(r: &Row) -> rusqlite::Result<Conversation> {
     Ok(Conversation {
         id: r.get(0)?,
         provider: r.get(1)?,
-        contact: Contact { name: r.get(2)?, phone: r.get(3)?, email: r.get(4)? },
-        channels: channels.split(',').filter(|c| !c.is_empty()).map(str::to_string).collect(),
+        contact: Contact {
+            name: r.get(2)?,
+            phone: r.get(3)?,
+            email: r.get(4)?,
+        },
+        channels: channels
+            .split(',')
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect(),
         last_activity: r.get::<_, Option<i64>>(6)?.map(rfc3339),
         preview: r.get(7)?,
         unread: r.get(8)?,
@@ -88,14 +96,19 @@ const MESSAGE_COLUMNS: &str = "m.key, m.provider_message_id, m.channel, m.direct
      m.status, m.status_detail, m.attachments, m.call, m.draft, m.deleted, m.channel_raw";
 
 fn message_row(r: &Row) -> rusqlite::Result<Message> {
-    let json_err = |i: usize, e: serde_json::Error| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e));
+    let json_err = |i: usize, e: serde_json::Error| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    };
     let attachments: Option<String> = r.get(10)?;
     let attachments: Vec<Attachment> = match attachments {
         Some(s) => serde_json::from_str(&s).map_err(|e| json_err(10, e))?,
         None => vec![],
     };
     let call: Option<String> = r.get(11)?;
-    let call: Option<Call> = call.map(|s| serde_json::from_str(&s)).transpose().map_err(|e| json_err(11, e))?;
+    let call: Option<Call> = call
+        .map(|s| serde_json::from_str(&s))
+        .transpose()
+        .map_err(|e| json_err(11, e))?;
     let channel: String = r.get(2)?;
     let channel_raw: Option<String> = r.get(14)?;
     Ok(Message {
@@ -128,12 +141,24 @@ pub fn fts_query(text: &str) -> Option<String> {
         .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
         .collect();
     let last = words.len().checked_sub(1)?;
-    Some(words.iter().enumerate().map(|(i, w)| if i == last { format!("{w}*") } else { w.clone() }).collect::<Vec<_>>().join(" "))
+    Some(
+        words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| if i == last { format!("{w}*") } else { w.clone() })
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
 }
 
 impl Store {
     /// Conversations, newest activity first.
-    pub fn conversations(&self, filter: &ConversationFilter, search: Option<&str>, limit: usize) -> Result<Vec<Conversation>> {
+    pub fn conversations(
+        &self,
+        filter: &ConversationFilter,
+        search: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Conversation>> {
         let mut sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.message_count > 0");
         let mut args: Vec<Value> = vec![];
         match filter {
@@ -150,7 +175,10 @@ impl Store {
             }
         }
         if let Some(text) = search.map(str::trim).filter(|t| !t.is_empty()) {
-            let like = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            let like = format!(
+                "%{}%",
+                text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+            );
             sql.push_str(
                 " AND (c.contact_name LIKE ? ESCAPE '\\' OR c.contact_phone LIKE ? ESCAPE '\\' OR c.contact_email LIKE ? ESCAPE '\\'",
             );
@@ -174,7 +202,11 @@ impl Store {
     /// One conversation by its key.
     pub fn conversation(&self, key: &str) -> Result<Option<Conversation>> {
         let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.key = ?1");
-        Ok(self.conn.prepare_cached(&sql)?.query_row([key], conversation_row).optional()?)
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([key], conversation_row)
+            .optional()?)
     }
 
     /// Resolve what a user typed (a full key or an unambiguous prefix of one) to a conversation key.
@@ -182,7 +214,10 @@ impl Store {
         if self.conversation(typed)?.is_some() {
             return Ok(typed.to_string());
         }
-        let like = format!("{}%", typed.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let like = format!(
+            "{}%",
+            typed.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+        );
         let keys: Vec<String> = self
             .conn
             .prepare_cached("SELECT key FROM conversations WHERE key LIKE ?1 ESCAPE '\\' ORDER BY key LIMIT 3")?
@@ -191,7 +226,10 @@ impl Store {
         match keys.as_slice() {
             [one] => Ok(one.clone()),
             [] => bail!("no conversation `{typed}` (list them with `switchboard conversations`)"),
-            _ => bail!("`{typed}` matches several conversations ({}, …): type more of the id", keys.join(", ")),
+            _ => bail!(
+                "`{typed}` matches several conversations ({}, …): type more of the id",
+                keys.join(", ")
+            ),
         }
     }
 
@@ -227,7 +265,11 @@ impl Store {
             Ok(FailureRow {
                 message: message_row(r)?,
                 conversation: r.get(15)?,
-                contact: Contact { name: r.get(16)?, phone: r.get(17)?, email: r.get(18)? },
+                contact: Contact {
+                    name: r.get(16)?,
+                    phone: r.get(17)?,
+                    email: r.get(18)?,
+                },
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -235,7 +277,11 @@ impl Store {
 
     /// Stored events, newest first; only the rejected ones when asked.
     pub fn events(&self, rejected_only: bool, limit: usize) -> Result<Vec<EventRow>> {
-        let filter = if rejected_only { "WHERE outcome = 'rejected'" } else { "" };
+        let filter = if rejected_only {
+            "WHERE outcome = 'rejected'"
+        } else {
+            ""
+        };
         let sql = format!(
             "SELECT id, received_at, source, provider, event_type, dedupe_key, event_at, outcome, reason, length(body)
              FROM events {filter} ORDER BY id DESC LIMIT ?1"
@@ -260,7 +306,11 @@ impl Store {
 
     /// The stored body of one event, byte-exact.
     pub fn event_body(&self, id: i64) -> Result<Option<Vec<u8>>> {
-        Ok(self.conn.prepare_cached("SELECT body FROM events WHERE id = ?1")?.query_row([id], |r| r.get(0)).optional()?)
+        Ok(self
+            .conn
+            .prepare_cached("SELECT body FROM events WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?)
     }
 }
 
@@ -271,7 +321,10 @@ mod tests {
     #[test]
     fn typed_text_becomes_a_safe_fts_query() {
         assert_eq!(fts_query("brake pads").as_deref(), Some("\"brake\" \"pads\"*"));
-        assert_eq!(fts_query("\"; DROP TABLE x --").as_deref(), Some("\"DROP\" \"TABLE\" \"x\"*"));
+        assert_eq!(
+            fts_query("\"; DROP TABLE x --").as_deref(),
+            Some("\"DROP\" \"TABLE\" \"x\"*")
+        );
         assert_eq!(fts_query("  --  "), None);
     }
 }
