@@ -22,7 +22,7 @@ pub fn import_summary(out: &mut dyn Write, s: &ImportSummary) -> io::Result<()> 
 
 /// A key short enough to type; `thread` accepts any unambiguous prefix.
 fn short_key(key: &str) -> String {
-    const MAX: usize = 24;
+    const MAX: usize = 20;
     if key.chars().count() <= MAX {
         key.to_string()
     } else {
@@ -55,13 +55,13 @@ pub fn conversations(out: &mut dyn Write, list: &[Conversation]) -> io::Result<(
         return writeln!(out, "no conversations");
     }
     let mut t = Table::new(&[
-        ("ID", 24),
-        ("CONTACT", 24),
-        ("CHANNELS", 18),
-        ("LAST", 10),
-        ("UNREAD", 6),
-        ("FAILED", 6),
-        ("PREVIEW", 200),
+        ("ID", 20, 20),
+        ("CONTACT", 12, 24),
+        ("CHANNELS", 8, 18),
+        ("LAST", 4, 10),
+        ("NEW", 3, 6),
+        ("FAIL", 4, 6),
+        ("PREVIEW", 16, 200),
     ]);
     for c in list {
         t.row(vec![
@@ -181,12 +181,12 @@ pub fn failures(out: &mut dyn Write, rows: &[FailureRow]) -> io::Result<()> {
         return writeln!(out, "no failed deliveries");
     }
     let mut t = Table::new(&[
-        ("WHEN", 10),
-        ("CONVERSATION", 24),
-        ("CONTACT", 24),
-        ("CHANNEL", 10),
-        ("STATUS", 8),
-        ("REASON", 200),
+        ("WHEN", 4, 10),
+        ("CONVERSATION", 20, 20),
+        ("CONTACT", 10, 24),
+        ("CHANNEL", 5, 10),
+        ("STATUS", 6, 8),
+        ("REASON", 20, 200),
     ]);
     for r in rows {
         t.row(vec![
@@ -209,14 +209,14 @@ pub fn events(out: &mut dyn Write, rows: &[EventRow]) -> io::Result<()> {
         return writeln!(out, "no events");
     }
     let mut t = Table::new(&[
-        ("ID", 8),
-        ("RECEIVED", 20),
-        ("SOURCE", 8),
-        ("PROVIDER", 9),
-        ("TYPE", 24),
-        ("OUTCOME", 8),
-        ("SIZE", 9),
-        ("REASON", 200),
+        ("ID", 8, 8),
+        ("RECEIVED", 10, 20),
+        ("SOURCE", 6, 8),
+        ("PROVIDER", 8, 9),
+        ("TYPE", 8, 24),
+        ("OUTCOME", 8, 8),
+        ("SIZE", 6, 9),
+        ("REASON", 20, 200),
     ]);
     for r in rows {
         t.row(vec![

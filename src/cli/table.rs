@@ -1,5 +1,5 @@
 //! Plain tables for human output: aligned by display width (CJK and emoji count double), every cell
-//! sanitised, the last column cut to the terminal width.
+//! sanitised, the widest columns shrunk to fit the terminal.
 
 use crate::sanitize;
 use std::io::{self, Write};
@@ -7,16 +7,20 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 pub struct Table {
     header: Vec<&'static str>,
-    /// Widest a column may be (the last one takes what is left of the terminal).
+    /// Narrowest and widest each column may be; a narrow terminal shrinks the widest columns first.
+    /// A column whose min equals its max is never cut (ids, which people copy).
+    min: Vec<usize>,
     max: Vec<usize>,
     rows: Vec<Vec<String>>,
 }
 
 impl Table {
-    pub fn new(columns: &[(&'static str, usize)]) -> Self {
+    /// Columns as (header, min width, max width).
+    pub fn new(columns: &[(&'static str, usize, usize)]) -> Self {
         Table {
             header: columns.iter().map(|c| c.0).collect(),
-            max: columns.iter().map(|c| c.1).collect(),
+            min: columns.iter().map(|c| c.1).collect(),
+            max: columns.iter().map(|c| c.2).collect(),
             rows: vec![],
         }
     }
@@ -27,7 +31,10 @@ impl Table {
     }
 
     pub fn write(&self, out: &mut dyn Write) -> io::Result<()> {
-        let total = terminal_width();
+        self.write_within(out, terminal_width())
+    }
+
+    fn write_within(&self, out: &mut dyn Write, total: usize) -> io::Result<()> {
         let n = self.header.len();
         let mut widths: Vec<usize> = self.header.iter().map(|h| h.width()).collect();
         for row in &self.rows {
@@ -35,8 +42,14 @@ impl Table {
                 widths[i] = widths[i].max(cell.width().min(self.max[i]));
             }
         }
-        let used: usize = widths[..n - 1].iter().map(|w| w + 2).sum();
-        widths[n - 1] = widths[n - 1].min(total.saturating_sub(used).max(10));
+        let room = |w: &[usize]| w.iter().sum::<usize>() + 2 * (n - 1);
+        while room(&widths) > total {
+            let shrinkable = (0..n)
+                .filter(|&i| widths[i] > self.min[i].max(1))
+                .max_by_key(|&i| widths[i]);
+            let Some(i) = shrinkable else { break };
+            widths[i] -= 1;
+        }
         let header: Vec<String> = self.header.iter().map(|h| h.to_string()).collect();
         for row in std::iter::once(&header).chain(&self.rows) {
             let mut line = String::new();
@@ -84,6 +97,21 @@ fn terminal_width() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn narrow_terminals_shrink_the_widest_columns_but_never_ids() {
+        let mut t = Table::new(&[("ID", 12, 12), ("NAME", 4, 30), ("TEXT", 6, 200)]);
+        t.row(vec![
+            "partoo:40977".into(),
+            "A rather long customer name".into(),
+            "x".repeat(100),
+        ]);
+        let mut out = vec![];
+        t.write_within(&mut out, 40).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.lines().all(|l| l.width() <= 40), "{text}");
+        assert!(text.contains("partoo:40977"), "{text}");
+    }
 
     #[test]
     fn wide_characters_are_cut_by_width() {
