@@ -6,10 +6,13 @@
 //! conversations and messages → the CLI (and the inbox screens) read through `store` queries.
 
 pub mod cli;
+pub mod config;
 pub mod html;
 pub mod import;
 pub mod model;
 pub mod providers;
+pub mod receiver;
 pub mod sanitize;
 pub mod store;
+pub mod verify;
 pub mod synthetic;

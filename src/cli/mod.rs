@@ -22,12 +22,18 @@ pub struct Cli {
     #[arg(long, global = true, env = "SWITCHBOARD_DB", value_name = "PATH")]
     pub db: Option<PathBuf>,
 
+    /// The config file [default: $SWITCHBOARD_CONFIG, else $XDG_CONFIG_HOME/switchboard/config.toml]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Receive vendor webhooks: store every event before acknowledging it
+    Serve(ServeArgs),
     /// Store vendor events from files (one JSON event, a JSON array, or NDJSON); `-` reads stdin
     Import(ImportArgs),
     /// List conversations, newest activity first
@@ -45,6 +51,19 @@ pub enum Command {
     /// Write deterministic benchmark events as NDJSON
     #[command(hide = true)]
     Gen(GenArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on [default: receiver.listen from the config, else 127.0.0.1:8787]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Accept deliveries from vendors with no key configured. Loopback addresses only: for demos.
+    #[arg(long)]
+    pub insecure_accept_unsigned: bool,
+    /// Add POST /noop answering 200 (a benchmark baseline on the same stack)
+    #[arg(long, hide = true)]
+    pub bench_noop: bool,
 }
 
 #[derive(Args, Debug)]
@@ -156,23 +175,51 @@ pub enum Exit {
     Found,
 }
 
+/// Log to standard error; `SWITCHBOARD_LOG` sets the filter (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
+}
+
 pub fn default_db_path() -> Result<PathBuf> {
     let base = dirs::data_dir().context("no data directory: set --db or SWITCHBOARD_DB")?;
     Ok(base.join("switchboard").join("switchboard.db"))
 }
 
 pub fn run(cli: Cli) -> Result<Exit> {
-    let open = || -> Result<Store> {
-        let path = match &cli.db {
-            Some(p) => p.clone(),
-            None => default_db_path()?,
-        };
-        Store::open(&path)
+    let db_path = || -> Result<PathBuf> {
+        match &cli.db {
+            Some(p) => Ok(p.clone()),
+            None => default_db_path(),
+        }
     };
+    let open = || -> Result<Store> { Store::open(&db_path()?) };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match cli.command {
         None => bail!("the interactive inbox is not available yet: run `switchboard --help` for the commands"),
+        Some(Command::Serve(a)) => {
+            let config = crate::config::Config::load(cli.config.as_deref())?;
+            let listen = match (a.listen, &config.receiver.listen) {
+                (Some(l), _) => l,
+                (None, Some(l)) => l.parse().with_context(|| format!("receiver.listen `{l}` is not an address"))?,
+                (None, None) => "127.0.0.1:8787".parse().expect("valid address"),
+            };
+            init_logging();
+            let options = crate::receiver::Options {
+                db: db_path()?,
+                listen,
+                insecure_accept_unsigned: a.insecure_accept_unsigned,
+                bench_noop: a.bench_noop,
+            };
+            crate::receiver::serve(options, &config.receiver)?;
+        }
         Some(Command::Import(a)) => {
             let mut store = open()?;
             let provider = a.provider.as_deref().map(Provider::parse);

@@ -85,13 +85,15 @@ pub fn fit(s: &str, width: usize) -> String {
     out
 }
 
+/// `COLUMNS` if set, else the terminal's width; into a pipe nothing is cut (scripts want it all).
 fn terminal_width() -> usize {
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .or_else(|| crossterm::terminal::size().ok().map(|(w, _)| w as usize))
-        .unwrap_or(100)
-        .max(40)
+    if let Some(cols) = std::env::var("COLUMNS").ok().and_then(|c| c.parse::<usize>().ok()) {
+        return cols.max(40);
+    }
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return usize::MAX / 4;
+    }
+    crossterm::terminal::size().map(|(w, _)| w as usize).unwrap_or(80).max(40)
 }
 
 #[cfg(test)]

@@ -215,6 +215,15 @@ pub(crate) fn parse(body: &[u8]) -> VendorParse {
     }
 }
 
+/// The `timestamp` HighLevel signs into a delivery's body (Unix ms), for the replay window.
+pub fn signed_timestamp(body: &[u8]) -> Option<i64> {
+    #[derive(Deserialize)]
+    struct Stamp {
+        timestamp: Option<UnixTime>,
+    }
+    serde_json::from_slice::<Stamp>(body).ok()?.timestamp.map(|t| t.0)
+}
+
 fn message(ev: MessageEvent, event_at: Option<i64>) -> Outcome {
     let direction_word = ev.direction.as_deref().map(|d| d.trim().to_ascii_lowercase());
     let direction = match direction_word.as_deref() {

@@ -338,3 +338,33 @@ fn call(v: &VoiceCall) -> Call {
         transcript: present(&v.transcribed_text),
     }
 }
+
+/// The send API's response/callback shape (`vendor-docs/mykaarma-send-text-or-email.txt`).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SendCallback {
+    #[serde(rename = "messageUUID")]
+    message_uuid: Option<String>,
+    status: Option<String>,
+}
+
+/// A send-status callback posted to our callback URL. Stored byte-exact like any event; it is
+/// identified by its token and body together, since myKaarma gives callbacks no id.
+pub fn parse_callback(token: &str, body: &[u8]) -> super::Parsed {
+    let dedupe_key = format!("mykaarma:callback:{}", super::short_hash(&[token, &String::from_utf8_lossy(body)]));
+    let outcome = match std::str::from_utf8(body).map_err(|e| format!("body is not valid UTF-8 ({e})")).and_then(|t| typed::<SendCallback>(t, "")) {
+        Ok(cb) => Outcome::Ignored(format!(
+            "send-status callback ({} for message {}): stored, not folded into messages",
+            cb.status.as_deref().unwrap_or("no status"),
+            cb.message_uuid.as_deref().unwrap_or("?")
+        )),
+        Err(reason) => Outcome::Rejected(reason),
+    };
+    super::Parsed {
+        provider: Provider::MyKaarma,
+        event_type: Some("send-callback".into()),
+        dedupe_key,
+        event_at: None,
+        outcome,
+    }
+}

@@ -4,10 +4,12 @@
 //! committed event survives a crash or power loss, and a second process (the receiver) can write
 //! while another (the inbox) reads.
 
+mod delivery;
 mod fold;
 mod queries;
 mod schema;
 
+pub use delivery::{AuditRow, CallbackStored};
 pub use queries::{ConversationFilter, EventRow, FailureRow, rfc3339};
 
 use crate::model::Provider;
@@ -182,7 +184,9 @@ impl Store {
             // Page through the log so memory stays flat however large it is.
             let batch: Vec<LoggedEvent> = {
                 let mut q = tx.prepare_cached(
-                    "SELECT id, provider, body, outcome, reason FROM events WHERE id > ?1 ORDER BY id LIMIT 2000",
+                    // Send callbacks are not vendor events: their meaning needs the token, not kept here.
+                    "SELECT id, provider, body, outcome, reason FROM events
+                     WHERE id > ?1 AND source != 'callback' ORDER BY id LIMIT 2000",
                 )?;
                 q.query_map([last_id], |r| {
                     Ok(LoggedEvent {

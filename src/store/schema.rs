@@ -113,6 +113,25 @@ const MIGRATIONS: &[&str] = &[
         read_at          INTEGER
     ) WITHOUT ROWID;
     "#,
+    // 2: the receiver's audit log of refused requests (never a body) and send-callback tokens.
+    r#"
+    CREATE TABLE audit (
+        id     INTEGER PRIMARY KEY,
+        at     INTEGER NOT NULL,             -- Unix ms
+        route  TEXT    NOT NULL,
+        status INTEGER NOT NULL,             -- the HTTP status answered
+        reason TEXT    NOT NULL,
+        peer   TEXT,
+        size   INTEGER                       -- body bytes read, when known
+    );
+
+    -- One unguessable token per sent message; myKaarma's callback URL carries it.
+    CREATE TABLE callback_tokens (
+        token      TEXT PRIMARY KEY,
+        outbox_id  INTEGER,
+        created_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Bring the database up to the latest schema.

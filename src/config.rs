@@ -1,0 +1,198 @@
+//! The config file (TOML) and its environment overrides. Secrets are held in `Secret`, whose `Debug`
+//! never shows the value, so a config can be logged without leaking them.
+//!
+//! Where it is read from: `--config PATH`, else `$SWITCHBOARD_CONFIG`, else
+//! `$XDG_CONFIG_HOME/switchboard/config.toml` (absent is fine: everything has a default).
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A value that must never reach a log, the database or test output.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub receiver: ReceiverConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiverConfig {
+    /// Address to listen on, e.g. `127.0.0.1:8787`.
+    pub listen: Option<String>,
+    /// Largest body accepted, in bytes (default 8 MiB).
+    pub max_body_bytes: Option<usize>,
+    /// How long a client may take to send its body, in seconds (default 10).
+    pub read_timeout_secs: Option<u64>,
+    pub mykaarma: Option<MyKaarmaKeys>,
+    pub highlevel: Option<HighLevelKeys>,
+    pub partoo: Option<PartooKeys>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MyKaarmaKeys {
+    /// The HMAC-SHA256 key of `mykaarma-signature-token` (today: the API username myKaarma issued).
+    pub signature_secret: Secret,
+    /// The static `x-authorization-token` myKaarma shared, checked when set.
+    pub authorization_token: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HighLevelKeys {
+    /// Ed25519 public key for `x-ghl-signature` (base64 SPKI, PEM, or raw 32 bytes in base64).
+    pub ed25519_public_key: Option<String>,
+    /// RSA public key (PEM or its base64 body) for the legacy `x-wh-signature`; unset refuses it.
+    pub rsa_public_key: Option<String>,
+    /// Oldest signed `timestamp` accepted for a delivery not seen before, in seconds. The default,
+    /// 2 hours, outlasts HighLevel's retries (6 × ~10 min after a 429).
+    pub max_age_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartooKeys {
+    /// Ed25519 public keys for `X-Partoo-Signature-v1`: Partoo publishes one for production and one
+    /// for its sandbox. List only those you accept.
+    pub public_keys: Vec<String>,
+}
+
+/// Where the config is read from when `--config` is not given.
+pub fn default_path() -> Option<PathBuf> {
+    std::env::var_os("SWITCHBOARD_CONFIG")
+        .map(PathBuf::from)
+        .or_else(|| dirs::config_dir().map(|d| d.join("switchboard").join("config.toml")))
+}
+
+impl Config {
+    /// Read the config: an explicit path must exist; the default one may be absent. Environment
+    /// variables then override the file.
+    pub fn load(explicit: Option<&Path>) -> Result<Config> {
+        let (path, required) = match explicit {
+            Some(p) => (Some(p.to_path_buf()), true),
+            None => (default_path(), false),
+        };
+        let mut config = match path {
+            Some(p) if p.exists() || required => Config::read(&p)?,
+            _ => Config::default(),
+        };
+        config.apply_env();
+        Ok(config)
+    }
+
+    fn read(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
+        let config: Config = toml::from_str(&text).map_err(|e| {
+            let at = e.span().map(|s| format!(" (at {})", line_col(&text, s.start))).unwrap_or_default();
+            anyhow::anyhow!("config {}: {}{at}", path.display(), e.message().trim())
+        })?;
+        if config.has_secrets() {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                bail!(
+                    "config {} holds secrets but others can read it (mode {:o}): run `chmod 600 {}`",
+                    path.display(),
+                    mode & 0o777,
+                    path.display()
+                );
+            }
+        }
+        Ok(config)
+    }
+
+    fn has_secrets(&self) -> bool {
+        self.receiver.mykaarma.is_some()
+    }
+
+    fn apply_env(&mut self) {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let r = &mut self.receiver;
+        if let Some(secret) = var("SWITCHBOARD_MYKAARMA_WEBHOOK_SECRET") {
+            let token = r.mykaarma.take().and_then(|m| m.authorization_token);
+            r.mykaarma = Some(MyKaarmaKeys { signature_secret: Secret::new(secret), authorization_token: token });
+        }
+        if let (Some(token), Some(m)) = (var("SWITCHBOARD_MYKAARMA_AUTHORIZATION_TOKEN"), r.mykaarma.as_mut()) {
+            m.authorization_token = Some(Secret::new(token));
+        }
+        if let Some(key) = var("SWITCHBOARD_HIGHLEVEL_ED25519_KEY") {
+            r.highlevel.get_or_insert_with(Default::default).ed25519_public_key = Some(key);
+        }
+        if let Some(key) = var("SWITCHBOARD_HIGHLEVEL_RSA_KEY") {
+            r.highlevel.get_or_insert_with(Default::default).rsa_public_key = Some(key);
+        }
+        if let Some(keys) = var("SWITCHBOARD_PARTOO_KEYS") {
+            r.partoo = Some(PartooKeys { public_keys: keys.split(',').map(|k| k.trim().to_string()).collect() });
+        }
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> String {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!("line {line}, column {col}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let c: Config = toml::from_str(
+            r#"[receiver.mykaarma]
+               signature_secret = "api-user-7781"
+               authorization_token = "myKaarma_0f3a""#,
+        )
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("api-user-7781") && !shown.contains("myKaarma_0f3a"), "{shown}");
+        assert_eq!(c.receiver.mykaarma.unwrap().signature_secret.expose(), "api-user-7781");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_a_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "[receiver]\nlisten = \"127.0.0.1:1\"\nlsten = 3\n").unwrap();
+        let err = format!("{:#}", Config::load(Some(&path)).unwrap_err());
+        assert!(err.contains("unknown field `lsten`") && err.contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn a_readable_secret_file_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "[receiver.mykaarma]\nsignature_secret = \"s\"\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = format!("{:#}", Config::load(Some(&path)).unwrap_err());
+        assert!(err.contains("chmod 600"), "{err}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(Config::load(Some(&path)).is_ok());
+    }
+}

@@ -1,0 +1,323 @@
+//! The webhook receiver (`switchboard serve`): every vendor event is stored byte-exact and committed
+//! before it is acknowledged.
+//!
+//! - `POST /webhooks/{mykaarma|highlevel|partoo}`: raw bytes whatever `Content-Type` says; verify;
+//!   append to the event log and fold (group commit in `writer`); only then 200.
+//! - `POST /callbacks/mykaarma/{token}`: send-status callbacks; an unknown token is 404.
+//! - `GET /healthz`: ok, and the newest event's arrival time.
+//!
+//! Failure answers follow each vendor's retry rule: if the store cannot commit, HighLevel gets 429
+//! (the only status it retries) and the others 503. Refused requests get 401 and one audit row
+//! without the body. A body over the limit is 413; a client too slow to send one is 408.
+
+mod writer;
+
+use crate::config::ReceiverConfig;
+use crate::model::Provider;
+use crate::providers;
+use crate::store::{AuditRow, CallbackStored, Incoming, Stored};
+use crate::verify::Verifiers;
+use anyhow::{Context, Result, bail};
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+pub use writer::Written;
+use writer::{Job, Writer};
+
+/// Bodies above this are parsed on a blocking thread (a large HTML email takes a while to render).
+const PARSE_INLINE_MAX: usize = 256 * 1024;
+
+pub struct Options {
+    pub db: PathBuf,
+    pub listen: SocketAddr,
+    pub insecure_accept_unsigned: bool,
+    /// Adds `POST /noop`, answering 200 after reading the body: the same stack doing no work, as a
+    /// benchmark baseline.
+    pub bench_noop: bool,
+}
+
+#[derive(Clone)]
+struct AppState {
+    jobs: tokio::sync::mpsc::Sender<Job>,
+    verifiers: Arc<Verifiers>,
+    max_body: usize,
+    read_timeout: Duration,
+}
+
+/// Run the receiver until SIGTERM or SIGINT; then stop accepting, finish in-flight commits, return.
+pub fn serve(options: Options, config: &ReceiverConfig) -> Result<()> {
+    if options.insecure_accept_unsigned && !options.listen.ip().is_loopback() {
+        bail!("--insecure-accept-unsigned is allowed only on a loopback address, not {}", options.listen);
+    }
+    let verifiers = Verifiers::from_config(config, options.insecure_accept_unsigned)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let writer = Writer::start(options.db.clone())?;
+        let listener = tokio::net::TcpListener::bind(options.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", options.listen))?;
+        let local = listener.local_addr()?;
+        announce(local, &verifiers);
+        let state = AppState {
+            jobs: writer.jobs.clone(),
+            verifiers: Arc::new(verifiers),
+            max_body: config.max_body_bytes.unwrap_or(8 * 1024 * 1024),
+            read_timeout: Duration::from_secs(config.read_timeout_secs.unwrap_or(10)),
+        };
+        let app = router(state, options.bench_noop);
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        tracing::info!("stopped accepting; finishing queued commits");
+        tokio::task::spawn_blocking(move || writer.finish()).await?;
+        Ok(())
+    })
+}
+
+fn announce(local: SocketAddr, verifiers: &Verifiers) {
+    // Tests and scripts read the bound address from this first line of standard output.
+    println!("listening on http://{local}");
+    if verifiers.insecure_accept_unsigned {
+        let banner = "!!! --insecure-accept-unsigned: deliveries for vendors without a key are accepted UNSIGNED. \
+                      Anyone who can reach this port can write into the inbox. Never use this outside a demo. !!!";
+        eprintln!("{banner}");
+        tracing::warn!("{banner}");
+    }
+    let keys = verifiers.configured();
+    tracing::info!(
+        "receiver on {local}; signed vendors: {}",
+        if keys.is_empty() { "none".to_string() } else { keys.join(", ") }
+    );
+}
+
+fn router(state: AppState, bench_noop: bool) -> Router {
+    let mut app = Router::new()
+        .route("/webhooks/{vendor}", post(webhook))
+        .route("/callbacks/mykaarma/{token}", post(callback))
+        .route("/healthz", get(healthz));
+    if bench_noop {
+        app = app.route("/noop", post(noop));
+    }
+    // The limit is enforced while reading (`read_body`), with an audit row; axum's own is off.
+    app.layer(DefaultBodyLimit::disable()).with_state(state)
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+enum ReadError {
+    TooLarge,
+    Timeout,
+    Broken(String),
+}
+
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize, timeout: Duration) -> Result<Bytes, ReadError> {
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ReadError::TooLarge);
+    }
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Err(_) => Err(ReadError::Timeout),
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => {
+            let inner = e.into_inner();
+            if inner.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                Err(ReadError::TooLarge)
+            } else {
+                Err(ReadError::Broken(inner.to_string()))
+            }
+        }
+    }
+}
+
+fn reply(status: StatusCode, body: serde_json::Value) -> Response {
+    let mut r = (status, body.to_string()).into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+impl AppState {
+    /// Record a refused request (never its body) and answer it.
+    async fn refuse(&self, route: &str, status: StatusCode, reason: String, peer: SocketAddr, size: Option<usize>) -> Response {
+        tracing::warn!(route, status = status.as_u16(), %peer, "refused: {reason}");
+        let row = AuditRow {
+            route: route.to_string(),
+            status: status.as_u16(),
+            reason: reason.clone(),
+            peer: Some(peer.to_string()),
+            size: size.map(|s| s as i64),
+        };
+        // Audit rows are best effort: a full queue must not hold up the answer.
+        let _ = self.jobs.try_send(Job::Audit(row));
+        reply(status, serde_json::json!({ "error": reason }))
+    }
+
+    async fn body(&self, route: &str, headers: &HeaderMap, body: Body, peer: SocketAddr) -> Result<Bytes, Response> {
+        match read_body(headers, body, self.max_body, self.read_timeout).await {
+            Ok(b) => Ok(b),
+            Err(ReadError::TooLarge) => {
+                let why = format!("body larger than the {} byte limit", self.max_body);
+                Err(self.refuse(route, StatusCode::PAYLOAD_TOO_LARGE, why, peer, None).await)
+            }
+            Err(ReadError::Timeout) => {
+                let why = format!("body not received within {:?}", self.read_timeout);
+                Err(self.refuse(route, StatusCode::REQUEST_TIMEOUT, why, peer, None).await)
+            }
+            Err(ReadError::Broken(e)) => Err(self.refuse(route, StatusCode::BAD_REQUEST, e, peer, None).await),
+        }
+    }
+}
+
+/// The status a vendor retries on: HighLevel retries only 429; myKaarma any non-2xx; Partoo 5xx.
+fn try_again_status(provider: &Provider) -> StatusCode {
+    match provider {
+        Provider::HighLevel => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+async fn webhook(
+    State(state): State<AppState>,
+    Path(vendor): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let provider = match vendor.as_str() {
+        "mykaarma" | "highlevel" | "partoo" => Provider::parse(&vendor),
+        _ => return reply(StatusCode::NOT_FOUND, serde_json::json!({ "error": "unknown vendor" })),
+    };
+    let route = format!("/webhooks/{vendor}");
+    let bytes = match state.body(&route, &headers, body, peer).await {
+        Ok(b) => b,
+        Err(response) => return response,
+    };
+    if let Err(refusal) = state.verifiers.verify(&provider, &headers, &bytes) {
+        return state.refuse(&route, StatusCode::UNAUTHORIZED, refusal.0, peer, Some(bytes.len())).await;
+    }
+    let body = bytes.to_vec();
+    let parsed = if body.len() > PARSE_INLINE_MAX {
+        let (b, p) = (body.clone(), provider.clone());
+        match tokio::task::spawn_blocking(move || providers::parse(&b, Some(p))).await {
+            Ok(parsed) => parsed,
+            Err(_) => return reply(try_again_status(&provider), serde_json::json!({ "error": "parser crashed" })),
+        }
+    } else {
+        providers::parse(&body, Some(provider.clone()))
+    };
+    let refuse_if_new = match (&provider, state.verifiers.highlevel_max_age_secs()) {
+        (Provider::HighLevel, Some(max_age)) => stale(&body, max_age),
+        _ => None,
+    };
+    let (tx, rx) = oneshot::channel();
+    let job = Job::Delivery { incoming: Incoming { body, provider: Some(provider.clone()) }, parsed, refuse_if_new, reply: tx };
+    if state.jobs.send(job).await.is_err() {
+        return reply(try_again_status(&provider), serde_json::json!({ "error": "shutting down" }));
+    }
+    match rx.await {
+        Ok(Ok(Written::Stored(stored))) => {
+            let word = match stored {
+                Stored::Ok => "stored",
+                Stored::Ignored => "stored (ignored type)",
+                Stored::Rejected => "stored (not understood; kept for inspection)",
+                Stored::Duplicate => "duplicate",
+            };
+            reply(StatusCode::OK, serde_json::json!({ "result": word }))
+        }
+        Ok(Ok(Written::Refused(why))) => {
+            state.refuse(&route, StatusCode::UNAUTHORIZED, why, peer, Some(bytes.len())).await
+        }
+        Ok(Err(why)) => {
+            tracing::error!(%route, "not acknowledged, vendor will retry: {why}");
+            let mut r = reply(try_again_status(&provider), serde_json::json!({ "error": "could not store the event; try again" }));
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+            r
+        }
+        Err(_) => reply(try_again_status(&provider), serde_json::json!({ "error": "writer stopped" })),
+    }
+}
+
+/// HighLevel signs a `timestamp` into the body. A delivery signed too long ago, or in the future, is
+/// refused unless we hold its event already (then it is a harmless duplicate).
+fn stale(body: &[u8], max_age_secs: u64) -> Option<String> {
+    let signed = providers::highlevel::signed_timestamp(body)?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let age_ms = now - signed;
+    if age_ms > (max_age_secs as i64) * 1000 {
+        Some(format!("signed timestamp is {}s old (limit {max_age_secs}s)", age_ms / 1000))
+    } else if age_ms < -300_000 {
+        Some(format!("signed timestamp is {}s in the future", -age_ms / 1000))
+    } else {
+        None
+    }
+}
+
+async fn callback(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let route = "/callbacks/mykaarma";
+    let bytes = match state.body(route, &headers, body, peer).await {
+        Ok(b) => b,
+        Err(response) => return response,
+    };
+    let parsed = providers::mykaarma::parse_callback(&token, &bytes);
+    let (tx, rx) = oneshot::channel();
+    let job = Job::Callback { token, body: bytes.to_vec(), parsed, reply: tx };
+    if state.jobs.send(job).await.is_err() {
+        return reply(StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({ "error": "shutting down" }));
+    }
+    match rx.await {
+        Ok(Ok(CallbackStored::UnknownToken)) => {
+            state.refuse(route, StatusCode::NOT_FOUND, "unknown callback token".into(), peer, Some(bytes.len())).await
+        }
+        Ok(Ok(CallbackStored::Stored)) => reply(StatusCode::OK, serde_json::json!({ "result": "stored" })),
+        Ok(Ok(CallbackStored::Duplicate)) => reply(StatusCode::OK, serde_json::json!({ "result": "duplicate" })),
+        Ok(Err(_)) | Err(_) => {
+            reply(StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({ "error": "could not store; try again" }))
+        }
+    }
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    let (tx, rx) = oneshot::channel();
+    if state.jobs.send(Job::Health { reply: tx }).await.is_err() {
+        return reply(StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({ "ok": false }));
+    }
+    match rx.await {
+        Ok(Ok(last)) => reply(
+            StatusCode::OK,
+            serde_json::json!({
+                "ok": true,
+                "last_event_at": last.map(crate::store::rfc3339),
+                "unsigned_accepted": state.verifiers.insecure_accept_unsigned,
+            }),
+        ),
+        Ok(Err(e)) => reply(StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({ "ok": false, "error": e })),
+        Err(_) => reply(StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({ "ok": false })),
+    }
+}
+
+async fn noop(State(state): State<AppState>, headers: HeaderMap, body: Body) -> StatusCode {
+    match read_body(&headers, body, state.max_body, state.read_timeout).await {
+        Ok(_) => StatusCode::OK,
+        Err(_) => StatusCode::BAD_REQUEST,
+    }
+}

@@ -1,0 +1,116 @@
+//! What the webhook receiver needs beyond ingest: a dedupe probe, the audit log of refused requests,
+//! send-callback tokens, and checkpoints run off the acknowledgement path.
+
+use super::Store;
+use crate::providers::{Outcome, Parsed};
+use anyhow::Result;
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+
+/// One refused request. Never carries the body.
+#[derive(Debug, Clone)]
+pub struct AuditRow {
+    pub route: String,
+    pub status: u16,
+    pub reason: String,
+    pub peer: Option<String>,
+    pub size: Option<i64>,
+}
+
+/// How a send callback ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackStored {
+    Stored,
+    Duplicate,
+    UnknownToken,
+}
+
+impl Store {
+    /// Make this connection the receiver's writer: checkpoints are left to `checkpoint`, run
+    /// elsewhere, so no acknowledgement waits for one.
+    pub fn become_writer(&self) -> Result<()> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        Ok(())
+    }
+
+    /// Copy committed WAL frames into the database without blocking writers or readers.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// Is an event with this dedupe key stored already?
+    pub fn has_event(&self, dedupe_key: &str) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM events WHERE dedupe_key = ?1")?
+            .query_row([dedupe_key], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    pub fn audit(&mut self, rows: &[AuditRow]) -> Result<()> {
+        let now = chrono::Utc::now().timestamp_millis();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO audit (at, route, status, reason, peer, size) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for r in rows {
+                insert.execute(params![now, r.route, r.status, r.reason, r.peer, r.size])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Refused requests, newest first: (route, status, reason).
+    pub fn audit_log(&self, limit: usize) -> Result<Vec<(String, u16, String)>> {
+        let mut q = self.conn.prepare_cached("SELECT route, status, reason FROM audit ORDER BY id DESC LIMIT ?1")?;
+        let rows = q.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A new unguessable (128-bit) token for one outgoing message's callbacks.
+    pub fn issue_callback_token(&mut self, outbox_id: Option<i64>) -> Result<String> {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness for a callback token: {e}"))?;
+        let token = hex::encode(bytes);
+        self.conn.execute(
+            "INSERT INTO callback_tokens (token, outbox_id, created_at) VALUES (?1, ?2, ?3)",
+            params![token, outbox_id, chrono::Utc::now().timestamp_millis()],
+        )?;
+        Ok(token)
+    }
+
+    /// Store a send callback if its token is one we issued; an unknown token changes nothing.
+    pub fn ingest_callback(&mut self, token: &str, body: &[u8], parsed: &Parsed) -> Result<CallbackStored> {
+        let now = chrono::Utc::now().timestamp_millis();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let known = tx
+            .prepare_cached("SELECT 1 FROM callback_tokens WHERE token = ?1")?
+            .query_row([token], |_| Ok(()))
+            .optional()?
+            .is_some();
+        if !known {
+            return Ok(CallbackStored::UnknownToken);
+        }
+        let n = tx
+            .prepare_cached(
+                "INSERT INTO events (received_at, source, provider, event_type, dedupe_key, event_at, outcome, reason, body)
+                 VALUES (?1, 'callback', ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (dedupe_key) DO NOTHING",
+            )?
+            .execute(params![
+                now,
+                parsed.provider.as_str(),
+                parsed.event_type,
+                parsed.dedupe_key,
+                parsed.event_at,
+                parsed.outcome.word(),
+                parsed.outcome.reason(),
+                body
+            ])?;
+        debug_assert!(!matches!(parsed.outcome, Outcome::Ok(_)), "callbacks are not folded yet");
+        tx.commit()?;
+        Ok(if n == 1 { CallbackStored::Stored } else { CallbackStored::Duplicate })
+    }
+}
