@@ -106,7 +106,10 @@ impl Config {
     fn read(path: &Path) -> Result<Config> {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
         let config: Config = toml::from_str(&text).map_err(|e| {
-            let at = e.span().map(|s| format!(" (at {})", line_col(&text, s.start))).unwrap_or_default();
+            let at = e
+                .span()
+                .map(|s| format!(" (at {})", line_col(&text, s.start)))
+                .unwrap_or_default();
             anyhow::anyhow!("config {}: {}{at}", path.display(), e.message().trim())
         })?;
         if config.has_secrets() {
@@ -133,7 +136,10 @@ impl Config {
         let r = &mut self.receiver;
         if let Some(secret) = var("SWITCHBOARD_MYKAARMA_WEBHOOK_SECRET") {
             let token = r.mykaarma.take().and_then(|m| m.authorization_token);
-            r.mykaarma = Some(MyKaarmaKeys { signature_secret: Secret::new(secret), authorization_token: token });
+            r.mykaarma = Some(MyKaarmaKeys {
+                signature_secret: Secret::new(secret),
+                authorization_token: token,
+            });
         }
         if let (Some(token), Some(m)) = (var("SWITCHBOARD_MYKAARMA_AUTHORIZATION_TOKEN"), r.mykaarma.as_mut()) {
             m.authorization_token = Some(Secret::new(token));
@@ -145,7 +151,9 @@ impl Config {
             r.highlevel.get_or_insert_with(Default::default).rsa_public_key = Some(key);
         }
         if let Some(keys) = var("SWITCHBOARD_PARTOO_KEYS") {
-            r.partoo = Some(PartooKeys { public_keys: keys.split(',').map(|k| k.trim().to_string()).collect() });
+            r.partoo = Some(PartooKeys {
+                public_keys: keys.split(',').map(|k| k.trim().to_string()).collect(),
+            });
         }
     }
 }
@@ -170,7 +178,10 @@ mod tests {
         )
         .unwrap();
         let shown = format!("{c:?}");
-        assert!(!shown.contains("api-user-7781") && !shown.contains("myKaarma_0f3a"), "{shown}");
+        assert!(
+            !shown.contains("api-user-7781") && !shown.contains("myKaarma_0f3a"),
+            "{shown}"
+        );
         assert_eq!(c.receiver.mykaarma.unwrap().signature_secret.expose(), "api-user-7781");
     }
 

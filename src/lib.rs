@@ -14,5 +14,5 @@ pub mod providers;
 pub mod receiver;
 pub mod sanitize;
 pub mod store;
-pub mod verify;
 pub mod synthetic;
+pub mod verify;

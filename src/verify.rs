@@ -80,7 +80,9 @@ impl Verifiers {
             if self.insecure_accept_unsigned {
                 Ok(())
             } else {
-                Err(Refusal(format!("no key is configured for {provider}: its deliveries are refused")))
+                Err(Refusal(format!(
+                    "no key is configured for {provider}: its deliveries are refused"
+                )))
             }
         };
         match provider {
@@ -162,7 +164,8 @@ impl HighLevel {
             return refuse("x-wh-signature is malformed");
         };
         use rsa::signature::Verifier;
-        key.verify(body, &signature).or_else(|_| refuse("x-wh-signature does not match the body"))
+        key.verify(body, &signature)
+            .or_else(|_| refuse("x-wh-signature does not match the body"))
     }
 }
 
@@ -203,11 +206,19 @@ fn highlevel_keys(k: &HighLevelKeys) -> Result<HighLevel> {
         .as_deref()
         .map(|s| ed25519_key(s).context("receiver.highlevel.ed25519_public_key"))
         .transpose()?;
-    let rsa = k.rsa_public_key.as_deref().map(|s| rsa_key(s).context("receiver.highlevel.rsa_public_key")).transpose()?;
+    let rsa = k
+        .rsa_public_key
+        .as_deref()
+        .map(|s| rsa_key(s).context("receiver.highlevel.rsa_public_key"))
+        .transpose()?;
     if ed25519.is_none() && rsa.is_none() {
         bail!("receiver.highlevel needs ed25519_public_key (or rsa_public_key for legacy signatures)");
     }
-    Ok(HighLevel { ed25519, rsa, max_age_secs: k.max_age_secs.unwrap_or(2 * 3600) })
+    Ok(HighLevel {
+        ed25519,
+        rsa,
+        max_age_secs: k.max_age_secs.unwrap_or(2 * 3600),
+    })
 }
 
 fn partoo_keys(k: &PartooKeys) -> Result<Vec<VerifyingKey>> {
@@ -245,7 +256,9 @@ pub fn rsa_key(text: &str) -> Result<rsa::pkcs1v15::VerifyingKey<Sha256>> {
     } else if text.starts_with("-----BEGIN") {
         rsa::RsaPublicKey::from_public_key_pem(text).map_err(|e| anyhow::anyhow!("not an RSA public key: {e}"))?
     } else {
-        let der = STANDARD.decode(text.split_whitespace().collect::<String>()).context("not base64")?;
+        let der = STANDARD
+            .decode(text.split_whitespace().collect::<String>())
+            .context("not base64")?;
         rsa::RsaPublicKey::from_public_key_der(&der).map_err(|e| anyhow::anyhow!("not an RSA public key: {e}"))?
     };
     Ok(rsa::pkcs1v15::VerifyingKey::new(key))
@@ -259,7 +272,10 @@ mod tests {
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
-            h.insert(axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+            h.insert(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
         }
         h
     }
@@ -280,13 +296,32 @@ mod tests {
         .unwrap();
         let good = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
         let mk = Provider::MyKaarma;
-        assert!(v.verify(&mk, &headers(&[("mykaarma-signature-token", good)]), b"Hello, World!").is_ok());
-        assert!(v.verify(&mk, &headers(&[("mykaarma-signature-token", &good.to_uppercase())]), b"Hello, World!").is_ok());
-        for bad in ["", "sha256=", "sha256=7571", "v1,", "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"] {
+        assert!(
+            v.verify(&mk, &headers(&[("mykaarma-signature-token", good)]), b"Hello, World!")
+                .is_ok()
+        );
+        assert!(
+            v.verify(
+                &mk,
+                &headers(&[("mykaarma-signature-token", &good.to_uppercase())]),
+                b"Hello, World!"
+            )
+            .is_ok()
+        );
+        for bad in [
+            "",
+            "sha256=",
+            "sha256=7571",
+            "v1,",
+            "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+        ] {
             let r = v.verify(&mk, &headers(&[("mykaarma-signature-token", bad)]), b"Hello, World!");
             assert!(r.is_err(), "{bad:?} passed");
         }
-        assert!(v.verify(&mk, &headers(&[("mykaarma-signature-token", good)]), b"Hello, World?").is_err());
+        assert!(
+            v.verify(&mk, &headers(&[("mykaarma-signature-token", good)]), b"Hello, World?")
+                .is_err()
+        );
         assert!(v.verify(&mk, &headers(&[]), b"Hello, World!").is_err());
     }
 

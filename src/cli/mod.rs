@@ -208,7 +208,9 @@ pub fn run(cli: Cli) -> Result<Exit> {
             let config = crate::config::Config::load(cli.config.as_deref())?;
             let listen = match (a.listen, &config.receiver.listen) {
                 (Some(l), _) => l,
-                (None, Some(l)) => l.parse().with_context(|| format!("receiver.listen `{l}` is not an address"))?,
+                (None, Some(l)) => l
+                    .parse()
+                    .with_context(|| format!("receiver.listen `{l}` is not an address"))?,
                 (None, None) => "127.0.0.1:8787".parse().expect("valid address"),
             };
             init_logging();

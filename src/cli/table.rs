@@ -93,7 +93,10 @@ fn terminal_width() -> usize {
     if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
         return usize::MAX / 4;
     }
-    crossterm::terminal::size().map(|(w, _)| w as usize).unwrap_or(80).max(40)
+    crossterm::terminal::size()
+        .map(|(w, _)| w as usize)
+        .unwrap_or(80)
+        .max(40)
 }
 
 #[cfg(test)]

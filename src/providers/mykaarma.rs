@@ -351,8 +351,14 @@ struct SendCallback {
 /// A send-status callback posted to our callback URL. Stored byte-exact like any event; it is
 /// identified by its token and body together, since myKaarma gives callbacks no id.
 pub fn parse_callback(token: &str, body: &[u8]) -> super::Parsed {
-    let dedupe_key = format!("mykaarma:callback:{}", super::short_hash(&[token, &String::from_utf8_lossy(body)]));
-    let outcome = match std::str::from_utf8(body).map_err(|e| format!("body is not valid UTF-8 ({e})")).and_then(|t| typed::<SendCallback>(t, "")) {
+    let dedupe_key = format!(
+        "mykaarma:callback:{}",
+        super::short_hash(&[token, &String::from_utf8_lossy(body)])
+    );
+    let outcome = match std::str::from_utf8(body)
+        .map_err(|e| format!("body is not valid UTF-8 ({e})"))
+        .and_then(|t| typed::<SendCallback>(t, ""))
+    {
         Ok(cb) => Outcome::Ignored(format!(
             "send-status callback ({} for message {}): stored, not folded into messages",
             cb.status.as_deref().unwrap_or("no status"),

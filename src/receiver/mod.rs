@@ -55,7 +55,10 @@ struct AppState {
 /// Run the receiver until SIGTERM or SIGINT; then stop accepting, finish in-flight commits, return.
 pub fn serve(options: Options, config: &ReceiverConfig) -> Result<()> {
     if options.insecure_accept_unsigned && !options.listen.ip().is_loopback() {
-        bail!("--insecure-accept-unsigned is allowed only on a loopback address, not {}", options.listen);
+        bail!(
+            "--insecure-accept-unsigned is allowed only on a loopback address, not {}",
+            options.listen
+        );
     }
     let verifiers = Verifiers::from_config(config, options.insecure_accept_unsigned)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -94,7 +97,11 @@ fn announce(local: SocketAddr, verifiers: &Verifiers) {
     let keys = verifiers.configured();
     tracing::info!(
         "receiver on {local}; signed vendors: {}",
-        if keys.is_empty() { "none".to_string() } else { keys.join(", ") }
+        if keys.is_empty() {
+            "none".to_string()
+        } else {
+            keys.join(", ")
+        }
     );
 }
 
@@ -126,7 +133,9 @@ enum ReadError {
 }
 
 async fn read_body(headers: &HeaderMap, body: Body, limit: usize, timeout: Duration) -> Result<Bytes, ReadError> {
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(ReadError::TooLarge);
     }
@@ -146,13 +155,21 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize, timeout: Durat
 
 fn reply(status: StatusCode, body: serde_json::Value) -> Response {
     let mut r = (status, body.to_string()).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r
 }
 
 impl AppState {
     /// Record a refused request (never its body) and answer it.
-    async fn refuse(&self, route: &str, status: StatusCode, reason: String, peer: SocketAddr, size: Option<usize>) -> Response {
+    async fn refuse(
+        &self,
+        route: &str,
+        status: StatusCode,
+        reason: String,
+        peer: SocketAddr,
+        size: Option<usize>,
+    ) -> Response {
         tracing::warn!(route, status = status.as_u16(), %peer, "refused: {reason}");
         let row = AuditRow {
             route: route.to_string(),
@@ -207,14 +224,21 @@ async fn webhook(
         Err(response) => return response,
     };
     if let Err(refusal) = state.verifiers.verify(&provider, &headers, &bytes) {
-        return state.refuse(&route, StatusCode::UNAUTHORIZED, refusal.0, peer, Some(bytes.len())).await;
+        return state
+            .refuse(&route, StatusCode::UNAUTHORIZED, refusal.0, peer, Some(bytes.len()))
+            .await;
     }
     let body = bytes.to_vec();
     let parsed = if body.len() > PARSE_INLINE_MAX {
         let (b, p) = (body.clone(), provider.clone());
         match tokio::task::spawn_blocking(move || providers::parse(&b, Some(p))).await {
             Ok(parsed) => parsed,
-            Err(_) => return reply(try_again_status(&provider), serde_json::json!({ "error": "parser crashed" })),
+            Err(_) => {
+                return reply(
+                    try_again_status(&provider),
+                    serde_json::json!({ "error": "parser crashed" }),
+                );
+            }
         }
     } else {
         providers::parse(&body, Some(provider.clone()))
@@ -224,9 +248,20 @@ async fn webhook(
         _ => None,
     };
     let (tx, rx) = oneshot::channel();
-    let job = Job::Delivery { incoming: Incoming { body, provider: Some(provider.clone()) }, parsed, refuse_if_new, reply: tx };
+    let job = Job::Delivery {
+        incoming: Incoming {
+            body,
+            provider: Some(provider.clone()),
+        },
+        parsed,
+        refuse_if_new,
+        reply: tx,
+    };
     if state.jobs.send(job).await.is_err() {
-        return reply(try_again_status(&provider), serde_json::json!({ "error": "shutting down" }));
+        return reply(
+            try_again_status(&provider),
+            serde_json::json!({ "error": "shutting down" }),
+        );
     }
     match rx.await {
         Ok(Ok(Written::Stored(stored))) => {
@@ -239,15 +274,24 @@ async fn webhook(
             reply(StatusCode::OK, serde_json::json!({ "result": word }))
         }
         Ok(Ok(Written::Refused(why))) => {
-            state.refuse(&route, StatusCode::UNAUTHORIZED, why, peer, Some(bytes.len())).await
+            state
+                .refuse(&route, StatusCode::UNAUTHORIZED, why, peer, Some(bytes.len()))
+                .await
         }
         Ok(Err(why)) => {
             tracing::error!(%route, "not acknowledged, vendor will retry: {why}");
-            let mut r = reply(try_again_status(&provider), serde_json::json!({ "error": "could not store the event; try again" }));
-            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+            let mut r = reply(
+                try_again_status(&provider),
+                serde_json::json!({ "error": "could not store the event; try again" }),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
             r
         }
-        Err(_) => reply(try_again_status(&provider), serde_json::json!({ "error": "writer stopped" })),
+        Err(_) => reply(
+            try_again_status(&provider),
+            serde_json::json!({ "error": "writer stopped" }),
+        ),
     }
 }
 
@@ -258,7 +302,10 @@ fn stale(body: &[u8], max_age_secs: u64) -> Option<String> {
     let now = chrono::Utc::now().timestamp_millis();
     let age_ms = now - signed;
     if age_ms > (max_age_secs as i64) * 1000 {
-        Some(format!("signed timestamp is {}s old (limit {max_age_secs}s)", age_ms / 1000))
+        Some(format!(
+            "signed timestamp is {}s old (limit {max_age_secs}s)",
+            age_ms / 1000
+        ))
     } else if age_ms < -300_000 {
         Some(format!("signed timestamp is {}s in the future", -age_ms / 1000))
     } else {
@@ -280,19 +327,36 @@ async fn callback(
     };
     let parsed = providers::mykaarma::parse_callback(&token, &bytes);
     let (tx, rx) = oneshot::channel();
-    let job = Job::Callback { token, body: bytes.to_vec(), parsed, reply: tx };
+    let job = Job::Callback {
+        token,
+        body: bytes.to_vec(),
+        parsed,
+        reply: tx,
+    };
     if state.jobs.send(job).await.is_err() {
-        return reply(StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({ "error": "shutting down" }));
+        return reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({ "error": "shutting down" }),
+        );
     }
     match rx.await {
         Ok(Ok(CallbackStored::UnknownToken)) => {
-            state.refuse(route, StatusCode::NOT_FOUND, "unknown callback token".into(), peer, Some(bytes.len())).await
+            state
+                .refuse(
+                    route,
+                    StatusCode::NOT_FOUND,
+                    "unknown callback token".into(),
+                    peer,
+                    Some(bytes.len()),
+                )
+                .await
         }
         Ok(Ok(CallbackStored::Stored)) => reply(StatusCode::OK, serde_json::json!({ "result": "stored" })),
         Ok(Ok(CallbackStored::Duplicate)) => reply(StatusCode::OK, serde_json::json!({ "result": "duplicate" })),
-        Ok(Err(_)) | Err(_) => {
-            reply(StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({ "error": "could not store; try again" }))
-        }
+        Ok(Err(_)) | Err(_) => reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({ "error": "could not store; try again" }),
+        ),
     }
 }
 
@@ -310,7 +374,10 @@ async fn healthz(State(state): State<AppState>) -> Response {
                 "unsigned_accepted": state.verifiers.insecure_accept_unsigned,
             }),
         ),
-        Ok(Err(e)) => reply(StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({ "ok": false, "error": e })),
+        Ok(Err(e)) => reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({ "ok": false, "error": e }),
+        ),
         Err(_) => reply(StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({ "ok": false })),
     }
 }

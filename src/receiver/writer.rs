@@ -55,7 +55,9 @@ impl Writer {
         let store = Store::open(&db)?;
         store.become_writer()?;
         let (jobs, rx) = mpsc::channel(4096);
-        let thread = std::thread::Builder::new().name("writer".into()).spawn(move || run(store, rx))?;
+        let thread = std::thread::Builder::new()
+            .name("writer".into())
+            .spawn(move || run(store, rx))?;
         let stop_checkpoints = Arc::new(AtomicBool::new(false));
         let stop = stop_checkpoints.clone();
         let checkpoints = Store::open(&db)?;
@@ -68,7 +70,12 @@ impl Writer {
             }
             let _ = checkpoints.checkpoint();
         })?;
-        Ok(Writer { jobs, thread, checkpointer, stop_checkpoints })
+        Ok(Writer {
+            jobs,
+            thread,
+            checkpointer,
+            stop_checkpoints,
+        })
     }
 
     /// Wait until every queued job is committed (all senders must be dropped first).
@@ -100,7 +107,12 @@ fn process(store: &mut Store, batch: Vec<Job>) {
     let mut audits = vec![];
     for job in batch {
         match job {
-            Job::Delivery { incoming, parsed: p, refuse_if_new, reply } => {
+            Job::Delivery {
+                incoming,
+                parsed: p,
+                refuse_if_new,
+                reply,
+            } => {
                 if let Some(why) = refuse_if_new {
                     match store.has_event(&p.dedupe_key) {
                         Ok(true) => {
@@ -119,7 +131,12 @@ fn process(store: &mut Store, batch: Vec<Job>) {
                 parsed.push(p);
                 replies.push(reply);
             }
-            Job::Callback { token, body, parsed: p, reply } => {
+            Job::Callback {
+                token,
+                body,
+                parsed: p,
+                reply,
+            } => {
                 let _ = reply.send(store.ingest_callback(&token, &body, &p).map_err(|e| format!("{e:#}")));
             }
             Job::Audit(row) => audits.push(row),

@@ -65,7 +65,9 @@ impl Store {
 
     /// Refused requests, newest first: (route, status, reason).
     pub fn audit_log(&self, limit: usize) -> Result<Vec<(String, u16, String)>> {
-        let mut q = self.conn.prepare_cached("SELECT route, status, reason FROM audit ORDER BY id DESC LIMIT ?1")?;
+        let mut q = self
+            .conn
+            .prepare_cached("SELECT route, status, reason FROM audit ORDER BY id DESC LIMIT ?1")?;
         let rows = q.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -109,8 +111,15 @@ impl Store {
                 parsed.outcome.reason(),
                 body
             ])?;
-        debug_assert!(!matches!(parsed.outcome, Outcome::Ok(_)), "callbacks are not folded yet");
+        debug_assert!(
+            !matches!(parsed.outcome, Outcome::Ok(_)),
+            "callbacks are not folded yet"
+        );
         tx.commit()?;
-        Ok(if n == 1 { CallbackStored::Stored } else { CallbackStored::Duplicate })
+        Ok(if n == 1 {
+            CallbackStored::Stored
+        } else {
+            CallbackStored::Duplicate
+        })
     }
 }
