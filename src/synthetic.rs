@@ -176,6 +176,29 @@ fn partoo(rng: &mut Rng, conv: u64, i: u64, at: i64, outbound: bool, body: &str)
     }
 }
 
+/// myKaarma deliveries as a load generator sends them: one line per request, `signature<TAB>body`,
+/// bodies of about `size` bytes, every one a distinct event.
+pub fn signed_mykaarma(out: &mut dyn Write, count: u64, size: usize, secret: &str, seed: u64) -> std::io::Result<()> {
+    use hmac::Mac;
+    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    for i in 0..count {
+        let mut words = 8;
+        // Grow the message until the delivery reaches the wanted size.
+        let body = loop {
+            let text = sentence(&mut rng, words);
+            let line = mykaarma(&mut rng, i % 5000, i, START_MS + i as i64, false, &text).remove(0);
+            if line.len() >= size || words > 4000 {
+                break line;
+            }
+            words += (size - line.len()) / 7 + 1;
+        };
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+        mac.update(body.as_bytes());
+        writeln!(out, "sha256={}\t{body}", hex::encode(mac.finalize().into_bytes()))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

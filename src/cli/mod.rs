@@ -78,6 +78,12 @@ pub struct GenArgs {
     /// Where to write; standard output when absent
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Instead: signed myKaarma deliveries for a load generator (`signature<TAB>body` lines)
+    #[arg(long, value_name = "SECRET")]
+    pub signed_mykaarma: Option<String>,
+    /// Body size of signed deliveries, in bytes
+    #[arg(long, default_value_t = 4096)]
+    pub body_size: usize,
 }
 
 #[derive(Args, Debug)]
@@ -301,6 +307,14 @@ pub fn run(cli: Cli) -> Result<Exit> {
             }
         }
         Some(Command::Demo) => crate::cli::demo(&mut out)?,
+        Some(Command::Gen(a)) if a.signed_mykaarma.is_some() => {
+            let secret = a.signed_mykaarma.as_deref().unwrap_or_default();
+            let path = a.out.as_ref().context("--signed-mykaarma needs --out FILE")?;
+            let file = std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+            let mut w = std::io::BufWriter::new(file);
+            crate::synthetic::signed_mykaarma(&mut w, a.messages, a.body_size, secret, a.seed)?;
+            w.flush()?;
+        }
         Some(Command::Gen(a)) => {
             let n = match &a.out {
                 Some(path) => {

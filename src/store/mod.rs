@@ -81,8 +81,10 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .with_context(|| format!("cannot open the database {}", path.display()))?;
-        // Page size only takes effect before the first table exists; 16 KiB suits ~4 KiB bodies.
-        conn.pragma_update(None, "page_size", 16384)?;
+        // Page size only takes effect before the first table exists. 4 KiB: a webhook commit touches a
+        // few pages each in several tables, and bigger pages made every such commit write (and the
+        // kernel copy) 4x more; bulk import measured the same with either.
+        conn.pragma_update(None, "page_size", 4096)?;
         conn.pragma_update(None, "journal_mode", "wal")
             .with_context(|| format!("cannot use WAL on {}", path.display()))?;
         conn.pragma_update(None, "synchronous", "full")?;

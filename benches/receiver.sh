@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Receiver throughput: signed ~4 KiB myKaarma deliveries with durable commit, against a do-nothing
+# 200 endpoint of the same server, in the same run. Prints both and their ratio.
+#   benches/receiver.sh [SECONDS] [CONNECTIONS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-10}
+connections=${2:-64}
+threads=2
+
+if ! command -v wrk >/dev/null; then
+  echo "receiver bench: installing wrk (Debian package)" >&2
+  { apt-get update -qq && apt-get install -y -qq wrk; } >/dev/null 2>&1 ||
+    { echo "receiver bench: wrk is missing and could not be installed (apt-get install wrk)" >&2; exit 1; }
+fi
+cargo build --release --quiet
+bin=target/release/switchboard
+work=$(mktemp -d)
+trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+secret=bench-secret-$RANDOM
+printf '[receiver.mykaarma]\nsignature_secret = "%s"\n' "$secret" > "$work/config.toml"
+chmod 600 "$work/config.toml"
+# Enough distinct events that none repeats at the rate this machine reaches.
+"$bin" gen --signed-mykaarma "$secret" --messages "${BENCH_EVENTS:-200000}" --out "$work/signed.tsv"
+
+"$bin" --db "$work/bench.db" --config "$work/config.toml" serve --listen 127.0.0.1:0 --bench-noop \
+  > "$work/serve.out" 2> "$work/serve.err" &
+server=$!
+for _ in $(seq 100); do grep -q listening "$work/serve.out" && break; sleep 0.05; done
+url=$(sed -n 's/^listening on //p' "$work/serve.out")
+
+run() { WRK_THREADS=$threads wrk -t"$threads" -c"$connections" -d"${seconds}s" --latency -s benches/post_signed.lua "$url$1" -- "$work/signed.tsv"; }
+run /noop > "$work/noop.txt"
+run /webhooks/mykaarma > "$work/durable.txt"
+
+rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
+p99() { awk '$1 == "99%" {print $2}' "$1"; }
+non2xx() { awk '/Non-2xx/ {print $NF}' "$1"; }
+stored=$("$bin" --db "$work/bench.db" events --json --limit 1 | awk -F': ' '/"id"/ {gsub(/,/, "", $2); print $2; exit}')
+noop=$(rps "$work/noop.txt"); durable=$(rps "$work/durable.txt")
+printf '%-34s %12s %10s\n' "endpoint (${connections} connections, ${seconds}s)" "req/s" "p99"
+printf '%-34s %12s %10s\n' "POST /noop (do nothing, 200)" "$noop" "$(p99 "$work/noop.txt")"
+printf '%-34s %12s %10s\n' "POST /webhooks/mykaarma (durable)" "$durable" "$(p99 "$work/durable.txt")"
+printf 'ratio durable/noop: %s   events stored: %s   non-2xx answers: %s\n' \
+  "$(awk -v a="$durable" -v b="$noop" 'BEGIN {printf "%.2f", a / b}')" "${stored:-0}" "$(non2xx "$work/durable.txt")"
