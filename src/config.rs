@@ -35,6 +35,28 @@ impl fmt::Debug for Secret {
 pub struct Config {
     #[serde(default)]
     pub receiver: ReceiverConfig,
+    #[serde(default)]
+    pub inbox: InboxConfig,
+    /// Command name → keys, for only the commands being rebound (e.g. `quit = ["q", "ctrl-q"]`).
+    #[serde(default)]
+    pub keys: std::collections::HashMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InboxConfig {
+    /// Ring the terminal bell for new inbound messages and new failures.
+    pub bell: bool,
+    /// Use colour (NO_COLOR in the environment turns it off too).
+    pub color: bool,
+    /// Where the inbox logs (never to the screen).
+    pub log_file: Option<PathBuf>,
+}
+
+impl Default for InboxConfig {
+    fn default() -> Self {
+        InboxConfig { bell: true, color: true, log_file: None }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

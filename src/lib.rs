@@ -15,4 +15,6 @@ pub mod receiver;
 pub mod sanitize;
 pub mod store;
 pub mod synthetic;
+pub mod tui;
 pub mod verify;
+pub mod width;

@@ -6,7 +6,7 @@ mod table;
 use crate::import;
 use crate::model::Provider;
 use crate::store::{ConversationFilter, Store};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
@@ -25,6 +25,14 @@ pub struct Cli {
     /// The config file [default: $SWITCHBOARD_CONFIG, else $XDG_CONFIG_HOME/switchboard/config.toml]
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
+
+    /// With the inbox: also receive vendor webhooks on this address, in this process
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+
+    /// With --listen: accept unsigned deliveries from vendors without a key (loopback only, demos)
+    #[arg(long)]
+    pub insecure_accept_unsigned: bool,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -181,6 +189,34 @@ pub enum Exit {
     Found,
 }
 
+/// The inbox owns the screen: it logs to a file ($XDG_STATE_HOME/switchboard/switchboard.log).
+fn init_file_logging(config: &crate::config::Config) -> Result<()> {
+    let path = match &config.inbox.log_file {
+        Some(p) => p.clone(),
+        None => dirs::state_dir()
+            .or_else(dirs::cache_dir)
+            .unwrap_or_else(std::env::temp_dir)
+            .join("switchboard")
+            .join("switchboard.log"),
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("cannot open the log file {}", path.display()))?;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .try_init();
+    Ok(())
+}
+
 /// Log to standard error; `SWITCHBOARD_LOG` sets the filter (default `info`).
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
@@ -209,7 +245,18 @@ pub fn run(cli: Cli) -> Result<Exit> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match cli.command {
-        None => bail!("the interactive inbox is not available yet: run `switchboard --help` for the commands"),
+        None => {
+            let config = crate::config::Config::load(cli.config.as_deref())?;
+            init_file_logging(&config)?;
+            let options = crate::tui::app::Options {
+                db: db_path()?,
+                listen: cli.listen,
+                insecure_accept_unsigned: cli.insecure_accept_unsigned,
+            };
+            drop(out);
+            crate::tui::app::run(options, &config)?;
+            return Ok(Exit::Ok);
+        }
         Some(Command::Serve(a)) => {
             let config = crate::config::Config::load(cli.config.as_deref())?;
             let listen = match (a.listen, &config.receiver.listen) {
@@ -306,7 +353,23 @@ pub fn run(cli: Cli) -> Result<Exit> {
                 )?;
             }
         }
-        Some(Command::Demo) => crate::cli::demo(&mut out)?,
+        Some(Command::Demo) => {
+            let path = demo_database()?;
+            if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                let config = crate::config::Config::load(cli.config.as_deref())?;
+                init_file_logging(&config)?;
+                drop(out);
+                let options = crate::tui::app::Options {
+                    db: path,
+                    listen: cli.listen,
+                    insecure_accept_unsigned: cli.insecure_accept_unsigned,
+                };
+                crate::tui::app::run(options, &config)?;
+                return Ok(Exit::Ok);
+            }
+            // Not on a terminal: print what the inbox would show.
+            demo_text(&mut out, &path)?;
+        }
         Some(Command::Gen(a)) if a.signed_mykaarma.is_some() => {
             let secret = a.signed_mykaarma.as_deref().unwrap_or_default();
             let path = a.out.as_ref().context("--signed-mykaarma needs --out FILE")?;
@@ -343,11 +406,11 @@ pub const DEMO_EVENTS: &[(&str, &[u8])] = &[
     ("partoo.ndjson", include_bytes!("../../assets/demo/partoo.ndjson")),
 ];
 
-fn demo(out: &mut dyn Write) -> Result<()> {
+/// A fresh temporary database holding the demo dealership.
+fn demo_database() -> Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("switchboard-demo-{}", std::process::id()));
     let path = dir.join("switchboard.db");
     let mut store = Store::open(&path)?;
-    let mut total = crate::store::IngestReport::default();
     for (name, bytes) in DEMO_EVENTS {
         let mut bodies = Vec::new();
         import::read_events(*bytes, &mut |b| {
@@ -359,15 +422,17 @@ fn demo(out: &mut dyn Write) -> Result<()> {
         })
         .with_context(|| format!("demo events {name}"))?;
         for chunk in bodies.chunks(import::BATCH) {
-            total.add(store.ingest("demo", chunk)?.0);
+            store.ingest("demo", chunk)?;
         }
     }
-    writeln!(
-        out,
-        "Demo dealership: {} events loaded into {}\n",
-        total.total(),
-        path.display()
-    )?;
+    Ok(path)
+}
+
+/// What the inbox would show, for when there is no terminal to show it on.
+fn demo_text(out: &mut dyn Write, path: &std::path::Path) -> Result<()> {
+    let store = Store::open(path)?;
+    let events = store.events(false, 1)?.first().map_or(0, |e| e.id);
+    writeln!(out, "Demo dealership: {events} events loaded into {}\n", path.display())?;
     show::conversations(out, &store.conversations(&ConversationFilter::All, None, 40)?)?;
     let failures = store.failures(None, 10)?;
     if !failures.is_empty() {

@@ -3,7 +3,8 @@
 
 use crate::sanitize;
 use std::io::{self, Write};
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+use crate::width::fit;
+use unicode_width::UnicodeWidthStr;
 
 pub struct Table {
     header: Vec<&'static str>,
@@ -66,25 +67,6 @@ impl Table {
     }
 }
 
-/// Cut `s` to at most `width` columns, marking the cut with `…`.
-pub fn fit(s: &str, width: usize) -> String {
-    if s.width() <= width {
-        return s.to_string();
-    }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in s.chars() {
-        let w = c.width().unwrap_or(0);
-        if used + w + 1 > width {
-            break;
-        }
-        out.push(c);
-        used += w;
-    }
-    out.push('…');
-    out
-}
-
 /// `COLUMNS` if set, else the terminal's width; into a pipe nothing is cut (scripts want it all).
 fn terminal_width() -> usize {
     if let Some(cols) = std::env::var("COLUMNS").ok().and_then(|c| c.parse::<usize>().ok()) {
@@ -118,9 +100,4 @@ mod tests {
         assert!(text.contains("partoo:40977"), "{text}");
     }
 
-    #[test]
-    fn wide_characters_are_cut_by_width() {
-        assert_eq!(fit("日本語のテキスト", 7), "日本語…");
-        assert_eq!(fit("short", 10), "short");
-    }
 }

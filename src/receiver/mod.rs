@@ -54,6 +54,20 @@ struct AppState {
 
 /// Run the receiver until SIGTERM or SIGINT; then stop accepting, finish in-flight commits, return.
 pub fn serve(options: Options, config: &ReceiverConfig) -> Result<()> {
+    serve_until(options, config, shutdown_signal(), |local| {
+        // Scripts and tests read the bound address from this first line of standard output.
+        println!("listening on http://{local}");
+    })
+}
+
+/// Run the receiver until `shutdown` completes (the inbox runs it this way, in-process).
+/// `listening` is told the bound address once the socket is open.
+pub fn serve_until(
+    options: Options,
+    config: &ReceiverConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    listening: impl FnOnce(SocketAddr),
+) -> Result<()> {
     if options.insecure_accept_unsigned && !options.listen.ip().is_loopback() {
         bail!(
             "--insecure-accept-unsigned is allowed only on a loopback address, not {}",
@@ -68,6 +82,7 @@ pub fn serve(options: Options, config: &ReceiverConfig) -> Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", options.listen))?;
         let local = listener.local_addr()?;
+        listening(local);
         announce(local, &verifiers);
         let state = AppState {
             jobs: writer.jobs.clone(),
@@ -77,7 +92,7 @@ pub fn serve(options: Options, config: &ReceiverConfig) -> Result<()> {
         };
         let app = router(state, options.bench_noop);
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(shutdown)
             .await?;
         tracing::info!("stopped accepting; finishing queued commits");
         tokio::task::spawn_blocking(move || writer.finish()).await?;
@@ -86,12 +101,13 @@ pub fn serve(options: Options, config: &ReceiverConfig) -> Result<()> {
 }
 
 fn announce(local: SocketAddr, verifiers: &Verifiers) {
-    // Tests and scripts read the bound address from this first line of standard output.
-    println!("listening on http://{local}");
     if verifiers.insecure_accept_unsigned {
         let banner = "!!! --insecure-accept-unsigned: deliveries for vendors without a key are accepted UNSIGNED. \
                       Anyone who can reach this port can write into the inbox. Never use this outside a demo. !!!";
-        eprintln!("{banner}");
+        // On a terminal the inbox owns, the status bar says it instead.
+        if !crate::tui::app::ACTIVE.load(std::sync::atomic::Ordering::Relaxed) {
+            eprintln!("{banner}");
+        }
         tracing::warn!("{banner}");
     }
     let keys = verifiers.configured();

@@ -577,11 +577,11 @@ pub(super) fn refresh_conversation(tx: &Transaction, id: i64) -> Result<()> {
     let (key, vendor_read_at, vendor_unread, vendor_unread_at): (String, Option<i64>, Option<i64>, Option<i64>) = tx
         .prepare_cached("SELECT key, vendor_read_at, vendor_unread, vendor_unread_at FROM conversations WHERE id = ?1")?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
-    let local_read_at: Option<i64> = tx
-        .prepare_cached("SELECT read_at FROM local_marks WHERE conversation_key = ?1")?
-        .query_row([&key], |r| r.get(0))
+    let (local_read_at, marked_unread): (Option<i64>, bool) = tx
+        .prepare_cached("SELECT read_at, marked_unread FROM local_marks WHERE conversation_key = ?1")?
+        .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?
-        .flatten();
+        .unwrap_or((None, false));
     let mark = vendor_read_at.max(local_read_at).unwrap_or(i64::MIN);
     let count_after = |after: i64, skip_vendor_read: bool| -> Result<i64> {
         Ok(tx
@@ -597,6 +597,8 @@ pub(super) fn refresh_conversation(tx: &Transaction, id: i64) -> Result<()> {
         (Some(n), Some(at)) if at > mark => n + count_after(at, false)?,
         _ => count_after(mark, true)?,
     };
+    // "Mark unread" keeps a conversation in the unread list until it is read again.
+    let unread = if marked_unread { unread.max(1) } else { unread };
     tx.prepare_cached(
         "UPDATE conversations SET channels = ?2, last_at = ?3, preview = ?4, message_count = ?5, unread = ?6,
             failed_count = ?7, attention_count = ?8 WHERE id = ?1",

@@ -6,10 +6,12 @@
 
 mod delivery;
 mod fold;
+mod inbox;
 mod queries;
 mod schema;
 
 pub use delivery::{AuditRow, CallbackStored};
+pub use inbox::{Totals, Watermark};
 pub use queries::{ConversationFilter, EventRow, FailureRow, rfc3339};
 
 use crate::model::Provider;

@@ -153,10 +153,17 @@ pub fn fts_query(text: &str) -> Option<String> {
 
 impl Store {
     /// Conversations, newest activity first.
-    pub fn conversations(
+    pub fn conversations(&self, filter: &ConversationFilter, search: Option<&str>, limit: usize) -> Result<Vec<Conversation>> {
+        self.conversations_page(filter, search, None, limit)
+    }
+
+    /// A page of conversations, newest activity first, after the `(last activity ms, key)` of the
+    /// previous page's last row (keyset paging: the same cost on page 1 and page 1,000).
+    pub fn conversations_page(
         &self,
         filter: &ConversationFilter,
         search: Option<&str>,
+        after: Option<(i64, &str)>,
         limit: usize,
     ) -> Result<Vec<Conversation>> {
         let mut sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.message_count > 0");
@@ -191,6 +198,10 @@ impl Store {
                 args.push(Value::Text(q));
             }
             sql.push(')');
+        }
+        if let Some((at, key)) = after {
+            sql.push_str(" AND (c.last_at, c.key) < (?, ?)");
+            args.extend([Value::Integer(at), Value::Text(key.to_string())]);
         }
         sql.push_str(" ORDER BY c.last_at DESC, c.key DESC LIMIT ?");
         args.push(Value::Integer(limit.min(i64::MAX as usize) as i64));
@@ -245,6 +256,24 @@ impl Store {
         let mut q = self.conn.prepare_cached(&sql)?;
         let rows = q.query_map(rusqlite::params![key, after_at, after_key, limit as i64], message_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The page of a thread just before `(at, key)` (or its newest page), oldest first: a thread
+    /// opens at its end, and scrolling up loads the page before.
+    pub fn thread_page_before(&self, key: &str, before: Option<(i64, &str)>, limit: usize) -> Result<Vec<Message>> {
+        let (before_at, before_key) = before.unwrap_or((i64::MAX, ""));
+        let unbounded = before.is_none();
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages m
+             WHERE m.conversation_id = (SELECT id FROM conversations WHERE key = ?1) AND m.draft != 2
+               AND (?4 OR (m.at, m.key) < (?2, ?3))
+             ORDER BY m.at DESC, m.key DESC LIMIT ?5"
+        );
+        let mut q = self.conn.prepare_cached(&sql)?;
+        let rows = q.query_map(rusqlite::params![key, before_at, before_key, unbounded, limit as i64], message_row)?;
+        let mut page: Vec<Message> = rows.collect::<rusqlite::Result<_>>()?;
+        page.reverse();
+        Ok(page)
     }
 
     /// A whole thread, oldest first.

@@ -40,7 +40,7 @@ const MIGRATIONS: &[&str] = &[
         vendor_read_at    INTEGER,
         vendor_unread     INTEGER, vendor_unread_at INTEGER, vendor_unread_ver TEXT
     );
-    CREATE INDEX conversations_activity ON conversations (last_at DESC, id DESC);
+    CREATE INDEX conversations_activity ON conversations (last_at DESC, key DESC);
 
     CREATE TABLE messages (
         id                  INTEGER PRIMARY KEY,
@@ -110,7 +110,8 @@ const MIGRATIONS: &[&str] = &[
     -- What the user did (not derived from vendor events): survives `rebuild`.
     CREATE TABLE local_marks (
         conversation_key TEXT PRIMARY KEY,
-        read_at          INTEGER
+        read_at          INTEGER,                 -- read up to this time (Unix ms)
+        marked_unread    INTEGER NOT NULL DEFAULT 0
     ) WITHOUT ROWID;
     "#,
     // 2: the receiver's audit log of refused requests (never a body) and send-callback tokens.

@@ -1,0 +1,203 @@
+//! The terminal side of the inbox: raw mode and the alternate screen (restored on exit, panic,
+//! SIGTERM and SIGHUP), the event loop, and the in-process receiver.
+
+use super::effects::Runner;
+use super::keymap::Keymap;
+use super::state::{Receiver, State};
+use super::theme::Theme;
+use super::ui::{self, Clock, View};
+use super::update::{self, Action, Effect};
+use crate::config::Config;
+use crate::store::Store;
+use anyhow::{Context, Result};
+use crossterm::event::{self, Event, KeyEventKind};
+use crossterm::terminal::{self, BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use crossterm::{cursor, execute};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use std::io::{Stdout, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// True while the inbox owns the terminal: nothing else may print to it.
+pub static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+pub struct Options {
+    pub db: PathBuf,
+    /// Also run the webhook receiver in this process.
+    pub listen: Option<SocketAddr>,
+    pub insecure_accept_unsigned: bool,
+}
+
+pub fn run(options: Options, config: &Config) -> Result<()> {
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        anyhow::bail!("the inbox needs a terminal; for scripts use `switchboard conversations` and `thread`");
+    }
+    let keymap = Keymap::new(&config.keys).map_err(|e| anyhow::anyhow!("config: {e}"))?;
+    let theme = Theme { color: config.inbox.color && Theme::from_env().color };
+    let store = Store::open(&options.db)?;
+    let (action_tx, action_rx) = mpsc::channel();
+    let runner = Runner::start(store, action_tx.clone())?;
+
+    let mut state = State::new(chrono::Utc::now().timestamp_millis());
+    state.bell = config.inbox.bell;
+    let receiver = match options.listen {
+        Some(listen) => Some(start_receiver(&options, listen, config, action_tx.clone(), &mut state)?),
+        None => None,
+    };
+
+    let quit = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        signal_hook::flag::register(signal, quit.clone())?;
+    }
+    let mut terminal = enter()?;
+    let result = event_loop(&mut terminal, &mut state, &keymap, theme, &runner, &action_rx, &quit);
+    leave();
+    if let Some((stop, thread)) = receiver {
+        let _ = stop.send(());
+        let _ = thread.join();
+    }
+    result
+}
+
+type Term = Terminal<CrosstermBackend<Stdout>>;
+
+fn enter() -> Result<Term> {
+    // Restore the terminal before a panic message is printed, so it is readable.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        leave();
+        previous(info);
+    }));
+    terminal::enable_raw_mode().context("cannot put the terminal in raw mode")?;
+    ACTIVE.store(true, Ordering::Relaxed);
+    let mut stdout = std::io::stdout();
+    // Mouse capture stays off: it breaks selecting and copying text over SSH.
+    execute!(stdout, terminal::EnterAlternateScreen, cursor::Hide)?;
+    let mut t = Terminal::new(CrosstermBackend::new(stdout))?;
+    t.clear()?;
+    Ok(t)
+}
+
+/// Put the terminal back as we found it. Safe to call twice.
+fn leave() {
+    if ACTIVE.swap(false, Ordering::Relaxed) {
+        let mut stdout = std::io::stdout();
+        let _ = execute!(stdout, EndSynchronizedUpdate, terminal::LeaveAlternateScreen, cursor::Show);
+        let _ = terminal::disable_raw_mode();
+        let _ = stdout.flush();
+    }
+}
+
+fn event_loop(
+    terminal: &mut Term,
+    state: &mut State,
+    keymap: &Keymap,
+    theme: Theme,
+    runner: &Runner,
+    actions: &mpsc::Receiver<Action>,
+    quit: &AtomicBool,
+) -> Result<()> {
+    let clock = Clock::local();
+    let mut pending: Vec<Action> = vec![];
+    let mut effects = update::start(state);
+    let mut last_tick = Instant::now();
+    loop {
+        for effect in effects.drain(..) {
+            match effect {
+                Effect::Quit => return Ok(()),
+                Effect::Bell => {
+                    let mut out = std::io::stdout();
+                    let _ = out.write_all(b"\x07").and_then(|_| out.flush());
+                }
+                other => {
+                    let _ = runner.effects.send(other);
+                }
+            }
+        }
+        if quit.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        if state.dirty {
+            let mut layout = None;
+            execute!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
+            terminal.draw(|f| layout = Some(ui::draw(f, &View { state, keymap, theme, clock })))?;
+            execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
+            state.dirty = false;
+            if let Some(layout) = layout.filter(|l| *l != state.layout) {
+                pending.push(Action::Layout(layout));
+            }
+        }
+        if pending.is_empty() {
+            // Wait for a key or a result; then take everything waiting before drawing once.
+            if event::poll(Duration::from_millis(100))? {
+                read_input(&mut pending)?;
+            }
+            pending.extend(actions.try_iter());
+        }
+        if last_tick.elapsed() >= Duration::from_secs(1) {
+            last_tick = Instant::now();
+            pending.push(Action::Tick(chrono::Utc::now().timestamp_millis()));
+        }
+        for action in pending.drain(..) {
+            effects.extend(update::update(state, keymap, action));
+        }
+    }
+}
+
+fn read_input(pending: &mut Vec<Action>) -> Result<()> {
+    loop {
+        match event::read()? {
+            Event::Key(k) if k.kind != KeyEventKind::Release => pending.push(Action::Key(k)),
+            Event::Resize(..) => pending.push(Action::Tick(chrono::Utc::now().timestamp_millis())),
+            _ => {}
+        }
+        if !event::poll(Duration::ZERO)? {
+            return Ok(());
+        }
+    }
+}
+
+type ReceiverHandle = (tokio::sync::oneshot::Sender<()>, std::thread::JoinHandle<()>);
+
+/// Start the webhook receiver on its own thread; its commits reach the screen like anyone else's.
+fn start_receiver(
+    options: &Options,
+    listen: SocketAddr,
+    config: &Config,
+    actions: mpsc::Sender<Action>,
+    state: &mut State,
+) -> Result<ReceiverHandle> {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (bound_tx, bound_rx) = mpsc::channel();
+    let receiver_options = crate::receiver::Options {
+        db: options.db.clone(),
+        listen,
+        insecure_accept_unsigned: options.insecure_accept_unsigned,
+        bench_noop: false,
+    };
+    let receiver_config = config.receiver.clone();
+    let thread = std::thread::Builder::new().name("receiver".into()).spawn(move || {
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        let bound = bound_tx.clone();
+        let result = crate::receiver::serve_until(receiver_options, &receiver_config, shutdown, move |addr| {
+            let _ = bound.send(Ok(addr));
+        });
+        if let Err(e) = result {
+            let _ = bound_tx.send(Err(format!("{e:#}")));
+            let _ = actions.send(Action::Failed(format!("receiver stopped: {e:#}")));
+        }
+    })?;
+    state.receiver = match bound_rx.recv_timeout(Duration::from_secs(5)) {
+        Ok(Ok(addr)) => Receiver::Listening(addr.to_string()),
+        Ok(Err(why)) => Receiver::Failed(why),
+        Err(_) => Receiver::Failed("did not start within 5 s".into()),
+    };
+    Ok((stop, thread))
+}

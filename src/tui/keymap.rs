@@ -1,0 +1,168 @@
+//! The one keymap: it routes keys, and the help screen and status-bar hints are generated from it,
+//! so they can never disagree. The config file may rebind any command by name (`[keys]`).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::collections::HashMap;
+
+/// What a key can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Command {
+    Quit,
+    Back,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Open,
+    NextFilter,
+    PrevFilter,
+    Search,
+    ToggleRead,
+    Help,
+}
+
+/// Where a binding applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    Everywhere,
+    List,
+    Thread,
+}
+
+pub struct Binding {
+    pub command: Command,
+    /// The name used in the config file.
+    pub name: &'static str,
+    pub keys: Vec<String>,
+    pub help: &'static str,
+    pub context: Context,
+    /// Shown in the status bar's hints.
+    pub hint: bool,
+}
+
+const DEFAULTS: &[(Command, &str, &[&str], &str, Context, bool)] = &[
+    (Command::Down, "down", &["j", "down"], "move down / scroll down", Context::Everywhere, false),
+    (Command::Up, "up", &["k", "up"], "move up / scroll up", Context::Everywhere, false),
+    (Command::PageDown, "page_down", &["pagedown", "ctrl-d", "space"], "page down", Context::Everywhere, false),
+    (Command::PageUp, "page_up", &["pageup", "ctrl-u"], "page up", Context::Everywhere, false),
+    (Command::Top, "top", &["g", "home"], "first conversation / oldest message", Context::Everywhere, false),
+    (Command::Bottom, "bottom", &["G", "end"], "last conversation / newest message", Context::Everywhere, false),
+    (Command::Open, "open", &["enter", "l", "right"], "open the conversation", Context::List, true),
+    (Command::Back, "back", &["esc", "h", "left"], "back to the list / clear the search", Context::Everywhere, true),
+    (Command::NextFilter, "next_filter", &["f", "tab"], "next filter (all, unread, failed, channels, vendors)", Context::Everywhere, true),
+    (Command::PrevFilter, "prev_filter", &["F", "backtab"], "previous filter", Context::Everywhere, false),
+    (Command::Search, "search", &["/"], "search all messages", Context::Everywhere, true),
+    (Command::ToggleRead, "toggle_read", &["u"], "mark read / unread", Context::Everywhere, true),
+    (Command::Help, "help", &["?"], "this help", Context::Everywhere, true),
+    (Command::Quit, "quit", &["q", "ctrl-c"], "quit", Context::Everywhere, true),
+];
+
+pub struct Keymap {
+    pub bindings: Vec<Binding>,
+    lookup: HashMap<String, Vec<usize>>,
+}
+
+impl Keymap {
+    /// The defaults, with any command rebound by `overrides` (command name → keys).
+    pub fn new(overrides: &HashMap<String, Vec<String>>) -> Result<Keymap, String> {
+        for name in overrides.keys() {
+            if !DEFAULTS.iter().any(|d| d.1 == name) {
+                let known: Vec<&str> = DEFAULTS.iter().map(|d| d.1).collect();
+                return Err(format!("unknown command `{name}` in [keys]; commands: {}", known.join(", ")));
+            }
+        }
+        let bindings: Vec<Binding> = DEFAULTS
+            .iter()
+            .map(|&(command, name, keys, help, context, hint)| Binding {
+                command,
+                name,
+                keys: overrides.get(name).cloned().unwrap_or_else(|| keys.iter().map(|k| k.to_string()).collect()),
+                help,
+                context,
+                hint,
+            })
+            .collect();
+        let mut lookup: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, b) in bindings.iter().enumerate() {
+            for k in &b.keys {
+                lookup.entry(k.clone()).or_default().push(i);
+            }
+        }
+        Ok(Keymap { bindings, lookup })
+    }
+
+    /// The command a key means in a context.
+    pub fn command(&self, key: &KeyEvent, context: Context) -> Option<Command> {
+        let name = key_name(key)?;
+        self.lookup.get(&name)?.iter().map(|&i| &self.bindings[i]).find_map(|b| {
+            (b.context == Context::Everywhere || b.context == context).then_some(b.command)
+        })
+    }
+
+    /// The first key bound to a command, for hints.
+    pub fn key_for(&self, command: Command) -> Option<&str> {
+        self.bindings.iter().find(|b| b.command == command)?.keys.first().map(String::as_str)
+    }
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        Keymap::new(&HashMap::new()).expect("defaults are valid")
+    }
+}
+
+/// A key as the keymap spells it: `q`, `G`, `ctrl-c`, `enter`, `pagedown`, …
+pub fn key_name(key: &KeyEvent) -> Option<String> {
+    let base = match key.code {
+        KeyCode::Char(' ') => "space".to_string(),
+        KeyCode::Char(c) => c.to_string(),
+        KeyCode::Enter => "enter".into(),
+        KeyCode::Esc => "esc".into(),
+        KeyCode::Tab => "tab".into(),
+        KeyCode::BackTab => "backtab".into(),
+        KeyCode::Up => "up".into(),
+        KeyCode::Down => "down".into(),
+        KeyCode::Left => "left".into(),
+        KeyCode::Right => "right".into(),
+        KeyCode::PageUp => "pageup".into(),
+        KeyCode::PageDown => "pagedown".into(),
+        KeyCode::Home => "home".into(),
+        KeyCode::End => "end".into(),
+        KeyCode::Backspace => "backspace".into(),
+        _ => return None,
+    };
+    Some(if key.modifiers.contains(KeyModifiers::CONTROL) { format!("ctrl-{base}") } else { base })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, modifiers)
+    }
+
+    #[test]
+    fn vim_and_arrow_keys_both_work() {
+        let k = Keymap::default();
+        assert_eq!(k.command(&key(KeyCode::Char('j'), KeyModifiers::NONE), Context::List), Some(Command::Down));
+        assert_eq!(k.command(&key(KeyCode::Down, KeyModifiers::NONE), Context::List), Some(Command::Down));
+        assert_eq!(k.command(&key(KeyCode::Char('c'), KeyModifiers::CONTROL), Context::Thread), Some(Command::Quit));
+        assert_eq!(k.command(&key(KeyCode::Char('G'), KeyModifiers::SHIFT), Context::List), Some(Command::Bottom));
+        // Open is a list command; in a thread `l` means nothing.
+        assert_eq!(k.command(&key(KeyCode::Char('l'), KeyModifiers::NONE), Context::Thread), None);
+    }
+
+    #[test]
+    fn config_rebinds_by_name_and_rejects_unknown_commands() {
+        let mut o = HashMap::new();
+        o.insert("quit".to_string(), vec!["x".to_string()]);
+        let k = Keymap::new(&o).unwrap();
+        assert_eq!(k.command(&key(KeyCode::Char('x'), KeyModifiers::NONE), Context::List), Some(Command::Quit));
+        assert_eq!(k.command(&key(KeyCode::Char('q'), KeyModifiers::NONE), Context::List), None);
+        o.insert("fly".to_string(), vec![]);
+        assert!(Keymap::new(&o).unwrap_err().contains("unknown command `fly`"));
+    }
+}

@@ -1,0 +1,13 @@
+//! The inbox screen: conversation list, thread view, live updates.
+//!
+//! Key → `Action` → pure `update(&mut State, Action) -> Vec<Effect>` → effects run on the
+//! `effects` thread (queries, marks) and come back as actions; the screen is redrawn only when the
+//! state changed, once per batch of input, inside synchronized output.
+
+pub mod app;
+pub mod effects;
+pub mod keymap;
+pub mod state;
+pub mod theme;
+pub mod ui;
+pub mod update;

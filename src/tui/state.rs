@@ -1,0 +1,131 @@
+//! Everything the inbox shows, as plain data. Only `update` changes it; `ui` only reads it.
+
+use crate::model::{Conversation, Message};
+use crate::store::{ConversationFilter, Totals};
+
+/// The filters `f` cycles through, in order.
+pub const FILTERS: &[&str] = &[
+    "all",
+    "unread",
+    "failed",
+    "sms",
+    "email",
+    "voice",
+    "voicemail",
+    "whatsapp",
+    "facebook",
+    "instagram",
+    "google",
+    "live_chat",
+    "note",
+    "mykaarma",
+    "highlevel",
+    "partoo",
+];
+
+/// Rows a list page holds; more load as the selection nears the end.
+pub const LIST_PAGE: usize = 200;
+/// Messages a thread page holds; older ones load as the view scrolls up.
+pub const THREAD_PAGE: usize = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    List,
+    Thread,
+}
+
+/// The receiver running inside this process, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Receiver {
+    Off,
+    Listening(String),
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThreadView {
+    pub key: String,
+    pub messages: Vec<Message>,
+    /// No older messages remain to load.
+    pub complete: bool,
+    pub loading_older: bool,
+    /// Lines scrolled up from the newest line (0 follows new messages).
+    pub scroll: usize,
+}
+
+/// Facts about the last frame that `update` needs for paging (fed back as an action).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Layout {
+    pub list_rows: usize,
+    pub thread_rows: usize,
+    pub thread_lines: usize,
+    pub wide: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    pub now_ms: i64,
+    pub filter: usize,
+    pub search: Option<String>,
+    /// The search being typed, when the search line is open.
+    pub input: Option<String>,
+    pub list: Vec<Conversation>,
+    pub list_complete: bool,
+    pub list_loading: bool,
+    /// Bumped on every new query, so late answers to old queries are dropped.
+    pub generation: u64,
+    pub selected: usize,
+    pub list_offset: usize,
+    pub focus: Focus,
+    pub thread: Option<ThreadView>,
+    pub totals: Totals,
+    pub receiver: Receiver,
+    pub last_event_at: Option<i64>,
+    pub help: bool,
+    pub bell: bool,
+    pub notice: Option<String>,
+    pub layout: Layout,
+    pub loaded_once: bool,
+    /// Something changed since the last frame.
+    pub dirty: bool,
+}
+
+impl State {
+    pub fn new(now_ms: i64) -> State {
+        State {
+            now_ms,
+            filter: 0,
+            search: None,
+            input: None,
+            list: vec![],
+            list_complete: false,
+            list_loading: false,
+            generation: 0,
+            selected: 0,
+            list_offset: 0,
+            focus: Focus::List,
+            thread: None,
+            totals: Totals::default(),
+            receiver: Receiver::Off,
+            last_event_at: None,
+            help: false,
+            bell: true,
+            notice: None,
+            layout: Layout { list_rows: 20, thread_rows: 20, thread_lines: 0, wide: false },
+            loaded_once: false,
+            dirty: true,
+        }
+    }
+
+    pub fn filter_word(&self) -> &'static str {
+        FILTERS[self.filter]
+    }
+
+    pub fn store_filter(&self) -> ConversationFilter {
+        ConversationFilter::parse(self.filter_word()).unwrap_or_default()
+    }
+
+    pub fn selected_conversation(&self) -> Option<&Conversation> {
+        self.list.get(self.selected)
+    }
+}

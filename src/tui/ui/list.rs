@@ -1,0 +1,88 @@
+//! The conversation list: one row per conversation, newest activity first.
+
+use super::{View, channel_glyph, relative};
+use crate::sanitize;
+use crate::tui::state::Focus;
+use crate::width::{fit, pad};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+/// Draws the list; returns how many rows it shows.
+pub fn draw(frame: &mut Frame, area: Rect, view: &View) -> usize {
+    let s = view.state;
+    let t = view.theme;
+    let w = area.width as usize;
+    let mut lines: Vec<Line> = vec![];
+    let count = if s.list_complete { s.list.len().to_string() } else { format!("{}+", s.list.len()) };
+    let mut title = format!(" Conversations · {} · {count}", s.filter_word());
+    if let Some(q) = &s.search {
+        title.push_str(&format!(" · /{}", sanitize::line(q)));
+    }
+    let focused = s.focus == Focus::List;
+    lines.push(Line::from(Span::styled(pad(&title, w), if focused { t.title() } else { t.dim() })));
+    let rows = (area.height as usize).saturating_sub(1);
+    if s.list.is_empty() {
+        let text = if !s.loaded_once {
+            "Loading…".to_string()
+        } else if s.search.is_some() || s.filter != 0 {
+            "Nothing matches. Esc clears the search and the filter.".to_string()
+        } else {
+            "No conversations yet. Import events (switchboard import FILE) or point a vendor's webhooks at `switchboard serve`.".to_string()
+        };
+        for chunk in textwrap::wrap(&text, w.saturating_sub(2).max(10)) {
+            lines.push(Line::from(Span::styled(format!(" {chunk}"), t.dim())));
+        }
+    }
+    for (i, c) in s.list.iter().enumerate().skip(s.list_offset).take(rows) {
+        let selected = i == s.selected;
+        let unread = c.unread > 0;
+        let contact = sanitize::line(c.contact.display().unwrap_or("(unknown contact)")).into_owned();
+        let channel = match c.channels.as_slice() {
+            [] => "? none".to_string(),
+            [one] => format!("{} {}", channel_glyph(one), one.replace('_', " ")),
+            [first, rest @ ..] => format!(
+                "{}{} {}+{}",
+                channel_glyph(first),
+                rest.iter().take(2).map(|c| channel_glyph(c)).collect::<String>(),
+                first.replace('_', " "),
+                rest.len()
+            ),
+        };
+        let when = relative(s.now_ms, c.last_activity.as_deref(), &view.clock);
+        let unread_mark = if unread { format!("●{}", c.unread.min(99)) } else { String::new() };
+        let fail_mark = if c.failed_count > 0 { format!("✗{}", c.failed_count.min(99)) } else { String::new() };
+        // Fixed columns; the preview takes what is left.
+        let contact_w = (w / 4).clamp(10, 22);
+        let channel_w = 11;
+        let right = format!("{when:>5} {unread_mark:>3} {fail_mark:>3}");
+        let preview_w = w.saturating_sub(2 + contact_w + 1 + channel_w + 1 + right.chars().count() + 1);
+        let preview = sanitize::line(c.preview.as_deref().unwrap_or("")).into_owned();
+        let marker = if selected { "▶" } else { " " };
+        let row_style = if selected { t.selected() } else { t.plain() };
+        let mut spans = vec![
+            Span::styled(format!("{marker} "), row_style),
+            Span::styled(pad(&contact, contact_w), if unread { t.unread().patch(row_style) } else { row_style }),
+            Span::styled(" ", row_style),
+            Span::styled(pad(&channel, channel_w), t.dim().patch(row_style)),
+            Span::styled(" ", row_style),
+            Span::styled(pad(&preview, preview_w), row_style),
+            Span::styled(format!(" {when:>5} "), t.dim().patch(row_style)),
+            Span::styled(format!("{unread_mark:>3}"), t.unread().patch(row_style)),
+            Span::styled(" ", row_style),
+            Span::styled(format!("{fail_mark:>3}"), t.failed().patch(row_style)),
+        ];
+        // Whatever rounding left over, so a selected row is highlighted edge to edge.
+        let used: usize = spans.iter().map(|s| crate::width::width(&s.content)).sum();
+        if used < w {
+            spans.push(Span::styled(" ".repeat(w - used), row_style));
+        }
+        lines.push(Line::from(spans));
+    }
+    if s.list_loading && s.loaded_once && lines.len() < area.height as usize {
+        lines.push(Line::from(Span::styled(fit(" loading…", w), t.dim())));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+    rows
+}

@@ -1,0 +1,106 @@
+//! Drawing: a pure function of the state. Wide terminals (≥ 100 columns) show the list and the
+//! thread side by side; narrower ones stack them, the list shrinking to a few rows above the thread.
+
+mod help;
+mod list;
+mod status;
+mod thread;
+
+use super::keymap::Keymap;
+use super::state::{Focus, Layout, State};
+use super::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Direction, Rect};
+
+/// Columns from which list and thread sit side by side.
+pub const WIDE: u16 = 100;
+
+/// Local-time offset applied to displayed times (fixed in tests).
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    pub offset_secs: i32,
+}
+
+impl Clock {
+    pub fn local() -> Clock {
+        Clock { offset_secs: chrono::Local::now().offset().local_minus_utc() }
+    }
+
+    pub fn parse(&self, rfc3339: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+        let t = chrono::DateTime::parse_from_rfc3339(rfc3339).ok()?;
+        Some(t.with_timezone(&chrono::FixedOffset::east_opt(self.offset_secs)?))
+    }
+}
+
+pub struct View<'a> {
+    pub state: &'a State,
+    pub keymap: &'a Keymap,
+    pub theme: Theme,
+    pub clock: Clock,
+}
+
+/// Draw one frame; returns the geometry `update` needs for paging.
+pub fn draw(frame: &mut Frame, view: &View) -> Layout {
+    let area = frame.area();
+    let [main, bar, hints] = split(area, Direction::Vertical, [Constraint::Min(1), Constraint::Length(1), Constraint::Length(1)]);
+    let s = view.state;
+    let wide = area.width >= WIDE;
+    let mut layout = Layout { wide, ..Layout::default() };
+    let show_thread = s.thread.is_some() && (wide || s.focus == Focus::Thread);
+    if !show_thread {
+        layout.list_rows = list::draw(frame, main, view);
+    } else if wide {
+        let list_width = (area.width * 2 / 5).clamp(34, 60);
+        let [l, gap, t] =
+            split(main, Direction::Horizontal, [Constraint::Length(list_width), Constraint::Length(1), Constraint::Min(20)]);
+        layout.list_rows = list::draw(frame, l, view);
+        let rule = vec![ratatui::text::Line::styled("│", view.theme.dim()); gap.height as usize];
+        frame.render_widget(ratatui::widgets::Paragraph::new(rule), gap);
+        (layout.thread_rows, layout.thread_lines) = thread::draw(frame, t, view);
+    } else {
+        // Stacked: a few list rows for context above the thread.
+        let list_height = (main.height / 4).clamp(3, 8);
+        let [l, t] = split(main, Direction::Vertical, [Constraint::Length(list_height), Constraint::Min(3)]);
+        layout.list_rows = list::draw(frame, l, view);
+        (layout.thread_rows, layout.thread_lines) = thread::draw(frame, t, view);
+    }
+    status::draw(frame, bar, hints, view);
+    if s.help {
+        help::draw(frame, area, view);
+    }
+    layout
+}
+
+fn split<const N: usize>(area: Rect, direction: Direction, constraints: [Constraint; N]) -> [Rect; N] {
+    ratatui::layout::Layout::default().direction(direction).constraints(constraints).areas(area)
+}
+
+/// "now", "5m", "3h", "2d", or a date.
+pub fn relative(now_ms: i64, rfc3339: Option<&str>, clock: &Clock) -> String {
+    let Some(t) = rfc3339.and_then(|s| clock.parse(s)) else { return String::new() };
+    let secs = (now_ms - t.timestamp_millis()) / 1000;
+    match secs {
+        s if s < 60 => "now".into(),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3600),
+        s if s < 7 * 86_400 => format!("{}d", s / 86_400),
+        _ => t.format("%b %-d").to_string(),
+    }
+}
+
+/// A single-width glyph per channel; shown next to the channel's word, never instead of it.
+pub fn channel_glyph(channel: &str) -> &'static str {
+    match channel.split(':').next().unwrap_or("") {
+        "sms" => "✆",
+        "email" => "✉",
+        "voice" => "☎",
+        "voicemail" => "◙",
+        "whatsapp" => "Ⓦ",
+        "facebook" => "ⓕ",
+        "instagram" => "ⓘ",
+        "google" => "Ⓖ",
+        "live_chat" => "☺",
+        "note" => "✎",
+        _ => "?",
+    }
+}

@@ -1,0 +1,178 @@
+//! The thread: messages oldest to newest. Direction shows by alignment (inbound left, outbound
+//! indented right, notes in between) and by a glyph; status by a word and a glyph.
+
+use super::{View, channel_glyph};
+use crate::model::Message;
+use crate::sanitize;
+use crate::width::{fit, pad};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+/// Rows kept for the reply pane under the thread.
+const COMPOSE_ROWS: u16 = 3;
+
+/// Draws the thread; returns (rows shown, lines in the loaded thread).
+pub fn draw(frame: &mut Frame, area: Rect, view: &View) -> (usize, usize) {
+    let s = view.state;
+    let t = view.theme;
+    let Some(thread) = &s.thread else { return (0, 0) };
+    let w = area.width as usize;
+    let conversation = s.list.iter().find(|c| c.id == thread.key);
+    let heading = match conversation {
+        Some(c) => {
+            let mut parts = vec![];
+            parts.extend(c.contact.name.as_deref().map(|n| sanitize::line(n).into_owned()));
+            parts.extend(c.contact.phone.as_deref().map(|n| sanitize::line(n).into_owned()));
+            parts.extend(c.contact.email.as_deref().map(|n| sanitize::line(n).into_owned()));
+            if parts.is_empty() {
+                parts.push("(unknown contact)".into());
+            }
+            format!(" {} · {} · {}", parts.join(" · "), c.provider, c.channels.join(", "))
+        }
+        None => format!(" {}", sanitize::line(&thread.key)),
+    };
+    let compose = if area.height > 12 { COMPOSE_ROWS } else { 0 };
+    let body_rows = (area.height.saturating_sub(1 + compose)) as usize;
+    let mut lines = message_lines(&thread.messages, w, view);
+    if !thread.complete {
+        let note = if thread.loading_older { "loading older messages…" } else { "older messages load as you scroll up" };
+        lines.insert(0, Line::from(Span::styled(fit(&format!(" {note}"), w), t.dim())));
+    } else if thread.messages.is_empty() {
+        lines.push(Line::from(Span::styled(" Loading…", t.dim())));
+    }
+    let total = lines.len();
+    let scroll = thread.scroll.min(total.saturating_sub(body_rows));
+    let end = total - scroll;
+    let start = end.saturating_sub(body_rows);
+    let focused = s.focus == crate::tui::state::Focus::Thread;
+    let mut out = vec![Line::from(Span::styled(pad(&heading, w), if focused { t.title() } else { t.dim() }))];
+    out.extend(lines.into_iter().skip(start).take(body_rows));
+    let shown = Rect { height: area.height - compose, ..area };
+    frame.render_widget(Paragraph::new(out), shown);
+    if compose > 0 {
+        let pane = Rect { y: area.y + area.height - compose, height: compose, ..area };
+        let block = Block::default().borders(Borders::TOP).title(" Reply ").border_style(t.dim());
+        let text = Paragraph::new(Line::from(Span::styled(" Replying from the inbox is not enabled in this build.", t.dim())))
+            .block(block);
+        frame.render_widget(text, pane);
+    }
+    (body_rows, total)
+}
+
+fn status_label(m: &Message) -> (String, fn(&crate::tui::theme::Theme) -> Style) {
+    if m.draft {
+        return ("✎ draft".into(), |t| t.pending());
+    }
+    match m.status.as_str() {
+        "received" => (String::new(), |t| t.dim()),
+        "pending" | "queued" => (format!("◷ {}", m.status), |t| t.pending()),
+        "sending" => ("… sending".into(), |t| t.pending()),
+        "sent" => ("✓ sent".into(), |t| t.ok()),
+        "delivered" => ("✓✓ delivered".into(), |t| t.ok()),
+        "read" => ("✓✓ read".into(), |t| t.ok()),
+        "failed" => ("✗ failed".into(), |t| t.failed()),
+        _ => ("? unknown".into(), |t| t.failed()),
+    }
+}
+
+/// Every loaded message as display lines at width `w`.
+pub fn message_lines(messages: &[Message], w: usize, view: &View) -> Vec<Line<'static>> {
+    let t = view.theme;
+    let mut lines: Vec<Line<'static>> = vec![];
+    let mut last_day = String::new();
+    for m in messages {
+        let when = m.at.as_deref().and_then(|a| view.clock.parse(a));
+        let day = when.map(|d| d.format("%a %-d %b %Y").to_string()).unwrap_or_else(|| "time unknown".into());
+        if day != last_day {
+            let rule = format!(" {day} ");
+            let side = w.saturating_sub(rule.chars().count()) / 2;
+            lines.push(Line::from(Span::styled(format!("{}{rule}{}", "─".repeat(side), "─".repeat(side)), t.dim())));
+            last_day = day;
+        }
+        let (indent, glyph, dir_style) = match m.direction.as_str() {
+            "inbound" => (1, "←", t.inbound()),
+            "outbound" => ((w / 4).clamp(2, 30), "→", t.outbound()),
+            _ => ((w / 8).clamp(2, 12), "•", t.internal()),
+        };
+        let inner = w.saturating_sub(indent + 2).max(10);
+        let pad_str = " ".repeat(indent);
+        let time = when.map(|d| d.format("%H:%M").to_string()).unwrap_or_default();
+        let sender = sanitize::line(m.sender.as_deref().unwrap_or("")).into_owned();
+        let (status, status_style) = status_label(m);
+        let channel = sanitize::line(&m.channel).replace('_', " ");
+        let mut header = vec![
+            Span::raw(pad_str.clone()),
+            Span::styled(format!("{glyph} {time} "), dir_style),
+            Span::styled(format!("{} {channel}", channel_glyph(&m.channel)), t.dim()),
+        ];
+        if !sender.is_empty() {
+            header.push(Span::styled(format!(" · {}", fit(&sender, inner / 2)), dir_style));
+        }
+        if !status.is_empty() {
+            header.push(Span::styled(format!("  {status}"), status_style(&t)));
+        }
+        if m.deleted {
+            header.push(Span::styled("  (deleted)", t.dim()));
+        }
+        lines.push(Line::from(header));
+        let bar = |style: Style, text: String| Line::from(vec![Span::raw(pad_str.clone()), Span::styled("▏", t.dim()), Span::styled(text, style)]);
+        if let (Some(detail), true) = (&m.status_detail, matches!(m.status.as_str(), "failed" | "unknown")) {
+            for chunk in textwrap::wrap(&sanitize::line(detail), inner) {
+                lines.push(bar(t.failed(), chunk.into_owned()));
+            }
+        }
+        if let Some(subject) = &m.subject {
+            for chunk in textwrap::wrap(&format!("Subject: {}", sanitize::line(subject)), inner) {
+                lines.push(bar(t.title(), chunk.into_owned()));
+            }
+        }
+        if let Some(call) = &m.call {
+            let duration = call.duration_s.filter(|d| *d > 0).map(|d| format!(" {}:{:02}", d / 60, d % 60)).unwrap_or_default();
+            let detail = call.outcome_detail.as_deref().map(|d| format!(" ({})", sanitize::line(d))).unwrap_or_default();
+            lines.push(bar(t.plain(), format!("☎ call {}{detail}{duration}", call.outcome.replace('_', " "))));
+            if let Some(url) = &call.recording_url {
+                lines.push(bar(t.dim(), fit(&format!("recording: {}", sanitize::line(url)), inner)));
+            }
+            if let Some(text) = &call.transcript {
+                for chunk in textwrap::wrap(&format!("transcript: {}", sanitize::line(text)), inner) {
+                    lines.push(bar(t.dim(), chunk.into_owned()));
+                }
+            }
+        }
+        let body = m.body.as_deref().filter(|b| !(m.call.is_some() && b.trim() == "Voice Call"));
+        if let Some(body) = body {
+            for paragraph in sanitize::text(body).lines() {
+                if paragraph.trim().is_empty() {
+                    lines.push(bar(t.plain(), String::new()));
+                    continue;
+                }
+                for chunk in textwrap::wrap(paragraph, inner) {
+                    lines.push(bar(t.plain(), chunk.into_owned()));
+                }
+            }
+        }
+        for a in &m.attachments {
+            let size = a.size.map(human_size).map(|s| format!(", {s}")).unwrap_or_default();
+            let text = format!(
+                "📎 {} ({}{size}) {}",
+                sanitize::line(a.name.as_deref().unwrap_or("attachment")),
+                sanitize::line(a.mime.as_deref().unwrap_or("unknown type")),
+                sanitize::line(a.url.as_deref().unwrap_or(""))
+            );
+            lines.push(bar(t.dim(), fit(text.trim_end(), inner)));
+        }
+        lines.push(Line::default());
+    }
+    lines
+}
+
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{:.0} KiB", b as f64 / 1024.0),
+        b => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
+    }
+}
