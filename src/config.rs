@@ -55,7 +55,11 @@ pub struct InboxConfig {
 
 impl Default for InboxConfig {
     fn default() -> Self {
-        InboxConfig { bell: true, color: true, log_file: None }
+        InboxConfig {
+            bell: true,
+            color: true,
+            log_file: None,
+        }
     }
 }
 

@@ -2,8 +2,8 @@
 //! sanitised, the widest columns shrunk to fit the terminal.
 
 use crate::sanitize;
-use std::io::{self, Write};
 use crate::width::fit;
+use std::io::{self, Write};
 use unicode_width::UnicodeWidthStr;
 
 pub struct Table {
@@ -99,5 +99,4 @@ mod tests {
         assert!(text.lines().all(|l| l.width() <= 40), "{text}");
         assert!(text.contains("partoo:40977"), "{text}");
     }
-
 }

@@ -26,19 +26,33 @@ impl Store {
     }
 
     pub fn totals(&self) -> Result<Totals> {
-        Ok(self.conn.prepare_cached(
-            "SELECT count(*) FILTER (WHERE unread > 0), count(*) FILTER (WHERE failed_count > 0)
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FILTER (WHERE unread > 0), count(*) FILTER (WHERE failed_count > 0)
              FROM conversations WHERE message_count > 0",
-        )?
-        .query_row([], |r| Ok(Totals { unread_conversations: r.get(0)?, failed_conversations: r.get(1)? }))?)
+            )?
+            .query_row([], |r| {
+                Ok(Totals {
+                    unread_conversations: r.get(0)?,
+                    failed_conversations: r.get(1)?,
+                })
+            })?)
     }
 
     pub fn watermark(&self) -> Result<Watermark> {
-        Ok(self.conn.prepare_cached(
-            "SELECT (SELECT coalesce(max(id), 0) FROM messages),
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT (SELECT coalesce(max(id), 0) FROM messages),
                     (SELECT count(*) FROM messages WHERE status = 'failed' AND direction = 'outbound')",
-        )?
-        .query_row([], |r| Ok(Watermark { last_message_id: r.get(0)?, failed_messages: r.get(1)? }))?)
+            )?
+            .query_row([], |r| {
+                Ok(Watermark {
+                    last_message_id: r.get(0)?,
+                    failed_messages: r.get(1)?,
+                })
+            })?)
     }
 
     /// Inbound messages added after `since` (a `Watermark::last_message_id`).
@@ -67,8 +81,10 @@ impl Store {
                 read_at = coalesce(excluded.read_at, read_at), marked_unread = excluded.marked_unread",
         )?
         .execute(params![key, read_at, unread])?;
-        let id: Option<i64> =
-            tx.prepare_cached("SELECT id FROM conversations WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?;
+        let id: Option<i64> = tx
+            .prepare_cached("SELECT id FROM conversations WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))
+            .optional()?;
         if let Some(id) = id {
             fold::refresh_conversation(&tx, id)?;
         }

@@ -153,7 +153,12 @@ pub fn fts_query(text: &str) -> Option<String> {
 
 impl Store {
     /// Conversations, newest activity first.
-    pub fn conversations(&self, filter: &ConversationFilter, search: Option<&str>, limit: usize) -> Result<Vec<Conversation>> {
+    pub fn conversations(
+        &self,
+        filter: &ConversationFilter,
+        search: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Conversation>> {
         self.conversations_page(filter, search, None, limit)
     }
 
@@ -270,7 +275,10 @@ impl Store {
              ORDER BY m.at DESC, m.key DESC LIMIT ?5"
         );
         let mut q = self.conn.prepare_cached(&sql)?;
-        let rows = q.query_map(rusqlite::params![key, before_at, before_key, unbounded, limit as i64], message_row)?;
+        let rows = q.query_map(
+            rusqlite::params![key, before_at, before_key, unbounded, limit as i64],
+            message_row,
+        )?;
         let mut page: Vec<Message> = rows.collect::<rusqlite::Result<_>>()?;
         page.reverse();
         Ok(page)

@@ -38,7 +38,9 @@ pub fn run(options: Options, config: &Config) -> Result<()> {
         anyhow::bail!("the inbox needs a terminal; for scripts use `switchboard conversations` and `thread`");
     }
     let keymap = Keymap::new(&config.keys).map_err(|e| anyhow::anyhow!("config: {e}"))?;
-    let theme = Theme { color: config.inbox.color && Theme::from_env().color };
+    let theme = Theme {
+        color: config.inbox.color && Theme::from_env().color,
+    };
     let store = Store::open(&options.db)?;
     let (action_tx, action_rx) = mpsc::channel();
     let runner = Runner::start(store, action_tx.clone())?;
@@ -87,7 +89,12 @@ fn enter() -> Result<Term> {
 fn leave() {
     if ACTIVE.swap(false, Ordering::Relaxed) {
         let mut stdout = std::io::stdout();
-        let _ = execute!(stdout, EndSynchronizedUpdate, terminal::LeaveAlternateScreen, cursor::Show);
+        let _ = execute!(
+            stdout,
+            EndSynchronizedUpdate,
+            terminal::LeaveAlternateScreen,
+            cursor::Show
+        );
         let _ = terminal::disable_raw_mode();
         let _ = stdout.flush();
     }
@@ -125,7 +132,17 @@ fn event_loop(
         if state.dirty {
             let mut layout = None;
             execute!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
-            terminal.draw(|f| layout = Some(ui::draw(f, &View { state, keymap, theme, clock })))?;
+            terminal.draw(|f| {
+                layout = Some(ui::draw(
+                    f,
+                    &View {
+                        state,
+                        keymap,
+                        theme,
+                        clock,
+                    },
+                ))
+            })?;
             execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
             state.dirty = false;
             if let Some(layout) = layout.filter(|l| *l != state.layout) {

@@ -9,13 +9,32 @@ use std::time::Duration;
 /// Run one effect; the action it produces, if any. (`Bell` and `Quit` belong to the terminal.)
 pub fn run(store: &mut Store, effect: Effect) -> Option<Action> {
     let result = match effect {
-        Effect::LoadList { generation, filter, search, after, limit, append } => {
+        Effect::LoadList {
+            generation,
+            filter,
+            search,
+            after,
+            limit,
+            append,
+        } => {
             let after_ref = after.as_ref().map(|(at, key)| (*at, key.as_str()));
-            store.conversations_page(&filter, search.as_deref(), after_ref, limit).and_then(|rows| {
-                Ok(Some(Action::ListLoaded { generation, rows, append, totals: store.totals()? }))
-            })
+            store
+                .conversations_page(&filter, search.as_deref(), after_ref, limit)
+                .and_then(|rows| {
+                    Ok(Some(Action::ListLoaded {
+                        generation,
+                        rows,
+                        append,
+                        totals: store.totals()?,
+                    }))
+                })
         }
-        Effect::LoadThread { key, before, limit, older } => {
+        Effect::LoadThread {
+            key,
+            before,
+            limit,
+            older,
+        } => {
             let before_ref = before.as_ref().map(|(at, k)| (*at, k.as_str()));
             store
                 .thread_page_before(&key, before_ref, limit)
@@ -30,7 +49,11 @@ pub fn run(store: &mut Store, effect: Effect) -> Option<Action> {
 }
 
 fn changed_here() -> Action {
-    Action::StoreChanged { new_inbound: 0, new_failures: 0, last_event_at: None }
+    Action::StoreChanged {
+        new_inbound: 0,
+        new_failures: 0,
+        last_event_at: None,
+    }
 }
 
 /// What changed since the last look, if anything.
@@ -41,7 +64,10 @@ pub struct Watch {
 
 impl Watch {
     pub fn new(store: &Store) -> anyhow::Result<Watch> {
-        Ok(Watch { version: store.data_version()?, mark: store.watermark()? })
+        Ok(Watch {
+            version: store.data_version()?,
+            mark: store.watermark()?,
+        })
     }
 
     /// An action when another connection committed since the last call.
@@ -55,7 +81,11 @@ impl Watch {
         let new_inbound = store.inbound_since(self.mark.last_message_id)?;
         let new_failures = (mark.failed_messages - self.mark.failed_messages).max(0);
         self.mark = mark;
-        Ok(Some(Action::StoreChanged { new_inbound, new_failures, last_event_at: store.last_received_at()? }))
+        Ok(Some(Action::StoreChanged {
+            new_inbound,
+            new_failures,
+            last_event_at: store.last_received_at()?,
+        }))
     }
 }
 
@@ -69,7 +99,11 @@ impl Runner {
         let (effects, rx) = mpsc::channel::<Effect>();
         let mut watch = Watch::new(&store)?;
         if let Ok(last) = store.last_received_at() {
-            let _ = actions.send(Action::StoreChanged { new_inbound: 0, new_failures: 0, last_event_at: last });
+            let _ = actions.send(Action::StoreChanged {
+                new_inbound: 0,
+                new_failures: 0,
+                last_event_at: last,
+            });
         }
         std::thread::Builder::new().name("effects".into()).spawn(move || {
             loop {

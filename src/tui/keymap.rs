@@ -43,20 +43,111 @@ pub struct Binding {
 }
 
 const DEFAULTS: &[(Command, &str, &[&str], &str, Context, bool)] = &[
-    (Command::Down, "down", &["j", "down"], "move down / scroll down", Context::Everywhere, false),
-    (Command::Up, "up", &["k", "up"], "move up / scroll up", Context::Everywhere, false),
-    (Command::PageDown, "page_down", &["pagedown", "ctrl-d", "space"], "page down", Context::Everywhere, false),
-    (Command::PageUp, "page_up", &["pageup", "ctrl-u"], "page up", Context::Everywhere, false),
-    (Command::Top, "top", &["g", "home"], "first conversation / oldest message", Context::Everywhere, false),
-    (Command::Bottom, "bottom", &["G", "end"], "last conversation / newest message", Context::Everywhere, false),
-    (Command::Open, "open", &["enter", "l", "right"], "open the conversation", Context::List, true),
-    (Command::Back, "back", &["esc", "h", "left"], "back to the list / clear the search", Context::Everywhere, true),
-    (Command::NextFilter, "next_filter", &["f", "tab"], "next filter (all, unread, failed, channels, vendors)", Context::Everywhere, true),
-    (Command::PrevFilter, "prev_filter", &["F", "backtab"], "previous filter", Context::Everywhere, false),
-    (Command::Search, "search", &["/"], "search all messages", Context::Everywhere, true),
-    (Command::ToggleRead, "toggle_read", &["u"], "mark read / unread", Context::Everywhere, true),
+    (
+        Command::Down,
+        "down",
+        &["j", "down"],
+        "move down / scroll down",
+        Context::Everywhere,
+        false,
+    ),
+    (
+        Command::Up,
+        "up",
+        &["k", "up"],
+        "move up / scroll up",
+        Context::Everywhere,
+        false,
+    ),
+    (
+        Command::PageDown,
+        "page_down",
+        &["pagedown", "ctrl-d", "space"],
+        "page down",
+        Context::Everywhere,
+        false,
+    ),
+    (
+        Command::PageUp,
+        "page_up",
+        &["pageup", "ctrl-u"],
+        "page up",
+        Context::Everywhere,
+        false,
+    ),
+    (
+        Command::Top,
+        "top",
+        &["g", "home"],
+        "first conversation / oldest message",
+        Context::Everywhere,
+        false,
+    ),
+    (
+        Command::Bottom,
+        "bottom",
+        &["G", "end"],
+        "last conversation / newest message",
+        Context::Everywhere,
+        false,
+    ),
+    (
+        Command::Open,
+        "open",
+        &["enter", "l", "right"],
+        "open the conversation",
+        Context::List,
+        true,
+    ),
+    (
+        Command::Back,
+        "back",
+        &["esc", "h", "left"],
+        "back to the list / clear the search",
+        Context::Everywhere,
+        true,
+    ),
+    (
+        Command::NextFilter,
+        "next_filter",
+        &["f", "tab"],
+        "next filter (all, unread, failed, channels, vendors)",
+        Context::Everywhere,
+        true,
+    ),
+    (
+        Command::PrevFilter,
+        "prev_filter",
+        &["F", "backtab"],
+        "previous filter",
+        Context::Everywhere,
+        false,
+    ),
+    (
+        Command::Search,
+        "search",
+        &["/"],
+        "search all messages",
+        Context::Everywhere,
+        true,
+    ),
+    (
+        Command::ToggleRead,
+        "toggle_read",
+        &["u"],
+        "mark read / unread",
+        Context::Everywhere,
+        true,
+    ),
     (Command::Help, "help", &["?"], "this help", Context::Everywhere, true),
-    (Command::Quit, "quit", &["q", "ctrl-c"], "quit", Context::Everywhere, true),
+    (
+        Command::Quit,
+        "quit",
+        &["q", "ctrl-c"],
+        "quit",
+        Context::Everywhere,
+        true,
+    ),
 ];
 
 pub struct Keymap {
@@ -70,7 +161,10 @@ impl Keymap {
         for name in overrides.keys() {
             if !DEFAULTS.iter().any(|d| d.1 == name) {
                 let known: Vec<&str> = DEFAULTS.iter().map(|d| d.1).collect();
-                return Err(format!("unknown command `{name}` in [keys]; commands: {}", known.join(", ")));
+                return Err(format!(
+                    "unknown command `{name}` in [keys]; commands: {}",
+                    known.join(", ")
+                ));
             }
         }
         let bindings: Vec<Binding> = DEFAULTS
@@ -78,7 +172,10 @@ impl Keymap {
             .map(|&(command, name, keys, help, context, hint)| Binding {
                 command,
                 name,
-                keys: overrides.get(name).cloned().unwrap_or_else(|| keys.iter().map(|k| k.to_string()).collect()),
+                keys: overrides
+                    .get(name)
+                    .cloned()
+                    .unwrap_or_else(|| keys.iter().map(|k| k.to_string()).collect()),
                 help,
                 context,
                 hint,
@@ -96,14 +193,21 @@ impl Keymap {
     /// The command a key means in a context.
     pub fn command(&self, key: &KeyEvent, context: Context) -> Option<Command> {
         let name = key_name(key)?;
-        self.lookup.get(&name)?.iter().map(|&i| &self.bindings[i]).find_map(|b| {
-            (b.context == Context::Everywhere || b.context == context).then_some(b.command)
-        })
+        self.lookup
+            .get(&name)?
+            .iter()
+            .map(|&i| &self.bindings[i])
+            .find_map(|b| (b.context == Context::Everywhere || b.context == context).then_some(b.command))
     }
 
     /// The first key bound to a command, for hints.
     pub fn key_for(&self, command: Command) -> Option<&str> {
-        self.bindings.iter().find(|b| b.command == command)?.keys.first().map(String::as_str)
+        self.bindings
+            .iter()
+            .find(|b| b.command == command)?
+            .keys
+            .first()
+            .map(String::as_str)
     }
 }
 
@@ -133,7 +237,11 @@ pub fn key_name(key: &KeyEvent) -> Option<String> {
         KeyCode::Backspace => "backspace".into(),
         _ => return None,
     };
-    Some(if key.modifiers.contains(KeyModifiers::CONTROL) { format!("ctrl-{base}") } else { base })
+    Some(if key.modifiers.contains(KeyModifiers::CONTROL) {
+        format!("ctrl-{base}")
+    } else {
+        base
+    })
 }
 
 #[cfg(test)]
@@ -147,12 +255,27 @@ mod tests {
     #[test]
     fn vim_and_arrow_keys_both_work() {
         let k = Keymap::default();
-        assert_eq!(k.command(&key(KeyCode::Char('j'), KeyModifiers::NONE), Context::List), Some(Command::Down));
-        assert_eq!(k.command(&key(KeyCode::Down, KeyModifiers::NONE), Context::List), Some(Command::Down));
-        assert_eq!(k.command(&key(KeyCode::Char('c'), KeyModifiers::CONTROL), Context::Thread), Some(Command::Quit));
-        assert_eq!(k.command(&key(KeyCode::Char('G'), KeyModifiers::SHIFT), Context::List), Some(Command::Bottom));
+        assert_eq!(
+            k.command(&key(KeyCode::Char('j'), KeyModifiers::NONE), Context::List),
+            Some(Command::Down)
+        );
+        assert_eq!(
+            k.command(&key(KeyCode::Down, KeyModifiers::NONE), Context::List),
+            Some(Command::Down)
+        );
+        assert_eq!(
+            k.command(&key(KeyCode::Char('c'), KeyModifiers::CONTROL), Context::Thread),
+            Some(Command::Quit)
+        );
+        assert_eq!(
+            k.command(&key(KeyCode::Char('G'), KeyModifiers::SHIFT), Context::List),
+            Some(Command::Bottom)
+        );
         // Open is a list command; in a thread `l` means nothing.
-        assert_eq!(k.command(&key(KeyCode::Char('l'), KeyModifiers::NONE), Context::Thread), None);
+        assert_eq!(
+            k.command(&key(KeyCode::Char('l'), KeyModifiers::NONE), Context::Thread),
+            None
+        );
     }
 
     #[test]
@@ -160,9 +283,16 @@ mod tests {
         let mut o = HashMap::new();
         o.insert("quit".to_string(), vec!["x".to_string()]);
         let k = Keymap::new(&o).unwrap();
-        assert_eq!(k.command(&key(KeyCode::Char('x'), KeyModifiers::NONE), Context::List), Some(Command::Quit));
-        assert_eq!(k.command(&key(KeyCode::Char('q'), KeyModifiers::NONE), Context::List), None);
+        assert_eq!(
+            k.command(&key(KeyCode::Char('x'), KeyModifiers::NONE), Context::List),
+            Some(Command::Quit)
+        );
+        assert_eq!(
+            k.command(&key(KeyCode::Char('q'), KeyModifiers::NONE), Context::List),
+            None
+        );
         o.insert("fly".to_string(), vec![]);
-        assert!(Keymap::new(&o).unwrap_err().contains("unknown command `fly`"));
+        let err = Keymap::new(&o).err().expect("unknown command refused");
+        assert!(err.contains("unknown command `fly`"), "{err}");
     }
 }

@@ -111,7 +111,12 @@ impl State {
             help: false,
             bell: true,
             notice: None,
-            layout: Layout { list_rows: 20, thread_rows: 20, thread_lines: 0, wide: false },
+            layout: Layout {
+                list_rows: 20,
+                thread_rows: 20,
+                thread_lines: 0,
+                wide: false,
+            },
             loaded_once: false,
             dirty: true,
         }

@@ -11,7 +11,9 @@ pub struct Theme {
 impl Theme {
     /// Honour `NO_COLOR` (any non-empty value), as https://no-color.org asks.
     pub fn from_env() -> Theme {
-        Theme { color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) }
+        Theme {
+            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
     }
 
     fn fg(&self, c: Color) -> Style {
@@ -52,7 +54,11 @@ impl Theme {
         self.fg(Color::Magenta).add_modifier(Modifier::ITALIC)
     }
     pub fn bar(&self) -> Style {
-        if self.color { Style::new().fg(Color::Black).bg(Color::White) } else { Style::new().add_modifier(Modifier::REVERSED) }
+        if self.color {
+            Style::new().fg(Color::Black).bg(Color::White)
+        } else {
+            Style::new().add_modifier(Modifier::REVERSED)
+        }
     }
     pub fn key(&self) -> Style {
         Style::new().add_modifier(Modifier::BOLD)

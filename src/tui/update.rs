@@ -14,17 +14,42 @@ pub enum Action {
     /// The last frame's geometry.
     Layout(Layout),
     Tick(i64),
-    ListLoaded { generation: u64, rows: Vec<Conversation>, append: bool, totals: Totals },
-    ThreadLoaded { key: String, messages: Vec<Message>, older: bool },
+    ListLoaded {
+        generation: u64,
+        rows: Vec<Conversation>,
+        append: bool,
+        totals: Totals,
+    },
+    ThreadLoaded {
+        key: String,
+        messages: Vec<Message>,
+        older: bool,
+    },
     /// Another writer committed: `new_inbound` messages and `new_failures` arrived since last time.
-    StoreChanged { new_inbound: i64, new_failures: i64, last_event_at: Option<i64> },
+    StoreChanged {
+        new_inbound: i64,
+        new_failures: i64,
+        last_event_at: Option<i64>,
+    },
     Failed(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    LoadList { generation: u64, filter: ConversationFilter, search: Option<String>, after: Option<(i64, String)>, limit: usize, append: bool },
-    LoadThread { key: String, before: Option<(i64, String)>, limit: usize, older: bool },
+    LoadList {
+        generation: u64,
+        filter: ConversationFilter,
+        search: Option<String>,
+        after: Option<(i64, String)>,
+        limit: usize,
+        append: bool,
+    },
+    LoadThread {
+        key: String,
+        before: Option<(i64, String)>,
+        limit: usize,
+        older: bool,
+    },
     MarkRead(String),
     MarkUnread(String),
     Bell,
@@ -55,7 +80,12 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
             state.now_ms = now;
             vec![]
         }
-        Action::ListLoaded { generation, rows, append, totals } => {
+        Action::ListLoaded {
+            generation,
+            rows,
+            append,
+            totals,
+        } => {
             if generation != state.generation {
                 return vec![]; // an answer to a query that has since been replaced
             }
@@ -66,7 +96,12 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
             } else {
                 state.list = rows;
             }
-            state.list_complete = got < if append { LIST_PAGE } else { state.list.len().max(LIST_PAGE) };
+            state.list_complete = got
+                < if append {
+                    LIST_PAGE
+                } else {
+                    state.list.len().max(LIST_PAGE)
+                };
             state.list_loading = false;
             state.totals = totals;
             state.loaded_once = true;
@@ -85,7 +120,9 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
             effects
         }
         Action::ThreadLoaded { key, messages, older } => {
-            let Some(t) = state.thread.as_mut().filter(|t| t.key == key) else { return vec![] };
+            let Some(t) = state.thread.as_mut().filter(|t| t.key == key) else {
+                return vec![];
+            };
             if older {
                 t.complete = messages.len() < THREAD_PAGE;
                 t.loading_older = false;
@@ -96,7 +133,12 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
                 // A refresh of the newest page: keep older pages already loaded before it.
                 let first_new = messages.first().map(|m| (m.at.clone(), m.id.clone()));
                 let keep: Vec<Message> = match first_new {
-                    Some(first) => t.messages.iter().filter(|m| (m.at.clone(), m.id.clone()) < first).cloned().collect(),
+                    Some(first) => t
+                        .messages
+                        .iter()
+                        .filter(|m| (m.at.clone(), m.id.clone()) < first)
+                        .cloned()
+                        .collect(),
                     None => vec![],
                 };
                 if t.messages.is_empty() {
@@ -107,12 +149,21 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
             state.dirty = true;
             vec![]
         }
-        Action::StoreChanged { new_inbound, new_failures, last_event_at } => {
+        Action::StoreChanged {
+            new_inbound,
+            new_failures,
+            last_event_at,
+        } => {
             state.last_event_at = last_event_at.or(state.last_event_at);
             state.dirty = true;
             let mut effects = vec![reload_list(state, state.list.len().max(LIST_PAGE))];
             if let Some(t) = &state.thread {
-                effects.push(Effect::LoadThread { key: t.key.clone(), before: None, limit: THREAD_PAGE, older: false });
+                effects.push(Effect::LoadThread {
+                    key: t.key.clone(),
+                    before: None,
+                    limit: THREAD_PAGE,
+                    older: false,
+                });
             }
             if state.bell && (new_inbound > 0 || new_failures > 0) {
                 effects.push(Effect::Bell);
@@ -259,7 +310,9 @@ fn toggle_read(state: &mut State) -> Vec<Effect> {
 }
 
 fn open_selected(state: &mut State, focus: bool) -> Vec<Effect> {
-    let Some(c) = state.list.get_mut(state.selected) else { return vec![] };
+    let Some(c) = state.list.get_mut(state.selected) else {
+        return vec![];
+    };
     let key = c.id.clone();
     let was_unread = c.unread > 0 && focus;
     if focus {
@@ -267,10 +320,25 @@ fn open_selected(state: &mut State, focus: bool) -> Vec<Effect> {
         state.focus = Focus::Thread;
     }
     if state.thread.as_ref().is_some_and(|t| t.key == key) {
-        return if was_unread { vec![Effect::MarkRead(key)] } else { vec![] };
+        return if was_unread {
+            vec![Effect::MarkRead(key)]
+        } else {
+            vec![]
+        };
     }
-    state.thread = Some(ThreadView { key: key.clone(), messages: vec![], complete: false, loading_older: false, scroll: 0 });
-    let mut effects = vec![Effect::LoadThread { key: key.clone(), before: None, limit: THREAD_PAGE, older: false }];
+    state.thread = Some(ThreadView {
+        key: key.clone(),
+        messages: vec![],
+        complete: false,
+        loading_older: false,
+        scroll: 0,
+    });
+    let mut effects = vec![Effect::LoadThread {
+        key: key.clone(),
+        before: None,
+        limit: THREAD_PAGE,
+        older: false,
+    }];
     // Opening a thread marks it read.
     if was_unread {
         effects.push(Effect::MarkRead(key));
@@ -301,7 +369,11 @@ fn move_list(state: &mut State, command: Command) -> Vec<Effect> {
     if !state.list_complete && !state.list_loading && state.selected + page >= state.list.len() {
         if let Some(c) = state.list.last() {
             state.list_loading = true;
-            let at = c.last_activity.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).map(|t| t.timestamp_millis());
+            let at = c
+                .last_activity
+                .as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.timestamp_millis());
             effects.push(Effect::LoadList {
                 generation: state.generation,
                 filter: state.store_filter(),
@@ -352,7 +424,16 @@ fn more_thread(state: &mut State) -> Vec<Effect> {
         return vec![];
     }
     let first = &t.messages[0];
-    let at = first.at.as_deref().and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok()).map(|d| d.timestamp_millis());
+    let at = first
+        .at
+        .as_deref()
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map(|d| d.timestamp_millis());
     t.loading_older = true;
-    vec![Effect::LoadThread { key: t.key.clone(), before: Some((at.unwrap_or(0), first.id.clone())), limit: THREAD_PAGE, older: true }]
+    vec![Effect::LoadThread {
+        key: t.key.clone(),
+        before: Some((at.unwrap_or(0), first.id.clone())),
+        limit: THREAD_PAGE,
+        older: true,
+    }]
 }

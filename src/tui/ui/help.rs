@@ -13,7 +13,12 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &View) {
     let bindings = &view.keymap.bindings;
     let width = area.width.saturating_sub(4).min(76);
     let height = (bindings.len() as u16 + 6).min(area.height.saturating_sub(2));
-    let popup = Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height };
+    let popup = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
     let keys_w = 26;
     let mut lines = vec![];
     for b in bindings {
@@ -29,7 +34,10 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &View) {
         ]));
     }
     lines.push(Line::default());
-    lines.push(Line::from(Span::styled(" Keys can be changed under [keys] in the config file. Any key closes this.", t.dim())));
+    lines.push(Line::from(Span::styled(
+        " Keys can be changed under [keys] in the config file. Any key closes this.",
+        t.dim(),
+    )));
     let block = Block::default().borders(Borders::ALL).title(" Help ");
     frame.render_widget(Clear, popup);
     frame.render_widget(Paragraph::new(lines).block(block), popup);

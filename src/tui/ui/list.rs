@@ -15,13 +15,20 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &View) -> usize {
     let t = view.theme;
     let w = area.width as usize;
     let mut lines: Vec<Line> = vec![];
-    let count = if s.list_complete { s.list.len().to_string() } else { format!("{}+", s.list.len()) };
+    let count = if s.list_complete {
+        s.list.len().to_string()
+    } else {
+        format!("{}+", s.list.len())
+    };
     let mut title = format!(" Conversations · {} · {count}", s.filter_word());
     if let Some(q) = &s.search {
         title.push_str(&format!(" · /{}", sanitize::line(q)));
     }
     let focused = s.focus == Focus::List;
-    lines.push(Line::from(Span::styled(pad(&title, w), if focused { t.title() } else { t.dim() })));
+    lines.push(Line::from(Span::styled(
+        pad(&title, w),
+        if focused { t.title() } else { t.dim() },
+    )));
     let rows = (area.height as usize).saturating_sub(1);
     if s.list.is_empty() {
         let text = if !s.loaded_once {
@@ -51,8 +58,16 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &View) -> usize {
             ),
         };
         let when = relative(s.now_ms, c.last_activity.as_deref(), &view.clock);
-        let unread_mark = if unread { format!("●{}", c.unread.min(99)) } else { String::new() };
-        let fail_mark = if c.failed_count > 0 { format!("✗{}", c.failed_count.min(99)) } else { String::new() };
+        let unread_mark = if unread {
+            format!("●{}", c.unread.min(99))
+        } else {
+            String::new()
+        };
+        let fail_mark = if c.failed_count > 0 {
+            format!("✗{}", c.failed_count.min(99))
+        } else {
+            String::new()
+        };
         // Fixed columns; the preview takes what is left.
         let contact_w = (w / 4).clamp(10, 22);
         let channel_w = 11;
@@ -63,7 +78,10 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &View) -> usize {
         let row_style = if selected { t.selected() } else { t.plain() };
         let mut spans = vec![
             Span::styled(format!("{marker} "), row_style),
-            Span::styled(pad(&contact, contact_w), if unread { t.unread().patch(row_style) } else { row_style }),
+            Span::styled(
+                pad(&contact, contact_w),
+                if unread { t.unread().patch(row_style) } else { row_style },
+            ),
             Span::styled(" ", row_style),
             Span::styled(pad(&channel, channel_w), t.dim().patch(row_style)),
             Span::styled(" ", row_style),

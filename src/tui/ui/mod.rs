@@ -23,7 +23,9 @@ pub struct Clock {
 
 impl Clock {
     pub fn local() -> Clock {
-        Clock { offset_secs: chrono::Local::now().offset().local_minus_utc() }
+        Clock {
+            offset_secs: chrono::Local::now().offset().local_minus_utc(),
+        }
     }
 
     pub fn parse(&self, rfc3339: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
@@ -42,17 +44,31 @@ pub struct View<'a> {
 /// Draw one frame; returns the geometry `update` needs for paging.
 pub fn draw(frame: &mut Frame, view: &View) -> Layout {
     let area = frame.area();
-    let [main, bar, hints] = split(area, Direction::Vertical, [Constraint::Min(1), Constraint::Length(1), Constraint::Length(1)]);
+    let [main, bar, hints] = split(
+        area,
+        Direction::Vertical,
+        [Constraint::Min(1), Constraint::Length(1), Constraint::Length(1)],
+    );
     let s = view.state;
     let wide = area.width >= WIDE;
-    let mut layout = Layout { wide, ..Layout::default() };
+    let mut layout = Layout {
+        wide,
+        ..Layout::default()
+    };
     let show_thread = s.thread.is_some() && (wide || s.focus == Focus::Thread);
     if !show_thread {
         layout.list_rows = list::draw(frame, main, view);
     } else if wide {
         let list_width = (area.width * 2 / 5).clamp(34, 60);
-        let [l, gap, t] =
-            split(main, Direction::Horizontal, [Constraint::Length(list_width), Constraint::Length(1), Constraint::Min(20)]);
+        let [l, gap, t] = split(
+            main,
+            Direction::Horizontal,
+            [
+                Constraint::Length(list_width),
+                Constraint::Length(1),
+                Constraint::Min(20),
+            ],
+        );
         layout.list_rows = list::draw(frame, l, view);
         let rule = vec![ratatui::text::Line::styled("│", view.theme.dim()); gap.height as usize];
         frame.render_widget(ratatui::widgets::Paragraph::new(rule), gap);
@@ -60,7 +76,11 @@ pub fn draw(frame: &mut Frame, view: &View) -> Layout {
     } else {
         // Stacked: a few list rows for context above the thread.
         let list_height = (main.height / 4).clamp(3, 8);
-        let [l, t] = split(main, Direction::Vertical, [Constraint::Length(list_height), Constraint::Min(3)]);
+        let [l, t] = split(
+            main,
+            Direction::Vertical,
+            [Constraint::Length(list_height), Constraint::Min(3)],
+        );
         layout.list_rows = list::draw(frame, l, view);
         (layout.thread_rows, layout.thread_lines) = thread::draw(frame, t, view);
     }
@@ -72,12 +92,17 @@ pub fn draw(frame: &mut Frame, view: &View) -> Layout {
 }
 
 fn split<const N: usize>(area: Rect, direction: Direction, constraints: [Constraint; N]) -> [Rect; N] {
-    ratatui::layout::Layout::default().direction(direction).constraints(constraints).areas(area)
+    ratatui::layout::Layout::default()
+        .direction(direction)
+        .constraints(constraints)
+        .areas(area)
 }
 
 /// "now", "5m", "3h", "2d", or a date.
 pub fn relative(now_ms: i64, rfc3339: Option<&str>, clock: &Clock) -> String {
-    let Some(t) = rfc3339.and_then(|s| clock.parse(s)) else { return String::new() };
+    let Some(t) = rfc3339.and_then(|s| clock.parse(s)) else {
+        return String::new();
+    };
     let secs = (now_ms - t.timestamp_millis()) / 1000;
     match secs {
         s if s < 60 => "now".into(),

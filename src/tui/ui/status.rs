@@ -25,7 +25,10 @@ pub fn draw(frame: &mut Frame, bar: Rect, hints: Rect, view: &View) {
     if let Some(q) = &s.search {
         parts.push(format!("search: {}", sanitize::line(q)));
     }
-    parts.push(format!("{} unread · {} failed", s.totals.unread_conversations, s.totals.failed_conversations));
+    parts.push(format!(
+        "{} unread · {} failed",
+        s.totals.unread_conversations, s.totals.failed_conversations
+    ));
     parts.push(match &s.receiver {
         Receiver::Off => "receiver off".into(),
         Receiver::Listening(addr) => format!("receiving on {addr}"),
@@ -42,7 +45,10 @@ pub fn draw(frame: &mut Frame, bar: Rect, hints: Rect, view: &View) {
     if let Some(n) = &s.notice {
         parts.push(format!("! {}", sanitize::line(n)));
     }
-    frame.render_widget(Paragraph::new(Line::from(Span::styled(pad(&parts.join(" │ "), w), t.bar()))), bar);
+    frame.render_widget(
+        Paragraph::new(Line::from(Span::styled(pad(&parts.join(" │ "), w), t.bar()))),
+        bar,
+    );
 
     let line = match &s.input {
         Some(input) => Line::from(vec![

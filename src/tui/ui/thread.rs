@@ -38,7 +38,11 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &View) -> (usize, usize) {
     let body_rows = (area.height.saturating_sub(1 + compose)) as usize;
     let mut lines = message_lines(&thread.messages, w, view);
     if !thread.complete {
-        let note = if thread.loading_older { "loading older messages…" } else { "older messages load as you scroll up" };
+        let note = if thread.loading_older {
+            "loading older messages…"
+        } else {
+            "older messages load as you scroll up"
+        };
         lines.insert(0, Line::from(Span::styled(fit(&format!(" {note}"), w), t.dim())));
     } else if thread.messages.is_empty() {
         lines.push(Line::from(Span::styled(" Loading…", t.dim())));
@@ -48,15 +52,31 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &View) -> (usize, usize) {
     let end = total - scroll;
     let start = end.saturating_sub(body_rows);
     let focused = s.focus == crate::tui::state::Focus::Thread;
-    let mut out = vec![Line::from(Span::styled(pad(&heading, w), if focused { t.title() } else { t.dim() }))];
+    let mut out = vec![Line::from(Span::styled(
+        pad(&heading, w),
+        if focused { t.title() } else { t.dim() },
+    ))];
     out.extend(lines.into_iter().skip(start).take(body_rows));
-    let shown = Rect { height: area.height - compose, ..area };
+    let shown = Rect {
+        height: area.height - compose,
+        ..area
+    };
     frame.render_widget(Paragraph::new(out), shown);
     if compose > 0 {
-        let pane = Rect { y: area.y + area.height - compose, height: compose, ..area };
-        let block = Block::default().borders(Borders::TOP).title(" Reply ").border_style(t.dim());
-        let text = Paragraph::new(Line::from(Span::styled(" Replying from the inbox is not enabled in this build.", t.dim())))
-            .block(block);
+        let pane = Rect {
+            y: area.y + area.height - compose,
+            height: compose,
+            ..area
+        };
+        let block = Block::default()
+            .borders(Borders::TOP)
+            .title(" Reply ")
+            .border_style(t.dim());
+        let text = Paragraph::new(Line::from(Span::styled(
+            " Replying from the inbox is not enabled in this build.",
+            t.dim(),
+        )))
+        .block(block);
         frame.render_widget(text, pane);
     }
     (body_rows, total)
@@ -85,11 +105,16 @@ pub fn message_lines(messages: &[Message], w: usize, view: &View) -> Vec<Line<'s
     let mut last_day = String::new();
     for m in messages {
         let when = m.at.as_deref().and_then(|a| view.clock.parse(a));
-        let day = when.map(|d| d.format("%a %-d %b %Y").to_string()).unwrap_or_else(|| "time unknown".into());
+        let day = when
+            .map(|d| d.format("%a %-d %b %Y").to_string())
+            .unwrap_or_else(|| "time unknown".into());
         if day != last_day {
             let rule = format!(" {day} ");
             let side = w.saturating_sub(rule.chars().count()) / 2;
-            lines.push(Line::from(Span::styled(format!("{}{rule}{}", "─".repeat(side), "─".repeat(side)), t.dim())));
+            lines.push(Line::from(Span::styled(
+                format!("{}{rule}{}", "─".repeat(side), "─".repeat(side)),
+                t.dim(),
+            )));
             last_day = day;
         }
         let (indent, glyph, dir_style) = match m.direction.as_str() {
@@ -118,7 +143,13 @@ pub fn message_lines(messages: &[Message], w: usize, view: &View) -> Vec<Line<'s
             header.push(Span::styled("  (deleted)", t.dim()));
         }
         lines.push(Line::from(header));
-        let bar = |style: Style, text: String| Line::from(vec![Span::raw(pad_str.clone()), Span::styled("▏", t.dim()), Span::styled(text, style)]);
+        let bar = |style: Style, text: String| {
+            Line::from(vec![
+                Span::raw(pad_str.clone()),
+                Span::styled("▏", t.dim()),
+                Span::styled(text, style),
+            ])
+        };
         if let (Some(detail), true) = (&m.status_detail, matches!(m.status.as_str(), "failed" | "unknown")) {
             for chunk in textwrap::wrap(&sanitize::line(detail), inner) {
                 lines.push(bar(t.failed(), chunk.into_owned()));
@@ -130,9 +161,20 @@ pub fn message_lines(messages: &[Message], w: usize, view: &View) -> Vec<Line<'s
             }
         }
         if let Some(call) = &m.call {
-            let duration = call.duration_s.filter(|d| *d > 0).map(|d| format!(" {}:{:02}", d / 60, d % 60)).unwrap_or_default();
-            let detail = call.outcome_detail.as_deref().map(|d| format!(" ({})", sanitize::line(d))).unwrap_or_default();
-            lines.push(bar(t.plain(), format!("☎ call {}{detail}{duration}", call.outcome.replace('_', " "))));
+            let duration = call
+                .duration_s
+                .filter(|d| *d > 0)
+                .map(|d| format!(" {}:{:02}", d / 60, d % 60))
+                .unwrap_or_default();
+            let detail = call
+                .outcome_detail
+                .as_deref()
+                .map(|d| format!(" ({})", sanitize::line(d)))
+                .unwrap_or_default();
+            lines.push(bar(
+                t.plain(),
+                format!("☎ call {}{detail}{duration}", call.outcome.replace('_', " ")),
+            ));
             if let Some(url) = &call.recording_url {
                 lines.push(bar(t.dim(), fit(&format!("recording: {}", sanitize::line(url)), inner)));
             }
@@ -142,7 +184,10 @@ pub fn message_lines(messages: &[Message], w: usize, view: &View) -> Vec<Line<'s
                 }
             }
         }
-        let body = m.body.as_deref().filter(|b| !(m.call.is_some() && b.trim() == "Voice Call"));
+        let body = m
+            .body
+            .as_deref()
+            .filter(|b| !(m.call.is_some() && b.trim() == "Voice Call"));
         if let Some(body) = body {
             for paragraph in sanitize::text(body).lines() {
                 if paragraph.trim().is_empty() {
