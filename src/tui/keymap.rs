@@ -42,7 +42,17 @@ pub struct Binding {
     pub hint: bool,
 }
 
-const DEFAULTS: &[(Command, &str, &[&str], &str, Context, bool)] = &[
+/// (command, config name, default keys, help text, where, shown in hints)
+type DefaultBinding = (
+    Command,
+    &'static str,
+    &'static [&'static str],
+    &'static str,
+    Context,
+    bool,
+);
+
+const DEFAULTS: &[DefaultBinding] = &[
     (
         Command::Down,
         "down",
