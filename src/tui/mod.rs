@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod effects;
+pub mod headless;
 pub mod keymap;
 pub mod state;
 pub mod theme;

@@ -2,7 +2,7 @@
 
 use super::View;
 use crate::tui::keymap::Context;
-use crate::width::pad;
+use crate::width::{fit, pad, width};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -11,15 +11,10 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 pub fn draw(frame: &mut Frame, area: Rect, view: &View) {
     let t = view.theme;
     let bindings = &view.keymap.bindings;
-    let width = area.width.saturating_sub(4).min(76);
-    let height = (bindings.len() as u16 + 6).min(area.height.saturating_sub(2));
-    let popup = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    };
-    let keys_w = 26;
+    let popup_w = area.width.saturating_sub(4).min(80);
+    let inner = popup_w.saturating_sub(2) as usize;
+    let longest = bindings.iter().map(|b| width(&b.keys.join(" / "))).max().unwrap_or(0);
+    let keys_w = (longest + 3).min(inner / 2);
     let mut lines = vec![];
     for b in bindings {
         let keys = b.keys.join(" / ");
@@ -28,16 +23,36 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &View) {
             Context::List => " (list)",
             Context::Thread => " (thread)",
         };
-        lines.push(Line::from(vec![
-            Span::styled(pad(&format!(" {keys}"), keys_w), t.key()),
-            Span::raw(format!("{}{scope}", b.help)),
-        ]));
+        let text = format!("{}{scope}", b.help);
+        for (i, chunk) in textwrap::wrap(&text, inner.saturating_sub(keys_w).max(10))
+            .into_iter()
+            .enumerate()
+        {
+            let keys_cell = if i == 0 {
+                format!(" {}", fit(&keys, keys_w.saturating_sub(2)))
+            } else {
+                String::new()
+            };
+            lines.push(Line::from(vec![
+                Span::styled(pad(&keys_cell, keys_w), t.key()),
+                Span::raw(chunk.into_owned()),
+            ]));
+        }
     }
     lines.push(Line::default());
-    lines.push(Line::from(Span::styled(
-        " Keys can be changed under [keys] in the config file. Any key closes this.",
-        t.dim(),
-    )));
+    for chunk in textwrap::wrap(
+        "Keys can be changed under [keys] in the config file. Any key closes this.",
+        inner.saturating_sub(1).max(10),
+    ) {
+        lines.push(Line::from(Span::styled(format!(" {chunk}"), t.dim())));
+    }
+    let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
+    let popup = Rect {
+        x: area.x + (area.width - popup_w) / 2,
+        y: area.y + (area.height - height) / 2,
+        width: popup_w,
+        height,
+    };
     let block = Block::default().borders(Borders::ALL).title(" Help ");
     frame.render_widget(Clear, popup);
     frame.render_widget(Paragraph::new(lines).block(block), popup);

@@ -1,0 +1,133 @@
+//! The inbox without a terminal: the real store, `update`, effects and drawing, driven
+//! synchronously into any ratatui backend. Snapshot tests, the escape-injection test and the
+//! benchmarks all run the product this way.
+
+use super::effects;
+use super::keymap::Keymap;
+use super::state::State;
+use super::theme::Theme;
+use super::ui::{self, Clock, View};
+use super::update::{self, Action, Effect};
+use crate::store::Store;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+
+pub struct Headless<B: Backend> {
+    pub store: Store,
+    pub state: State,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub clock: Clock,
+    pub terminal: Terminal<B>,
+    /// Bells rung so far.
+    pub bells: usize,
+    quit: bool,
+}
+
+impl<B: Backend> Headless<B> {
+    /// Open the inbox on `store` at time `now_ms`, with the first queries answered and drawn.
+    pub fn new(store: Store, backend: B, now_ms: i64) -> Self {
+        let mut h = Headless {
+            store,
+            state: State::new(now_ms),
+            keymap: Keymap::default(),
+            theme: Theme { color: true },
+            clock: Clock { offset_secs: 0 },
+            terminal: Terminal::new(backend).expect("backend"),
+            bells: 0,
+            quit: false,
+        };
+        let effects = update::start(&mut h.state);
+        h.run(effects);
+        h
+    }
+
+    /// Apply an action and everything it leads to, then draw until the screen is settled.
+    pub fn act(&mut self, action: Action) {
+        let effects = update::update(&mut self.state, &self.keymap, action);
+        self.run(effects);
+    }
+
+    /// Press a key, spelled as the keymap spells it (`j`, `enter`, `ctrl-c`, …), or type a character.
+    pub fn press(&mut self, key: &str) {
+        self.act(Action::Key(parse_key(key)));
+    }
+
+    pub fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            self.act(Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)));
+        }
+    }
+
+    /// Whether the inbox asked to quit.
+    pub fn quit_requested(&self) -> bool {
+        self.quit
+    }
+
+    fn run(&mut self, mut effects: Vec<Effect>) {
+        // Effects run in order and their answers are applied at once: what the effect thread does,
+        // without the thread.
+        loop {
+            while let Some(effect) = (!effects.is_empty()).then(|| effects.remove(0)) {
+                match effect {
+                    Effect::Bell => self.bells += 1,
+                    Effect::Quit => self.quit = true,
+                    other => {
+                        if let Some(action) = effects::run(&mut self.store, other) {
+                            effects.extend(update::update(&mut self.state, &self.keymap, action));
+                        }
+                    }
+                }
+            }
+            if !self.state.dirty {
+                return;
+            }
+            let layout = self.draw();
+            if layout == self.state.layout {
+                return;
+            }
+            effects.extend(update::update(&mut self.state, &self.keymap, Action::Layout(layout)));
+        }
+    }
+
+    /// Draw one frame (only what changed reaches the backend, as on a real terminal).
+    pub fn draw(&mut self) -> super::state::Layout {
+        let mut layout = None;
+        let view = View {
+            state: &self.state,
+            keymap: &self.keymap,
+            theme: self.theme,
+            clock: self.clock,
+        };
+        self.terminal.draw(|f| layout = Some(ui::draw(f, &view))).expect("draw");
+        self.state.dirty = false;
+        layout.expect("drawn")
+    }
+}
+
+/// `j`, `G`, `enter`, `ctrl-c`, … as a key event.
+pub fn parse_key(name: &str) -> KeyEvent {
+    let (modifiers, base) = match name.strip_prefix("ctrl-") {
+        Some(rest) => (KeyModifiers::CONTROL, rest),
+        None => (KeyModifiers::NONE, name),
+    };
+    let code = match base {
+        "enter" => KeyCode::Enter,
+        "esc" => KeyCode::Esc,
+        "tab" => KeyCode::Tab,
+        "backtab" => KeyCode::BackTab,
+        "up" => KeyCode::Up,
+        "down" => KeyCode::Down,
+        "left" => KeyCode::Left,
+        "right" => KeyCode::Right,
+        "pageup" => KeyCode::PageUp,
+        "pagedown" => KeyCode::PageDown,
+        "home" => KeyCode::Home,
+        "end" => KeyCode::End,
+        "backspace" => KeyCode::Backspace,
+        "space" => KeyCode::Char(' '),
+        one => KeyCode::Char(one.chars().next().expect("a key")),
+    };
+    KeyEvent::new(code, modifiers)
+}
