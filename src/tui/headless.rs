@@ -28,13 +28,18 @@ pub struct Headless<B: Backend> {
 impl<B: Backend> Headless<B> {
     /// Open the inbox on `store` at time `now_ms`, with the first queries answered and drawn.
     pub fn new(store: Store, backend: B, now_ms: i64) -> Self {
+        Self::with_terminal(store, Terminal::new(backend).expect("backend"), now_ms)
+    }
+
+    /// As `new`, on a terminal built by the caller (e.g. with a fixed viewport).
+    pub fn with_terminal(store: Store, terminal: Terminal<B>, now_ms: i64) -> Self {
         let mut h = Headless {
             store,
             state: State::new(now_ms),
             keymap: Keymap::default(),
             theme: Theme { color: true },
             clock: Clock { offset_secs: 0 },
-            terminal: Terminal::new(backend).expect("backend"),
+            terminal,
             bells: 0,
             quit: false,
         };
