@@ -1,0 +1,242 @@
+//! The real binary in a real terminal: tmux types the keys and reads the screen. Needs tmux
+//! (`apt-get install tmux`; `.ci/run` installs it).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+    dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    fn new(name: &str) -> Tmux {
+        let found = Command::new("tmux")
+            .arg("-V")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        assert!(
+            found,
+            "tmux is required for the terminal tests: apt-get install tmux (.ci/run installs it)"
+        );
+        Tmux {
+            socket: format!("switchboard-{name}-{}", std::process::id()),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("sb.db")
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Start the inbox at w×h; the shell reports its exit status when it ends.
+    fn start(&self, w: u16, h: u16, args: &str) {
+        let config = self.dir.path().join("config.toml");
+        std::fs::write(&config, "[inbox]\nbell = false\n").unwrap();
+        let cmd = format!(
+            "{} --db {} --config {} {args}; echo EXIT=$?; sleep 60",
+            env!("CARGO_BIN_EXE_switchboard"),
+            self.db().display(),
+            config.display()
+        );
+        let status = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                "e2e",
+                "-x",
+                &w.to_string(),
+                "-y",
+                &h.to_string(),
+                &cmd,
+            ])
+            .env("XDG_STATE_HOME", self.dir.path())
+            .env_remove("NO_COLOR")
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-t", "e2e"])
+    }
+
+    /// The screen once it contains `text`; fails with the screen shown if that takes over 5 s.
+    fn wait_for(&self, text: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "waited for {text:?}; the screen shows:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend_from_slice(keys);
+        self.tmux(&args);
+        std::thread::sleep(Duration::from_millis(150));
+    }
+
+    fn alternate_screen_on(&self) -> bool {
+        self.tmux(&["display", "-p", "-t", "e2e", "#{alternate_on}"]).trim() == "1"
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}
+
+fn switchboard(db: &Path, args: &[&str]) {
+    let out = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn import_demo(db: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo");
+    for f in ["mykaarma.ndjson", "highlevel.ndjson", "partoo.ndjson"] {
+        switchboard(db, &["import", root.join(f).to_str().unwrap()]);
+    }
+}
+
+#[test]
+fn demo_session_move_open_filter_search_live_quit() {
+    let t = Tmux::new("session");
+    import_demo(&t.db());
+    t.start(80, 24, "");
+    // Keys typed before the list has loaded have nothing to act on: wait for the rows.
+    let screen = t.wait_for("Conversations · all · 25");
+    assert!(screen.contains("LIST │ filter: all"), "{screen}");
+    assert!(t.alternate_screen_on());
+
+    // Move and open a thread.
+    t.keys(&["j", "j", "Enter"]);
+    let screen = t.wait_for("THREAD │");
+    assert!(screen.contains("Oluwaseun Adeyemi · +2348035550111"), "{screen}");
+    assert!(
+        screen.contains("✗ failed") && screen.contains("the carrier reported the message as undelivered"),
+        "{screen}"
+    );
+
+    // Back, then the failed filter.
+    t.keys(&["Escape"]);
+    t.wait_for("LIST │");
+    t.keys(&["f", "f"]);
+    let screen = t.wait_for("filter: failed");
+    assert!(screen.contains("Conversations · failed · 7"), "{screen}");
+
+    // Esc clears the filter; then search (a search applies within the filter shown).
+    t.keys(&["Escape"]);
+    t.wait_for("filter: all");
+    t.keys(&["/"]);
+    t.wait_for("Search:");
+    t.keys(&["winter tire", "Enter"]);
+    let screen = t.wait_for("search: winter tire");
+    assert!(
+        screen.contains("Tomás Müller") && screen.contains("Hans Becker"),
+        "{screen}"
+    );
+    t.keys(&["Escape"]);
+    t.wait_for("Conversations · all · 25");
+
+    // Another process writes an event: it appears without a key press.
+    let now = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S%.6f+00:00").to_string();
+    let event = serde_json::json!({"type": "message_created", "payload": {
+        "message": {"id": 990001, "conversation_id": 990, "date": now, "content_type": "Text", "sender_type": "Consumer",
+                    "status": "Success", "content": "Is the red Civic still available?"},
+        "conversation": {"id": 990, "consumer_name": "Zed Newcustomer", "messaging_partner": "Facebook"}}});
+    let file = t.dir.path().join("new.json");
+    std::fs::write(&file, event.to_string()).unwrap();
+    switchboard(&t.db(), &["import", file.to_str().unwrap()]);
+    let screen = t.wait_for("Zed Newcustomer");
+    assert!(screen.contains("Is the red Civic"), "{screen}");
+    assert!(screen.contains("Conversations · all · 26"), "{screen}");
+
+    // Quit: the shell gets its screen back.
+    t.keys(&["q"]);
+    t.wait_for("EXIT=0");
+    assert!(!t.alternate_screen_on(), "the alternate screen was left");
+}
+
+#[test]
+fn sigterm_and_sighup_restore_the_terminal() {
+    for signal in ["TERM", "HUP"] {
+        let t = Tmux::new(&format!("sig{signal}"));
+        import_demo(&t.db());
+        t.start(60, 20, "");
+        t.wait_for("Conversations · all · 25");
+        assert!(t.alternate_screen_on());
+        // The inbox itself, not the shell around it.
+        let pattern = format!("^{} --db {}", env!("CARGO_BIN_EXE_switchboard"), t.db().display());
+        let killed = Command::new("pkill")
+            .args([&format!("-{signal}"), "-f", &pattern])
+            .status()
+            .unwrap();
+        assert!(killed.success(), "no process to signal");
+        t.wait_for("EXIT=0");
+        assert!(!t.alternate_screen_on(), "SIG{signal} left the alternate screen on");
+    }
+}
+
+#[test]
+fn the_in_process_receiver_shows_up_in_the_status_bar() {
+    let t = Tmux::new("listen");
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    t.start(
+        100,
+        30,
+        &format!("--listen 127.0.0.1:{port} --insecure-accept-unsigned"),
+    );
+    t.wait_for("No conversations yet");
+    let screen = t.wait_for("receiving on");
+    assert!(screen.contains(&format!("receiving on 127.0.0.1:{port}")), "{screen}");
+    let event =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/partoo/google_consumer_success.json"))
+            .unwrap();
+    let client = reqwest::blocking::Client::new();
+    let r = client
+        .post(format!("http://127.0.0.1:{port}/webhooks/partoo"))
+        .body(event)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    t.wait_for("Hans Becker");
+    t.wait_for("Winter tires in stock?");
+    t.keys(&["q"]);
+    t.wait_for("EXIT=0");
+}
