@@ -59,6 +59,16 @@ pub enum Command {
     /// Write deterministic benchmark events as NDJSON
     #[command(hide = true)]
     Gen(GenArgs),
+    /// Time the inbox headless on a database (JSON)
+    #[command(hide = true)]
+    BenchInbox {
+        #[arg(long, default_value_t = 80)]
+        width: u16,
+        #[arg(long, default_value_t = 24)]
+        height: u16,
+        #[arg(long, default_value_t = 400)]
+        repeat: usize,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -369,6 +379,10 @@ pub fn run(cli: Cli) -> Result<Exit> {
             }
             // Not on a terminal: print what the inbox would show.
             demo_text(&mut out, &path)?;
+        }
+        Some(Command::BenchInbox { width, height, repeat }) => {
+            let report = crate::tui::measure::run(&db_path()?, width, height, repeat)?;
+            writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
         }
         Some(Command::Gen(a)) if a.signed_mykaarma.is_some() => {
             let secret = a.signed_mykaarma.as_deref().unwrap_or_default();

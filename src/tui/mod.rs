@@ -8,6 +8,7 @@ pub mod app;
 pub mod effects;
 pub mod headless;
 pub mod keymap;
+pub mod measure;
 pub mod state;
 pub mod theme;
 pub mod ui;
