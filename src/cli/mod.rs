@@ -370,11 +370,16 @@ pub fn run(cli: Cli) -> Result<Exit> {
                 init_file_logging(&config)?;
                 drop(out);
                 let options = crate::tui::app::Options {
-                    db: path,
+                    db: path.clone(),
                     listen: cli.listen,
                     insecure_accept_unsigned: cli.insecure_accept_unsigned,
                 };
-                crate::tui::app::run(options, &config)?;
+                let result = crate::tui::app::run(options, &config);
+                // The demo's database was made for this session only.
+                if let Some(dir) = path.parent() {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
+                result?;
                 return Ok(Exit::Ok);
             }
             // Not on a terminal: print what the inbox would show.
