@@ -30,6 +30,7 @@ pub fn import(
     source_tag: &str,
 ) -> Result<ImportSummary> {
     let started = Instant::now();
+    store.use_large_cache()?;
     let mut total = IngestReport::default();
     let mut batch: Vec<Incoming> = Vec::with_capacity(BATCH);
     let flush = |batch: &mut Vec<Incoming>, store: &mut Store, total: &mut IngestReport| -> Result<()> {

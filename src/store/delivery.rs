@@ -29,6 +29,7 @@ impl Store {
     /// elsewhere, so no acknowledgement waits for one.
     pub fn become_writer(&self) -> Result<()> {
         self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        self.use_large_cache()?;
         Ok(())
     }
 

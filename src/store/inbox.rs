@@ -26,18 +26,17 @@ impl Store {
     }
 
     pub fn totals(&self) -> Result<Totals> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT count(*) FILTER (WHERE unread > 0), count(*) FILTER (WHERE failed_count > 0)
-             FROM conversations WHERE message_count > 0",
-            )?
-            .query_row([], |r| {
-                Ok(Totals {
-                    unread_conversations: r.get(0)?,
-                    failed_conversations: r.get(1)?,
-                })
-            })?)
+        // Two statements, each reading only its covering partial index (as one statement with two
+        // subqueries, SQLite fetched every row and took ~50 ms at 50,000 conversations).
+        let count = |sql: &str| -> Result<i64> { Ok(self.conn.prepare_cached(sql)?.query_row([], |r| r.get(0))?) };
+        Ok(Totals {
+            unread_conversations: count(
+                "SELECT count(*) FROM conversations INDEXED BY conversations_unread WHERE unread > 0 AND message_count > 0",
+            )?,
+            failed_conversations: count(
+                "SELECT count(*) FROM conversations INDEXED BY conversations_failed WHERE failed_count > 0",
+            )?,
+        })
     }
 
     pub fn watermark(&self) -> Result<Watermark> {

@@ -92,7 +92,8 @@ impl Store {
         conn.pragma_update(None, "synchronous", "full")?;
         conn.pragma_update(None, "foreign_keys", "on")?;
         conn.pragma_update(None, "temp_store", "memory")?;
-        conn.pragma_update(None, "cache_size", -65536)?;
+        // A modest page cache for readers (the inbox); writers raise it (`use_large_cache`).
+        conn.pragma_update(None, "cache_size", -8192)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // The fold uses a few dozen distinct statements; recompiling them is pure waste.
         conn.set_prepared_statement_cache_capacity(128);
@@ -101,6 +102,12 @@ impl Store {
             conn,
             path: path.to_path_buf(),
         })
+    }
+
+    /// 64 MiB of page cache: bulk writers look up conversations and messages all over the file.
+    pub fn use_large_cache(&self) -> Result<()> {
+        self.conn.pragma_update(None, "cache_size", -65536)?;
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -176,6 +183,7 @@ impl Store {
     /// Empty the derived tables and fold the whole log again, re-parsing every body (so a parser
     /// fix applies to events already stored). One transaction: readers see the old state or the new.
     pub fn rebuild(&mut self) -> Result<RebuildReport> {
+        self.use_large_cache()?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("INSERT INTO messages_fts (messages_fts) VALUES ('delete-all')", [])?;
         for table in schema::DERIVED_TABLES {

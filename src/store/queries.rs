@@ -171,7 +171,11 @@ impl Store {
         after: Option<(i64, &str)>,
         limit: usize,
     ) -> Result<Vec<Conversation>> {
-        let mut sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.message_count > 0");
+        // Walk the activity index in order and stop at `limit` matches; left to itself the planner
+        // may pick a filter's partial index and sort every match instead.
+        let mut sql = format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations c INDEXED BY conversations_activity WHERE c.message_count > 0"
+        );
         let mut args: Vec<Value> = vec![];
         match filter {
             ConversationFilter::All => {}

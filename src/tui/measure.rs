@@ -52,7 +52,11 @@ pub struct Report {
 fn timing(mut samples: Vec<f64>) -> Timing {
     samples.sort_by(f64::total_cmp);
     let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
-    Timing { median_ms: at(0.5), p99_ms: at(0.99), samples: samples.len() }
+    Timing {
+        median_ms: at(0.5),
+        p99_ms: at(0.99),
+        samples: samples.len(),
+    }
 }
 
 fn ms(since: Instant) -> f64 {
@@ -71,7 +75,10 @@ pub fn run(db: &Path, width: u16, height: u16, repeat: usize) -> anyhow::Result<
     let started = Instant::now();
     let store = Store::open(db)?;
     let viewport = ratatui::Viewport::Fixed(ratatui::layout::Rect::new(0, 0, width, height));
-    let terminal = ratatui::Terminal::with_options(CrosstermBackend::new(bytes.clone()), ratatui::TerminalOptions { viewport })?;
+    let terminal = ratatui::Terminal::with_options(
+        CrosstermBackend::new(bytes.clone()),
+        ratatui::TerminalOptions { viewport },
+    )?;
     let mut h = Headless::with_terminal(store, terminal, chrono::Utc::now().timestamp_millis());
     let first_frame_ms = ms(started);
     let full_frame_bytes = bytes.0.swap(0, Ordering::Relaxed);
