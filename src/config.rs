@@ -37,6 +37,9 @@ pub struct Config {
     pub receiver: ReceiverConfig,
     #[serde(default)]
     pub inbox: InboxConfig,
+    /// The send-message API replies go through.
+    #[serde(default)]
+    pub mykaarma: SendConfig,
     /// Command name → keys, for only the commands being rebound (e.g. `quit = ["q", "ctrl-q"]`).
     #[serde(default)]
     pub keys: std::collections::HashMap<String, Vec<String>>,
@@ -63,11 +66,43 @@ impl Default for InboxConfig {
     }
 }
 
+/// myKaarma's send-message API (`[mykaarma]`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SendConfig {
+    /// `https://api.mykaarma.com`; plain `http://` only to a loopback address (the sandbox).
+    pub base_url: String,
+    pub username: Option<Secret>,
+    pub password: Option<Secret>,
+    /// `userUuid` in the send path. `DEFAULT` is the default dealer associate, so a reply does not
+    /// reassign the customer's thread to the API user.
+    pub user_uuid: String,
+    pub connect_timeout_secs: u64,
+    /// The whole request, answer included. After it, the message's fate is `unknown`.
+    pub timeout_secs: u64,
+}
+
+impl Default for SendConfig {
+    fn default() -> Self {
+        SendConfig {
+            base_url: "https://api.mykaarma.com".into(),
+            username: None,
+            password: None,
+            user_uuid: "DEFAULT".into(),
+            connect_timeout_secs: 5,
+            timeout_secs: 30,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiverConfig {
     /// Address to listen on, e.g. `127.0.0.1:8787`.
     pub listen: Option<String>,
+    /// The base URL at which vendors reach this receiver (e.g. `https://hooks.example.com`), used to
+    /// build the `callbackURL` of each reply.
+    pub public_url: Option<String>,
     /// Largest body accepted, in bytes (default 8 MiB).
     pub max_body_bytes: Option<usize>,
     /// How long a client may take to send its body, in seconds (default 10).
@@ -154,11 +189,24 @@ impl Config {
     }
 
     fn has_secrets(&self) -> bool {
-        self.receiver.mykaarma.is_some()
+        self.receiver.mykaarma.is_some() || self.mykaarma.username.is_some() || self.mykaarma.password.is_some()
     }
 
     fn apply_env(&mut self) {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let m = &mut self.mykaarma;
+        if let Some(url) = var("SWITCHBOARD_MYKAARMA_BASE_URL") {
+            m.base_url = url;
+        }
+        if let Some(user) = var("SWITCHBOARD_MYKAARMA_USERNAME") {
+            m.username = Some(Secret::new(user));
+        }
+        if let Some(password) = var("SWITCHBOARD_MYKAARMA_PASSWORD") {
+            m.password = Some(Secret::new(password));
+        }
+        if let Some(url) = var("SWITCHBOARD_PUBLIC_URL") {
+            self.receiver.public_url = Some(url);
+        }
         let r = &mut self.receiver;
         if let Some(secret) = var("SWITCHBOARD_MYKAARMA_WEBHOOK_SECRET") {
             let token = r.mykaarma.take().and_then(|m| m.authorization_token);

@@ -13,6 +13,7 @@ pub mod model;
 pub mod providers;
 pub mod receiver;
 pub mod sanitize;
+pub mod send;
 pub mod store;
 pub mod synthetic;
 pub mod tui;

@@ -360,7 +360,7 @@ pub fn parse_callback(token: &str, body: &[u8]) -> super::Parsed {
         .and_then(|t| typed::<SendCallback>(t, ""))
     {
         Ok(cb) => Outcome::Ignored(format!(
-            "send-status callback ({} for message {}): stored, not folded into messages",
+            "send-status callback ({} for message {}): applied to the outbox, not folded into messages",
             cb.status.as_deref().unwrap_or("no status"),
             cb.message_uuid.as_deref().unwrap_or("?")
         )),

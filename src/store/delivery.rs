@@ -89,14 +89,13 @@ impl Store {
     pub fn ingest_callback(&mut self, token: &str, body: &[u8], parsed: &Parsed) -> Result<CallbackStored> {
         let now = chrono::Utc::now().timestamp_millis();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let known = tx
-            .prepare_cached("SELECT 1 FROM callback_tokens WHERE token = ?1")?
-            .query_row([token], |_| Ok(()))
-            .optional()?
-            .is_some();
-        if !known {
+        let known: Option<Option<i64>> = tx
+            .prepare_cached("SELECT outbox_id FROM callback_tokens WHERE token = ?1")?
+            .query_row([token], |r| r.get(0))
+            .optional()?;
+        let Some(outbox_id) = known else {
             return Ok(CallbackStored::UnknownToken);
-        }
+        };
         let n = tx
             .prepare_cached(
                 "INSERT INTO events (received_at, source, provider, event_type, dedupe_key, event_at, outcome, reason, body)
@@ -114,8 +113,12 @@ impl Store {
             ])?;
         debug_assert!(
             !matches!(parsed.outcome, Outcome::Ok(_)),
-            "callbacks are not folded yet"
+            "callbacks move the outbox, not the folded messages"
         );
+        // A repeated callback (same bytes) was stored before: it moves nothing twice.
+        if let (1, Some(id)) = (n, outbox_id) {
+            super::outbox::apply_callback(&tx, id, body)?;
+        }
         tx.commit()?;
         Ok(if n == 1 {
             CallbackStored::Stored

@@ -7,11 +7,13 @@
 mod delivery;
 mod fold;
 mod inbox;
+mod outbox;
 mod queries;
 mod schema;
 
 pub use delivery::{AuditRow, CallbackStored};
 pub use inbox::{Totals, Watermark};
+pub use outbox::{Draft, Enqueued, NewSend, Report, Target, new_client_id};
 pub use queries::{ConversationFilter, EventRow, FailureRow, rfc3339};
 
 use crate::model::Provider;
@@ -176,6 +178,7 @@ impl Store {
             }
         }
         fold::refresh_conversations(&tx, &touched)?;
+        outbox::reconcile(&tx, parsed)?;
         tx.commit().context("cannot commit to the database")?;
         Ok((report, results))
     }

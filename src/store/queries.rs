@@ -92,6 +92,45 @@ fn conversation_row(r: &Row) -> rusqlite::Result<Conversation> {
     })
 }
 
+/// How far along a status word is, for choosing between the thread's and the outbox's.
+fn display_rank(status: &str) -> u8 {
+    match status {
+        "received" => 0,
+        "pending" | "queued" => 1,
+        "sending" | "unknown" => 2,
+        "accepted" => 3,
+        "sent" => 4,
+        "failed" => 5,
+        "delivered" => 6,
+        "read" => 7,
+        _ => 0,
+    }
+}
+
+/// An outbox entry shown in its thread before any webhook reported it.
+fn outbox_message(e: &crate::send::outbox::OutboxEntry) -> Message {
+    use crate::send::outbox::Protocol;
+    Message {
+        id: format!("outbox:{}", e.id),
+        provider_message_id: e.message_uuid.clone().unwrap_or_default(),
+        channel: match e.protocol {
+            Protocol::Text => "sms".into(),
+            Protocol::Email => "email".into(),
+        },
+        direction: "outbound".into(),
+        at: Some(e.created_at.clone()),
+        sender: Some("you (Switchboard)".into()),
+        subject: e.subject.clone(),
+        body: Some(e.body.clone()),
+        status: e.status.as_str().into(),
+        status_detail: e.explanation(),
+        attachments: vec![],
+        call: None,
+        draft: false,
+        deleted: false,
+    }
+}
+
 const MESSAGE_COLUMNS: &str = "m.key, m.provider_message_id, m.channel, m.direction, m.at, m.sender, m.subject, m.body,
      m.status, m.status_detail, m.attachments, m.call, m.draft, m.deleted, m.channel_raw";
 
@@ -264,7 +303,10 @@ impl Store {
         );
         let mut q = self.conn.prepare_cached(&sql)?;
         let rows = q.query_map(rusqlite::params![key, after_at, after_key, limit as i64], message_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut page: Vec<Message> = rows.collect::<rusqlite::Result<_>>()?;
+        let last_page = page.len() < limit;
+        self.overlay_outbox(key, &mut page, last_page)?;
+        Ok(page)
     }
 
     /// The page of a thread just before `(at, key)` (or its newest page), oldest first: a thread
@@ -285,7 +327,47 @@ impl Store {
         )?;
         let mut page: Vec<Message> = rows.collect::<rusqlite::Result<_>>()?;
         page.reverse();
+        self.overlay_outbox(key, &mut page, unbounded)?;
         Ok(page)
+    }
+
+    /// Our replies in a thread: an outbox entry that became a thread message lends it any status
+    /// further along (a callback's failure reason, say); one that has not yet shows on its own, at
+    /// the end (`newest`), as `sending`, `accepted`, `unknown`, …
+    fn overlay_outbox(&self, key: &str, page: &mut Vec<Message>, newest: bool) -> Result<()> {
+        let mut entries = self.outbox(Some(key), 50)?;
+        if entries.is_empty() {
+            return Ok(());
+        }
+        entries.reverse();
+        let mut added = false;
+        for e in &entries {
+            if let Some(m) = e.message_key.as_ref().and_then(|k| page.iter_mut().find(|m| m.id == *k)) {
+                let ours = e.status.as_str();
+                if display_rank(ours) > display_rank(&m.status) {
+                    m.status = ours.to_string();
+                    m.status_detail = e.explanation().or(m.status_detail.take());
+                } else if m.status == "failed" && e.status.as_str() == "failed" {
+                    if let Some(words) = e.explanation().filter(|w| Some(w) != m.status_detail.as_ref()) {
+                        m.status_detail = Some(match m.status_detail.take() {
+                            Some(vendor) => format!("{words} ({vendor})"),
+                            None => words,
+                        });
+                    }
+                }
+            } else if newest && e.message_key.is_none() {
+                page.push(outbox_message(e));
+                added = true;
+            }
+        }
+        if added {
+            page.sort_by_key(|m| {
+                m.at.as_deref()
+                    .and_then(|a| chrono::DateTime::parse_from_rfc3339(a).ok())
+                    .map(|t| t.timestamp_millis())
+            });
+        }
+        Ok(())
     }
 
     /// A whole thread, oldest first.

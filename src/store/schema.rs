@@ -137,6 +137,47 @@ const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 3: replies. A draft per conversation (kept across restarts), and the outbox: one row per
+    // message we send, committed as `sending` before its request leaves.
+    r#"
+    CREATE TABLE drafts (
+        conversation_key TEXT PRIMARY KEY,
+        draft_id         TEXT    NOT NULL,      -- becomes the outbox client_id: one draft, one send
+        protocol         TEXT    NOT NULL,
+        subject          TEXT,
+        body             TEXT    NOT NULL,
+        options          TEXT    NOT NULL,      -- JSON SendOptions
+        updated_at       INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE outbox (
+        id               INTEGER PRIMARY KEY,
+        client_id        TEXT    NOT NULL UNIQUE,
+        conversation_key TEXT    NOT NULL,
+        protocol         TEXT    NOT NULL,
+        recipient        TEXT,
+        subject          TEXT,
+        body             TEXT    NOT NULL,
+        options          TEXT    NOT NULL,
+        status           TEXT    NOT NULL CHECK (status IN
+                             ('queued', 'sending', 'accepted', 'sent', 'delivered', 'failed', 'unknown')),
+        created_at       INTEGER NOT NULL,
+        status_at        INTEGER NOT NULL,
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        sending_pid      INTEGER,
+        sending_at       INTEGER,
+        next_try_at      INTEGER,               -- a retry after a connection that provably never opened
+        http_status      INTEGER,
+        message_uuid     TEXT,                  -- myKaarma's messageUUID = messageDTO.uuid in webhooks
+        message_key      TEXT,                  -- the thread message it became
+        errors           TEXT,                  -- JSON [Problem]
+        warnings         TEXT
+    );
+    CREATE INDEX outbox_conversation ON outbox (conversation_key, id);
+    CREATE INDEX outbox_open ON outbox (status, conversation_key)
+        WHERE status IN ('queued', 'sending', 'accepted', 'sent', 'unknown');
+    CREATE INDEX outbox_message_uuid ON outbox (message_uuid) WHERE message_uuid IS NOT NULL;
+    "#,
 ];
 
 /// Bring the database up to the latest schema.

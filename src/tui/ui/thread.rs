@@ -90,6 +90,7 @@ fn status_label(m: &Message) -> (String, fn(&crate::tui::theme::Theme) -> Style)
         "received" => (String::new(), |t| t.dim()),
         "pending" | "queued" => (format!("◷ {}", m.status), |t| t.pending()),
         "sending" => ("… sending".into(), |t| t.pending()),
+        "accepted" => ("◷ accepted".into(), |t| t.pending()),
         "sent" => ("✓ sent".into(), |t| t.ok()),
         "delivered" => ("✓✓ delivered".into(), |t| t.ok()),
         "read" => ("✓✓ read".into(), |t| t.ok()),
