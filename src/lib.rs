@@ -12,6 +12,7 @@ pub mod import;
 pub mod model;
 pub mod providers;
 pub mod receiver;
+pub mod sandbox;
 pub mod sanitize;
 pub mod send;
 pub mod store;

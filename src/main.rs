@@ -6,6 +6,7 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(Exit::Ok) => ExitCode::SUCCESS,
         Ok(Exit::Found) => ExitCode::from(1),
+        Ok(Exit::Unknown) => ExitCode::from(3),
         // The reader went away (`| head`): nothing left to say to anyone.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {

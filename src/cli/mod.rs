@@ -1,5 +1,7 @@
-//! The command line: `import`, `conversations`, `thread`, `failures`, `events`, `rebuild`, `demo`.
+//! The command line: `import`, `conversations`, `thread`, `failures`, `events`, `rebuild`, `demo`,
+//! `send`, `outbox`, `sandbox`.
 
+mod reply;
 mod show;
 mod table;
 
@@ -54,6 +56,12 @@ pub enum Command {
     Events(EventsArgs),
     /// Fold the whole event log again into conversations and messages
     Rebuild(JsonFlag),
+    /// Reply through myKaarma's send-message API (exit 0 accepted, 1 refused or failed, 3 unknown)
+    Send(reply::SendArgs),
+    /// Replies sent from this database, newest first, with what became of each
+    Outbox(reply::OutboxArgs),
+    /// Run a local stand-in for myKaarma's send-message API (for tests and demos)
+    Sandbox(reply::SandboxArgs),
     /// Load the demo dealership into a fresh temporary database and show it
     Demo,
     /// Write deterministic benchmark events as NDJSON
@@ -195,8 +203,10 @@ pub fn thread_json(store: &Store, key: &str) -> Result<String> {
 /// The process exit status a command asks for.
 pub enum Exit {
     Ok,
-    /// `failures --exit-code` found failures.
+    /// `failures --exit-code` found failures; `send` was refused or failed.
     Found,
+    /// `send` cannot tell whether the message went out.
+    Unknown,
 }
 
 /// The inbox owns the screen: it logs to a file ($XDG_STATE_HOME/switchboard/switchboard.log).
@@ -235,6 +245,17 @@ fn init_logging() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
+}
+
+/// Warnings only, on stderr: a script's stdout stays its JSON.
+fn init_logging_quiet() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SWITCHBOARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
 }
@@ -362,6 +383,20 @@ pub fn run(cli: Cli) -> Result<Exit> {
                     report.events, report.changed_outcome
                 )?;
             }
+        }
+        Some(Command::Send(a)) => {
+            let config = crate::config::Config::load(cli.config.as_deref())?;
+            init_logging_quiet();
+            let mut store = open()?;
+            let exit = reply::send(&mut store, &config, a, &mut out)?;
+            out.flush()?;
+            return Ok(exit);
+        }
+        Some(Command::Outbox(a)) => return reply::outbox(&open()?, a, &mut out),
+        Some(Command::Sandbox(a)) => {
+            init_logging();
+            drop(out);
+            return reply::sandbox(a);
         }
         Some(Command::Demo) => {
             let path = demo_database()?;

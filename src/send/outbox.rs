@@ -103,15 +103,17 @@ impl OutboxStatus {
         Self::ALL.into_iter().find(|x| x.as_str() == s)
     }
 
-    /// How far along: a report only ever moves a message forward. `sent` and `failed` rank alike
-    /// (neither can undo the other); only a delivery receipt outranks a failure.
+    /// How far along: a report only ever moves a message forward. A carrier's failure may follow
+    /// `sent` (the same order the thread's fold uses), but no success report undoes a failure, and
+    /// only a delivery receipt, which proves arrival, outranks it.
     pub fn rank(&self) -> u8 {
         match self {
             OutboxStatus::Queued => 0,
             OutboxStatus::Sending | OutboxStatus::Unknown => 1,
             OutboxStatus::Accepted => 2,
-            OutboxStatus::Sent | OutboxStatus::Failed => 3,
-            OutboxStatus::Delivered => 4,
+            OutboxStatus::Sent => 3,
+            OutboxStatus::Failed => 4,
+            OutboxStatus::Delivered => 5,
         }
     }
 
@@ -225,8 +227,9 @@ mod tests {
         assert!(Unknown.may_become(Accepted));
         assert!(Accepted.may_become(Failed));
         assert!(Failed.may_become(Delivered));
-        assert!(!Sent.may_become(Failed), "a failure cannot undo a sent message");
-        assert!(!Failed.may_become(Sent));
+        assert!(Sent.may_become(Failed), "the carrier may fail a sent message");
+        assert!(!Failed.may_become(Sent), "a late or repeated success never hides a failure");
+        assert!(!Failed.may_become(Accepted) && !Failed.may_become(Unknown));
         assert!(!Delivered.may_become(Failed));
         assert!(!Sent.may_become(Queued) && !Accepted.may_become(Queued) && !Unknown.may_become(Queued));
         assert!(!Accepted.may_become(Accepted), "a repeated report changes nothing");

@@ -1,0 +1,243 @@
+//! `send`, `outbox` and `sandbox`: replying from scripts, looking at what was sent, and the local
+//! stand-in for myKaarma's send API.
+
+use super::table::Table;
+use super::{Exit, show};
+use crate::config::Config;
+use crate::send::deliver::{self, Sender};
+use crate::send::outbox::{OutboxEntry, OutboxStatus, Protocol, SendOptions};
+use crate::store::{NewSend, Store};
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use std::io::Write;
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["text", "email"])))]
+pub struct SendArgs {
+    /// A conversation id as `conversations` prints it (an unambiguous prefix is enough)
+    pub conversation: String,
+    /// Send a text message with this body
+    #[arg(long, value_name = "BODY")]
+    pub text: Option<String>,
+    /// Send an email with this body (needs --subject)
+    #[arg(long, value_name = "BODY", requires = "subject")]
+    pub email: Option<String>,
+    #[arg(long, value_name = "SUBJECT")]
+    pub subject: Option<String>,
+    /// The customer's number or address [default: the conversation's]
+    #[arg(long, value_name = "NUMBER|EMAIL")]
+    pub to: Option<String>,
+    /// Wait for the carrier or email provider before myKaarma answers
+    #[arg(long)]
+    pub sync: bool,
+    /// Append the sending user's name
+    #[arg(long)]
+    pub signature: bool,
+    /// Append the dealership footer
+    #[arg(long)]
+    pub footer: bool,
+    /// Leave off the "Text STOP to opt-out" footer (on by default for texts)
+    #[arg(long)]
+    pub no_tcpa_footer: bool,
+    /// Send the department's contact card (texts)
+    #[arg(long)]
+    pub vcard: bool,
+    /// Queue the text until a not-yet-opted-in customer opts in
+    #[arg(long)]
+    pub queue_if_opted_out: bool,
+    /// Run it again with the same key and it is not sent twice: the first run's entry is reported
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
+    /// Print the outbox entry as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct OutboxArgs {
+    /// Only this conversation's replies
+    pub conversation: Option<String>,
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SandboxArgs {
+    #[arg(long, default_value = "127.0.0.1:8788", value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+    /// The Basic-auth username it accepts
+    #[arg(long, env = "SWITCHBOARD_MYKAARMA_USERNAME", hide_env_values = true)]
+    pub username: String,
+    /// The Basic-auth password it accepts
+    #[arg(long, env = "SWITCHBOARD_MYKAARMA_PASSWORD", hide_env_values = true)]
+    pub password: String,
+    /// Post myKaarma `messages` webhook events here (a receiver's /webhooks/mykaarma)
+    #[arg(long, value_name = "URL")]
+    pub webhook_url: Option<String>,
+    /// HMAC key for the webhooks' signature [default: the username, as myKaarma does]
+    #[arg(long, value_name = "SECRET", hide_env_values = true, env = "SWITCHBOARD_MYKAARMA_WEBHOOK_SECRET")]
+    pub webhook_secret: Option<String>,
+    /// Static x-authorization-token sent with the webhooks
+    #[arg(long, value_name = "TOKEN")]
+    pub webhook_token: Option<String>,
+    /// Milliseconds between the steps of a message's life (submitted, delivered)
+    #[arg(long, default_value_t = 800)]
+    pub step_ms: u64,
+    /// Seconds the slow recipient (…0002) takes to answer
+    #[arg(long, default_value_t = 30)]
+    pub slow_secs: u64,
+    /// Where the redirecting recipient (…0005) is sent
+    #[arg(long, default_value = "http://127.0.0.2:9/elsewhere", value_name = "URL")]
+    pub redirect_to: String,
+}
+
+pub fn sandbox(a: SandboxArgs) -> Result<Exit> {
+    crate::sandbox::run(crate::sandbox::Options {
+        listen: a.listen,
+        username: a.username,
+        password: a.password,
+        webhook_url: a.webhook_url,
+        webhook_secret: a.webhook_secret,
+        webhook_token: a.webhook_token,
+        step: std::time::Duration::from_millis(a.step_ms),
+        slow: std::time::Duration::from_secs(a.slow_secs),
+        redirect_to: a.redirect_to,
+    })?;
+    Ok(Exit::Ok)
+}
+
+pub fn send(store: &mut Store, config: &Config, a: SendArgs, out: &mut dyn Write) -> Result<Exit> {
+    let key = store.resolve_conversation(&a.conversation)?;
+    let target = store.target(&key)?;
+    if let Some(why) = deliver::unreachable(&target) {
+        bail!("{why}");
+    }
+    let (protocol, body) = match (a.text, a.email) {
+        (Some(t), None) => (Protocol::Text, t),
+        (None, Some(e)) => (Protocol::Email, e),
+        _ => bail!("give one of --text or --email"),
+    };
+    if body.trim().is_empty() {
+        bail!("the message is empty");
+    }
+    let sender = Sender {
+        client: crate::send::client::Client::new(&config.mykaarma)?,
+        public_url: config.receiver.public_url.clone(),
+    };
+    let options = SendOptions {
+        signature: a.signature,
+        footer: a.footer,
+        tcpa_footer: !a.no_tcpa_footer,
+        vcard: a.vcard,
+        queue_if_opted_out: a.queue_if_opted_out,
+        synchronous: a.sync,
+    };
+    let recipient = a.to.or_else(|| deliver::recipient(&target, protocol));
+    let client_id = match a.idempotency_key {
+        Some(k) => format!("cli:{k}"),
+        None => crate::store::new_client_id()?,
+    };
+    // An earlier run with this key that died mid-request is `unknown` now, never sent again.
+    store.sweep_interrupted(sender.client.timeout.as_millis() as i64 + 10_000)?;
+    let queued = store.enqueue(&NewSend {
+        client_id,
+        conversation: key,
+        protocol,
+        recipient,
+        subject: a.subject.filter(|_| protocol == Protocol::Email),
+        body,
+        options,
+    })?;
+    if !queued.created {
+        eprintln!(
+            "switchboard: this idempotency key was used before (outbox entry {}); not sending again",
+            queued.entry.id
+        );
+    }
+    let entry = if queued.entry.status == OutboxStatus::Queued {
+        sender.send(store, queued.entry.id)?
+    } else {
+        queued.entry
+    };
+    if a.json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&SendDoc::from(&entry))?)?;
+    } else {
+        outbox_table(out, std::slice::from_ref(&entry))?;
+    }
+    Ok(match entry.status {
+        OutboxStatus::Accepted | OutboxStatus::Sent | OutboxStatus::Delivered => Exit::Ok,
+        OutboxStatus::Failed => Exit::Found,
+        OutboxStatus::Unknown | OutboxStatus::Sending | OutboxStatus::Queued => Exit::Unknown,
+    })
+}
+
+/// What `send --json` prints.
+#[derive(serde::Serialize)]
+struct SendDoc<'a> {
+    id: i64,
+    status: &'a str,
+    message_uuid: Option<&'a str>,
+    conversation: &'a str,
+    http_status: Option<i64>,
+    errors: &'a [crate::send::outbox::Problem],
+    warnings: &'a [crate::send::outbox::Problem],
+}
+
+impl<'a> From<&'a OutboxEntry> for SendDoc<'a> {
+    fn from(e: &'a OutboxEntry) -> Self {
+        SendDoc {
+            id: e.id,
+            status: e.status.as_str(),
+            message_uuid: e.message_uuid.as_deref(),
+            conversation: &e.conversation,
+            http_status: e.http_status,
+            errors: &e.errors,
+            warnings: &e.warnings,
+        }
+    }
+}
+
+pub fn outbox(store: &Store, a: OutboxArgs, out: &mut dyn Write) -> Result<Exit> {
+    let key = a
+        .conversation
+        .as_deref()
+        .map(|c| store.resolve_conversation(c))
+        .transpose()?;
+    let entries = store.outbox(key.as_deref(), a.limit)?;
+    if a.json {
+        let docs: Vec<SendDoc> = entries.iter().map(SendDoc::from).collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&docs)?)?;
+    } else {
+        outbox_table(out, &entries)?;
+    }
+    Ok(Exit::Ok)
+}
+
+fn outbox_table(out: &mut dyn Write, entries: &[OutboxEntry]) -> Result<()> {
+    if entries.is_empty() {
+        writeln!(out, "the outbox is empty")?;
+        return Ok(());
+    }
+    let mut t = Table::new(&[
+        ("ID", 4, 8),
+        ("WHEN", 4, 10),
+        ("STATUS", 6, 9),
+        ("TO", 8, 24),
+        ("MESSAGE", 12, 40),
+        ("WHAT HAPPENED", 20, 200),
+    ]);
+    for e in entries {
+        t.row(vec![
+            e.id.to_string(),
+            show::relative(Some(&e.status_at)),
+            e.status.as_str().into(),
+            e.recipient.clone().unwrap_or_else(|| "(preferred)".into()),
+            e.body.clone(),
+            e.explanation().unwrap_or_default(),
+        ]);
+    }
+    t.write(out).context("cannot write the table")?;
+    Ok(())
+}

@@ -1,0 +1,373 @@
+//! `switchboard sandbox`: a local stand-in for myKaarma's send-message API that behaves as its
+//! documentation says (Basic auth, the path, validation with the documented codes, synchronous and
+//! asynchronous sending, callbacks echoing `callbackMetaData`, and `messages` webhooks), with
+//! outcomes scripted by recipient (`script`). Tests and the demo talk to it; it talks only to
+//! loopback.
+//!
+//! `GET /sandbox/requests` lists every request it received (never the credentials), so tests can
+//! count them.
+
+pub mod emit;
+pub mod script;
+
+use crate::send::wire::{OUTBOX_ID_KEY, SendRequest, SendResponse};
+use anyhow::{Context, Result};
+use axum::extract::{Extension, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use emit::{Emitter, SentMessage};
+use script::Outcome;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub listen: SocketAddr,
+    pub username: String,
+    pub password: String,
+    /// Where to post `messages` webhook events (the receiver's `/webhooks/mykaarma`).
+    pub webhook_url: Option<String>,
+    /// HMAC key for `mykaarma-signature-token`; myKaarma uses the API username.
+    pub webhook_secret: Option<String>,
+    pub webhook_token: Option<String>,
+    /// Time between the steps of a message's life (callbacks, webhooks).
+    pub step: Duration,
+    /// How long the slow recipient (…0002) takes to answer.
+    pub slow: Duration,
+    /// Where the redirecting recipient (…0005) is sent.
+    pub redirect_to: String,
+}
+
+/// One request as the sandbox saw it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Seen {
+    pub seq: u64,
+    pub path: String,
+    pub authorized: bool,
+    pub outbox_id: Option<String>,
+    pub protocol: Option<String>,
+    pub recipient: Option<String>,
+    pub synchronous: bool,
+    pub body: Option<String>,
+    pub answer: u16,
+}
+
+struct Sandbox {
+    options: Options,
+    emitter: Emitter,
+    seen: Mutex<Vec<Seen>>,
+    next: AtomicU64,
+}
+
+type Shared = Arc<Sandbox>;
+
+/// Drops the connection it belongs to with a TCP reset.
+#[derive(Clone)]
+struct Resetter(Arc<Mutex<Option<tokio::sync::oneshot::Sender<()>>>>);
+
+/// Serve until `shutdown` completes; `listening` hears the bound address.
+pub async fn serve(
+    options: Options,
+    shutdown: impl std::future::Future<Output = ()>,
+    listening: impl FnOnce(SocketAddr),
+) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", options.listen))?;
+    let addr = listener.local_addr()?;
+    let webhook_url = options
+        .webhook_url
+        .as_deref()
+        .map(reqwest::Url::parse)
+        .transpose()
+        .context("--webhook-url is not a URL")?;
+    let secret = options.webhook_secret.clone().unwrap_or_else(|| options.username.clone());
+    let state: Shared = Arc::new(Sandbox {
+        emitter: Emitter::new(webhook_url, secret, options.webhook_token.clone()),
+        options,
+        seen: Mutex::new(vec![]),
+        next: AtomicU64::new(1),
+    });
+    let router = Router::new()
+        .route(
+            "/communications/department/{department}/user/{user}/customer/{customer}/message",
+            post(send_message),
+        )
+        .route("/sandbox/requests", get(requests))
+        .with_state(state);
+    listening(addr);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    continue;
+                }
+            },
+            _ = &mut shutdown => return Ok(()),
+        };
+        // Closing with linger 0 sends a reset: how the …0004 recipient is answered.
+        let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
+        let (reset_tx, reset_rx) = tokio::sync::oneshot::channel::<()>();
+        let app = router.clone().layer(Extension(Resetter(Arc::new(Mutex::new(Some(reset_tx))))));
+        tokio::spawn(async move {
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            let connection = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            tokio::select! {
+                _ = connection => {}
+                _ = reset_rx => {} // dropping the connection closes the socket: RST
+            }
+        });
+    }
+}
+
+/// `switchboard sandbox`: serve until Ctrl-C or SIGTERM.
+pub fn run(options: Options) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let shutdown = async {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+            }
+        };
+        serve(options, shutdown, |addr| {
+            // Scripts wait for this line.
+            println!("sandbox listening on http://{addr}");
+        })
+        .await
+    })
+}
+
+async fn requests(State(state): State<Shared>) -> Response {
+    let seen = state.seen.lock().expect("sandbox log").clone();
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::to_vec(&seen).unwrap_or_default(),
+    )
+        .into_response()
+}
+
+fn answer(status: StatusCode, body: &SendResponse) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], serde_json::to_vec(body).unwrap_or_default()).into_response()
+}
+
+fn authorized(headers: &HeaderMap, options: &Options) -> Option<bool> {
+    use base64::Engine;
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).ok()?;
+    let expected = format!("{}:{}", options.username, options.password);
+    Some(subtle::ConstantTimeEq::ct_eq(decoded.as_slice(), expected.as_bytes()).into())
+}
+
+async fn send_message(
+    State(state): State<Shared>,
+    Extension(resetter): Extension<Resetter>,
+    Path((department, _user, customer)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let seq = state.next.fetch_add(1, Ordering::Relaxed);
+    let request: Option<SendRequest> = serde_json::from_slice(&body).ok();
+    let sending = request.as_ref().and_then(|r| r.message_sending_attributes.clone()).unwrap_or_default();
+    let attributes = request.as_ref().and_then(|r| r.message_attributes.clone());
+    let auth = authorized(&headers, &state.options);
+    let seen = Seen {
+        seq,
+        path: format!("/communications/department/{department}/user/…/customer/{customer}/message"),
+        authorized: auth == Some(true),
+        outbox_id: sending.callback_meta_data.as_ref().and_then(|m| m.get(OUTBOX_ID_KEY).cloned()),
+        protocol: attributes.as_ref().and_then(|a| a.protocol.clone()),
+        recipient: sending.communication_value_of_customer.clone(),
+        synchronous: sending.send_synchronously.unwrap_or(false),
+        body: attributes.as_ref().and_then(|a| a.body.clone()),
+        answer: 0,
+    };
+    let record = |mut seen: Seen, status: StatusCode| {
+        seen.answer = status.as_u16();
+        state.seen.lock().expect("sandbox log").push(seen);
+    };
+    if auth != Some(true) {
+        let code = if auth.is_none() { "CREDENTIALS_ARE_NULL" } else { "WRONG_CREDENTIAL" };
+        record(seen, StatusCode::UNAUTHORIZED);
+        return answer(
+            StatusCode::UNAUTHORIZED,
+            &script::failure(vec![script::error(code, "Invalid credentials.")]),
+        );
+    }
+    let errors = match &request {
+        Some(r) => script::validate(r),
+        None => vec![script::error(
+            "MISSING_MESSAGE_ATTRIBUTES",
+            "Request body is missing messageAttributes.",
+        )],
+    };
+    if !errors.is_empty() {
+        // Validation errors are answered at once, with no callback.
+        record(seen, StatusCode::BAD_REQUEST);
+        return answer(StatusCode::BAD_REQUEST, &script::failure(errors));
+    }
+    let outcome = Outcome::for_recipient(seen.recipient.as_deref());
+    let sync = seen.synchronous;
+    let message_uuid = format!("sbx-{seq:06}-{}", &short_random());
+    let a = attributes.unwrap_or_else(|| unreachable!("validated"));
+    let sent = SentMessage {
+        uuid: message_uuid.clone(),
+        department,
+        customer: customer.clone(),
+        protocol: a.protocol.clone().unwrap_or_default(),
+        recipient: seen.recipient.clone(),
+        body: as_received(a.body.as_deref().unwrap_or_default(), &sending, a.protocol.as_deref() == Some("TEXT")),
+        subject: a.subject.clone(),
+        sent_at_ms: chrono::Utc::now().timestamp_millis(),
+    };
+    let meta = sending.callback_meta_data.clone().map(|m| {
+        m.into_iter()
+            .map(|(k, v)| (k, serde_json::Value::String(v)))
+            .collect()
+    });
+    let base = SendResponse {
+        customer_uuid: Some(customer),
+        message_uuid: Some(message_uuid),
+        request_uuid: Some(format!("sbx-request-{seq:06}")),
+        status: Some("SUCCESS".into()),
+        errors: Some(vec![]),
+        warnings: Some(vec![]),
+        meta_data: meta,
+    };
+    let callback_url = sending.callback_url.clone();
+    match outcome {
+        Outcome::Reset => {
+            record(seen, StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST));
+            if let Some(tx) = resetter.0.lock().expect("resetter").take() {
+                let _ = tx.send(());
+            }
+            std::future::pending::<()>().await;
+            unreachable!()
+        }
+        Outcome::Redirect => {
+            record(seen, StatusCode::FOUND);
+            (StatusCode::FOUND, [(header::LOCATION, state.options.redirect_to.clone())]).into_response()
+        }
+        Outcome::OptedOut => {
+            let refusal = SendResponse {
+                status: Some("FAILURE".into()),
+                errors: Some(vec![script::error(
+                    "OPTED_OUT_COMMUNICATION_VALUE",
+                    "Customer has opted out of communication.",
+                )]),
+                ..base.clone()
+            };
+            if sync {
+                record(seen, StatusCode::BAD_REQUEST);
+                return answer(StatusCode::BAD_REQUEST, &refusal);
+            }
+            // Asynchronous: accepted, then the opt-out arrives by callback.
+            let s = state.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(s.options.step).await;
+                if let Some(url) = callback_url {
+                    s.emitter.callback(&url, &refusal).await;
+                }
+            });
+            record(seen, StatusCode::OK);
+            answer(StatusCode::OK, &base)
+        }
+        Outcome::ServerErrorButSent => {
+            let s = state.clone();
+            tokio::spawn(async move { s.deliver(sent, None, false, false).await });
+            record(seen, StatusCode::INTERNAL_SERVER_ERROR);
+            answer(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &script::failure(vec![script::error("INTERNAL_SERVER_ERROR", "Unexpected server error.")]),
+            )
+        }
+        Outcome::Slow | Outcome::Delivered | Outcome::CarrierFailure => {
+            let fails = outcome == Outcome::CarrierFailure;
+            let s = state.clone();
+            let cb = SendResponse { ..base.clone() };
+            if outcome == Outcome::Slow {
+                // The message goes out whether or not the caller is still waiting for the answer.
+                let slow = state.options.slow;
+                tokio::spawn(async move {
+                    tokio::time::sleep(slow).await;
+                    s.deliver(sent, callback_url.map(|u| (u, cb)), fails, sync).await
+                });
+                tokio::time::sleep(slow).await;
+            } else {
+                tokio::spawn(async move { s.deliver(sent, callback_url.map(|u| (u, cb)), fails, sync).await });
+                if sync {
+                    // A synchronous send waits for the carrier's hand-off.
+                    tokio::time::sleep(state.options.step / 2).await;
+                }
+            }
+            record(seen, StatusCode::OK);
+            answer(StatusCode::OK, &base)
+        }
+    }
+}
+
+impl Sandbox {
+    /// A message's life after the answer: submitted (callback, webhook), then delivered or failed.
+    async fn deliver(&self, m: SentMessage, callback: Option<(String, SendResponse)>, fails: bool, sync: bool) {
+        tokio::time::sleep(self.options.step).await;
+        if let (Some((url, body)), false) = (&callback, sync) {
+            // Asynchronous sends hear "submitted to the provider"; synchronous ones had it in the answer.
+            self.emitter.callback(url, body).await;
+        }
+        self.emitter.webhook(&m, false, "sent", None).await;
+        tokio::time::sleep(self.options.step).await;
+        if fails {
+            if let Some((url, body)) = &callback {
+                let failed = SendResponse {
+                    status: Some("FAILURE".into()),
+                    errors: Some(vec![script::error(
+                        "TWILIO_SENDING_FAILURE",
+                        "Provider failed to send Text (e.g., invalid number, unreachable).",
+                    )]),
+                    ..body.clone()
+                };
+                self.emitter.callback(url, &failed).await;
+            }
+            self.emitter.webhook(&m, true, "0", Some("30003")).await;
+        } else {
+            self.emitter.webhook(&m, true, "delivered", None).await;
+            if let Some((url, body)) = &callback {
+                self.emitter.callback(url, body).await; // the provider's delivery confirmation
+            }
+        }
+    }
+}
+
+/// The text as the customer gets it: myKaarma appends the signature and footers it was asked for.
+fn as_received(body: &str, s: &crate::send::wire::SendingAttributes, text: bool) -> String {
+    let mut out = body.to_string();
+    if s.add_signature == Some(true) {
+        out.push_str("\n-- Sandbox Advisor");
+    }
+    if s.add_footer == Some(true) {
+        out.push_str("\nSandbox Motors, 1 Demo Way");
+    }
+    if text && s.add_tcpa_footer != Some(false) {
+        out.push_str("\nText STOP to opt-out");
+    }
+    out
+}
+
+fn short_random() -> String {
+    let mut b = [0u8; 4];
+    let _ = getrandom::fill(&mut b);
+    hex::encode(b)
+}
