@@ -77,7 +77,12 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "URL")]
     pub webhook_url: Option<String>,
     /// HMAC key for the webhooks' signature [default: the username, as myKaarma does]
-    #[arg(long, value_name = "SECRET", hide_env_values = true, env = "SWITCHBOARD_MYKAARMA_WEBHOOK_SECRET")]
+    #[arg(
+        long,
+        value_name = "SECRET",
+        hide_env_values = true,
+        env = "SWITCHBOARD_MYKAARMA_WEBHOOK_SECRET"
+    )]
     pub webhook_secret: Option<String>,
     /// Static x-authorization-token sent with the webhooks
     #[arg(long, value_name = "TOKEN")]

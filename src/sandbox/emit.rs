@@ -72,7 +72,10 @@ impl Emitter {
     async fn post(&self, url: reqwest::Url, body: Vec<u8>, headers: Vec<(&'static str, String)>) {
         let loopback = check_url(&url).is_ok() && url.scheme() == "http";
         if !loopback {
-            tracing::warn!(host = url.host_str().unwrap_or("?"), "not a loopback http URL; the sandbox only posts to loopback");
+            tracing::warn!(
+                host = url.host_str().unwrap_or("?"),
+                "not a loopback http URL; the sandbox only posts to loopback"
+            );
             return;
         }
         for attempt in 1..=5u64 {

@@ -12,11 +12,11 @@ pub mod script;
 
 use crate::send::wire::{OUTBOX_ID_KEY, SendRequest, SendResponse};
 use anyhow::{Context, Result};
+use axum::Router;
 use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
 use emit::{Emitter, SentMessage};
 use script::Outcome;
 use std::net::SocketAddr;
@@ -85,7 +85,10 @@ pub async fn serve(
         .map(reqwest::Url::parse)
         .transpose()
         .context("--webhook-url is not a URL")?;
-    let secret = options.webhook_secret.clone().unwrap_or_else(|| options.username.clone());
+    let secret = options
+        .webhook_secret
+        .clone()
+        .unwrap_or_else(|| options.username.clone());
     let state: Shared = Arc::new(Sandbox {
         emitter: Emitter::new(webhook_url, secret, options.webhook_token.clone()),
         options,
@@ -115,7 +118,9 @@ pub async fn serve(
         // Closing with linger 0 sends a reset: how the …0004 recipient is answered.
         let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
         let (reset_tx, reset_rx) = tokio::sync::oneshot::channel::<()>();
-        let app = router.clone().layer(Extension(Resetter(Arc::new(Mutex::new(Some(reset_tx))))));
+        let app = router
+            .clone()
+            .layer(Extension(Resetter(Arc::new(Mutex::new(Some(reset_tx))))));
         tokio::spawn(async move {
             let service = hyper_util::service::TowerToHyperService::new(app);
             let connection = hyper::server::conn::http1::Builder::new()
@@ -160,7 +165,12 @@ async fn requests(State(state): State<Shared>) -> Response {
 }
 
 fn answer(status: StatusCode, body: &SendResponse) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], serde_json::to_vec(body).unwrap_or_default()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::to_vec(body).unwrap_or_default(),
+    )
+        .into_response()
 }
 
 fn authorized(headers: &HeaderMap, options: &Options) -> Option<bool> {
@@ -181,26 +191,45 @@ async fn send_message(
 ) -> Response {
     let seq = state.next.fetch_add(1, Ordering::Relaxed);
     let request: Option<SendRequest> = serde_json::from_slice(&body).ok();
-    let sending = request.as_ref().and_then(|r| r.message_sending_attributes.clone()).unwrap_or_default();
+    let sending = request
+        .as_ref()
+        .and_then(|r| r.message_sending_attributes.clone())
+        .unwrap_or_default();
     let attributes = request.as_ref().and_then(|r| r.message_attributes.clone());
     let auth = authorized(&headers, &state.options);
     let seen = Seen {
         seq,
         path: format!("/communications/department/{department}/user/…/customer/{customer}/message"),
         authorized: auth == Some(true),
-        outbox_id: sending.callback_meta_data.as_ref().and_then(|m| m.get(OUTBOX_ID_KEY).cloned()),
+        outbox_id: sending
+            .callback_meta_data
+            .as_ref()
+            .and_then(|m| m.get(OUTBOX_ID_KEY).cloned()),
         protocol: attributes.as_ref().and_then(|a| a.protocol.clone()),
         recipient: sending.communication_value_of_customer.clone(),
         synchronous: sending.send_synchronously.unwrap_or(false),
         body: attributes.as_ref().and_then(|a| a.body.clone()),
         answer: 0,
     };
-    let record = |mut seen: Seen, status: StatusCode| {
-        seen.answer = status.as_u16();
-        state.seen.lock().expect("sandbox log").push(seen);
+    // Logged on arrival (answer 0 until answered): a test can see a request that is still waiting.
+    state.seen.lock().expect("sandbox log").push(seen.clone());
+    let record = |seen: Seen, status: StatusCode| {
+        if let Some(s) = state
+            .seen
+            .lock()
+            .expect("sandbox log")
+            .iter_mut()
+            .find(|s| s.seq == seen.seq)
+        {
+            s.answer = status.as_u16();
+        }
     };
     if auth != Some(true) {
-        let code = if auth.is_none() { "CREDENTIALS_ARE_NULL" } else { "WRONG_CREDENTIAL" };
+        let code = if auth.is_none() {
+            "CREDENTIALS_ARE_NULL"
+        } else {
+            "WRONG_CREDENTIAL"
+        };
         record(seen, StatusCode::UNAUTHORIZED);
         return answer(
             StatusCode::UNAUTHORIZED,
@@ -229,15 +258,18 @@ async fn send_message(
         customer: customer.clone(),
         protocol: a.protocol.clone().unwrap_or_default(),
         recipient: seen.recipient.clone(),
-        body: as_received(a.body.as_deref().unwrap_or_default(), &sending, a.protocol.as_deref() == Some("TEXT")),
+        body: as_received(
+            a.body.as_deref().unwrap_or_default(),
+            &sending,
+            a.protocol.as_deref() == Some("TEXT"),
+        ),
         subject: a.subject.clone(),
         sent_at_ms: chrono::Utc::now().timestamp_millis(),
     };
-    let meta = sending.callback_meta_data.clone().map(|m| {
-        m.into_iter()
-            .map(|(k, v)| (k, serde_json::Value::String(v)))
-            .collect()
-    });
+    let meta = sending
+        .callback_meta_data
+        .clone()
+        .map(|m| m.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect());
     let base = SendResponse {
         customer_uuid: Some(customer),
         message_uuid: Some(message_uuid),
@@ -259,7 +291,11 @@ async fn send_message(
         }
         Outcome::Redirect => {
             record(seen, StatusCode::FOUND);
-            (StatusCode::FOUND, [(header::LOCATION, state.options.redirect_to.clone())]).into_response()
+            (
+                StatusCode::FOUND,
+                [(header::LOCATION, state.options.redirect_to.clone())],
+            )
+                .into_response()
         }
         Outcome::OptedOut => {
             let refusal = SendResponse {

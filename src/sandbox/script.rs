@@ -25,7 +25,11 @@ pub enum Outcome {
 
 impl Outcome {
     pub fn for_recipient(recipient: Option<&str>) -> Outcome {
-        let digits: String = recipient.unwrap_or_default().chars().filter(char::is_ascii_digit).collect();
+        let digits: String = recipient
+            .unwrap_or_default()
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
         if recipient.is_some_and(|r| r.contains('@')) {
             return Outcome::Delivered;
         }
@@ -62,14 +66,20 @@ pub fn failure(errors: Vec<WireError>) -> SendResponse {
 pub fn validate(request: &SendRequest) -> Vec<WireError> {
     let mut errors = vec![];
     let Some(m) = &request.message_attributes else {
-        return vec![error("MISSING_MESSAGE_ATTRIBUTES", "Request body is missing messageAttributes.")];
+        return vec![error(
+            "MISSING_MESSAGE_ATTRIBUTES",
+            "Request body is missing messageAttributes.",
+        )];
     };
     if m.kind.as_deref().is_none_or(str::is_empty) {
         errors.push(error("MISSING_MESSAGE_TYPE", "messageAttributes.type is missing."));
     }
     let protocol = m.protocol.as_deref().unwrap_or_default();
     if protocol.is_empty() {
-        errors.push(error("MISSING_MESSAGE_PROTOCOL", "messageAttributes.protocol is missing."));
+        errors.push(error(
+            "MISSING_MESSAGE_PROTOCOL",
+            "messageAttributes.protocol is missing.",
+        ));
     }
     if m.is_manual.is_none() {
         errors.push(error("MISSING_IS_MANUAL", "messageAttributes.isManual is missing."));

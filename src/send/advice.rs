@@ -5,9 +5,7 @@
 pub fn advice(code: &str) -> Option<&'static str> {
     Some(match code {
         // Documented errors (vendor-docs/mykaarma-send-text-or-email.txt).
-        "OPTED_OUT_COMMUNICATION_VALUE" => {
-            "The customer opted out of texts on this number; call or email instead."
-        }
+        "OPTED_OUT_COMMUNICATION_VALUE" => "The customer opted out of texts on this number; call or email instead.",
         "COMMUNICATION_VALUE_MARKED_AS_NOT_OK_TO_COMMUNICATE" => {
             "This number or address is marked \"not OK to contact\" in myKaarma; reach the customer another way or fix their record."
         }
@@ -34,8 +32,12 @@ pub fn advice(code: &str) -> Option<&'static str> {
         "MISSING_VOICE_CREDENTIALS" => {
             "The dealership has no texting number set up in myKaarma; ask your myKaarma administrator."
         }
-        "MESSAGE_SEND_LOCK_NOT_OBTAINED" => "myKaarma was busy with this message and did not send it; send again in a moment.",
-        "MISSING_DEALER_EMAIL" => "The dealership has no sender email set up in myKaarma; ask your myKaarma administrator.",
+        "MESSAGE_SEND_LOCK_NOT_OBTAINED" => {
+            "myKaarma was busy with this message and did not send it; send again in a moment."
+        }
+        "MISSING_DEALER_EMAIL" => {
+            "The dealership has no sender email set up in myKaarma; ask your myKaarma administrator."
+        }
         "INVALID_EMAIL_ADDRESS" => "The customer's email address is malformed or was rejected; check it in myKaarma.",
         "BLACKLISTED_EMAIL_ADDRESS_OR_DOMAIN" => {
             "This email address or its domain is blocked; reach the customer another way."
@@ -45,7 +47,9 @@ pub fn advice(code: &str) -> Option<&'static str> {
         "DO_NOT_CC_ENABLED" => "An address was left off CC because it is marked Do Not CC.",
         "BLACKLISTED_EMAIL_DOMAIN" => "A CC/BCC address was skipped: its domain is blocked.",
         "CANT_OVERRIDE_OPTOUT" => "Opt-out rules could not be overridden: this account lacks the privilege.",
-        "CANT_QUEUE_MESSAGE_IF_OPTED_OUT" => "\"Queue if opted out\" does not apply to this message; it was not queued.",
+        "CANT_QUEUE_MESSAGE_IF_OPTED_OUT" => {
+            "\"Queue if opted out\" does not apply to this message; it was not queued."
+        }
         // Credential errors answered with 401 (providers.md §1.7).
         "WRONG_CREDENTIAL" | "CREDENTIALS_ARE_NULL" | "INVALID_SERVICE_SUBSCRIBER" | "NOT_AUTHORIZED_REQUEST" => {
             "myKaarma refused Switchboard's credentials, so nothing was sent; check SWITCHBOARD_MYKAARMA_USERNAME and SWITCHBOARD_MYKAARMA_PASSWORD."

@@ -39,12 +39,14 @@ pub fn unreachable(target: &Target) -> Option<String> {
         ));
     }
     if target.customer_uuid.is_none() || target.department_uuid.is_none() {
-        return Some("myKaarma's customer id for this conversation is not known yet, so it cannot be replied to.".into());
+        return Some(
+            "myKaarma's customer id for this conversation is not known yet, so it cannot be replied to.".into(),
+        );
     }
     None
 }
 
-/// Test hook for crash tests: `SWITCHBOARD_CRASH_TEST_PAUSE=sending|response` stops the process
+/// Test hook for crash tests: `SWITCHBOARD_CRASH_TEST_PAUSE=queued|sending|response` stops the process
 /// (sleeping, to be killed) right after that step, so a test can kill it at an exact point.
 fn pause_after(step: &str) {
     if std::env::var("SWITCHBOARD_CRASH_TEST_PAUSE").is_ok_and(|v| v == step) {
@@ -59,15 +61,19 @@ impl Sender {
     /// Send entry `id` until it leaves the queue (retrying only connections that never opened).
     /// Returns the entry as it stands; an entry someone else holds is returned untouched.
     pub fn send(&self, store: &mut Store, id: i64) -> Result<OutboxEntry> {
+        pause_after("queued");
         loop {
             let entry = self.attempt(store, id)?;
             if entry.status != OutboxStatus::Queued {
                 return Ok(entry);
             }
-            let wait: Option<i64> = store
-                .connection()
-                .query_row("SELECT next_try_at FROM outbox WHERE id = ?1", [id], |r| r.get(0))?;
-            let ms = wait.map_or(0, |t| t - chrono::Utc::now().timestamp_millis()).clamp(0, 60_000);
+            let wait: Option<i64> =
+                store
+                    .connection()
+                    .query_row("SELECT next_try_at FROM outbox WHERE id = ?1", [id], |r| r.get(0))?;
+            let ms = wait
+                .map_or(0, |t| t - chrono::Utc::now().timestamp_millis())
+                .clamp(0, 60_000);
             std::thread::sleep(Duration::from_millis(ms as u64));
         }
     }
@@ -167,7 +173,11 @@ pub fn report(entry: &OutboxEntry, attempt: Attempt, timeout: Duration) -> Repor
                 status: Some(OutboxStatus::Failed),
                 http_status: Some(http_status),
                 message_uuid: uuid.clone(),
-                errors: if problems.is_empty() { vec![fallback] } else { problems.clone() },
+                errors: if problems.is_empty() {
+                    vec![fallback]
+                } else {
+                    problems.clone()
+                },
                 warnings: warnings.clone(),
                 ..Report::default()
             };
@@ -205,7 +215,9 @@ pub fn report(entry: &OutboxEntry, attempt: Attempt, timeout: Duration) -> Repor
                 }
                 401 | 403 => failed(Problem::ours(
                     "NOT_AUTHORIZED",
-                    format!("myKaarma refused Switchboard's credentials (HTTP {http_status}), so nothing was sent; check SWITCHBOARD_MYKAARMA_USERNAME and SWITCHBOARD_MYKAARMA_PASSWORD."),
+                    format!(
+                        "myKaarma refused Switchboard's credentials (HTTP {http_status}), so nothing was sent; check SWITCHBOARD_MYKAARMA_USERNAME and SWITCHBOARD_MYKAARMA_PASSWORD."
+                    ),
                 )),
                 400 => failed(Problem::ours(
                     "BAD_REQUEST",
@@ -215,7 +227,7 @@ pub fn report(entry: &OutboxEntry, attempt: Attempt, timeout: Duration) -> Repor
                     "NOT_FOUND",
                     "myKaarma does not know this department, user or customer (HTTP 404), so nothing was sent.".into(),
                 )),
-                400..=499 => failed(Problem::ours(
+                402 | 405..=499 => failed(Problem::ours(
                     "REFUSED",
                     format!("myKaarma refused the request (HTTP {http_status}), so nothing was sent."),
                 )),

@@ -228,7 +228,10 @@ mod tests {
         assert!(Accepted.may_become(Failed));
         assert!(Failed.may_become(Delivered));
         assert!(Sent.may_become(Failed), "the carrier may fail a sent message");
-        assert!(!Failed.may_become(Sent), "a late or repeated success never hides a failure");
+        assert!(
+            !Failed.may_become(Sent),
+            "a late or repeated success never hides a failure"
+        );
         assert!(!Failed.may_become(Accepted) && !Failed.may_become(Unknown));
         assert!(!Delivered.may_become(Failed));
         assert!(!Sent.may_become(Queued) && !Accepted.may_become(Queued) && !Unknown.may_become(Queued));

@@ -119,11 +119,15 @@ pub struct WireWarning {
 
 impl SendResponse {
     pub fn succeeded(&self) -> bool {
-        self.status.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("SUCCESS"))
+        self.status
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("SUCCESS"))
     }
 
     pub fn failed(&self) -> bool {
-        self.status.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("FAILURE"))
+        self.status
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("FAILURE"))
     }
 
     pub fn problems(&self) -> Vec<Problem> {

@@ -122,7 +122,9 @@ fn apply(tx: &Transaction, id: i64, report: &Report) -> Result<bool> {
     };
     let next = report.status.filter(|s| current.status.may_become(*s));
     let now = now_ms();
-    let errors = (!report.errors.is_empty()).then(|| serde_json::to_string(&report.errors)).transpose()?;
+    let errors = (!report.errors.is_empty())
+        .then(|| serde_json::to_string(&report.errors))
+        .transpose()?;
     let warnings = (!report.warnings.is_empty())
         .then(|| serde_json::to_string(&report.warnings))
         .transpose()?;
@@ -229,7 +231,9 @@ impl Store {
                 serde_json::to_string(&send.options)?,
                 now
             ])?;
-        let id: i64 = tx.query_row("SELECT id FROM outbox WHERE client_id = ?1", [&send.client_id], |r| r.get(0))?;
+        let id: i64 = tx.query_row("SELECT id FROM outbox WHERE client_id = ?1", [&send.client_id], |r| {
+            r.get(0)
+        })?;
         let callback_token = if n == 1 {
             let token = new_client_id()?;
             tx.execute(
@@ -400,7 +404,11 @@ impl Store {
             customer_uuid: contact_id,
             phone,
             email,
-            channels: channels.split(',').filter(|c| !c.is_empty()).map(str::to_string).collect(),
+            channels: channels
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect(),
         })
     }
 }
@@ -464,9 +472,7 @@ pub(super) fn reconcile(tx: &Transaction, parsed: &[Parsed]) -> Result<()> {
 
 fn link_message(tx: &Transaction, conversation: &str, message_key: &str, uuid: &str) -> Result<()> {
     let message = tx
-        .prepare_cached(
-            "SELECT direction, body, status, status_detail, at FROM messages WHERE key = ?1 AND draft = 0",
-        )?
+        .prepare_cached("SELECT direction, body, status, status_detail, at FROM messages WHERE key = ?1 AND draft = 0")?
         .query_row([message_key], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -507,10 +513,8 @@ fn link_message(tx: &Transaction, conversation: &str, message_key: &str, uuid: &
         }
     }
     let Some(id) = id else { return Ok(()) };
-    tx.prepare_cached(
-        "UPDATE outbox SET message_key = ?2, message_uuid = coalesce(message_uuid, ?3) WHERE id = ?1",
-    )?
-    .execute(params![id, message_key, uuid])?;
+    tx.prepare_cached("UPDATE outbox SET message_key = ?2, message_uuid = coalesce(message_uuid, ?3) WHERE id = ?1")?
+        .execute(params![id, message_key, uuid])?;
     let next = match status.as_str() {
         "sent" => Some(OutboxStatus::Sent),
         "delivered" | "read" => Some(OutboxStatus::Delivered),

@@ -342,7 +342,11 @@ impl Store {
         entries.reverse();
         let mut added = false;
         for e in &entries {
-            if let Some(m) = e.message_key.as_ref().and_then(|k| page.iter_mut().find(|m| m.id == *k)) {
+            if let Some(m) = e
+                .message_key
+                .as_ref()
+                .and_then(|k| page.iter_mut().find(|m| m.id == *k))
+            {
                 let ours = e.status.as_str();
                 if display_rank(ours) > display_rank(&m.status) {
                     m.status = ours.to_string();
