@@ -8,3 +8,4 @@ pub mod deliver;
 pub mod outbox;
 pub mod sms;
 pub mod wire;
+pub mod worker;

@@ -8,6 +8,8 @@ use super::theme::Theme;
 use super::ui::{self, Clock, View};
 use super::update::{self, Action, Effect};
 use crate::config::Config;
+use crate::send::deliver::Sender;
+use crate::send::worker::Worker;
 use crate::store::Store;
 use anyhow::{Context, Result};
 use crossterm::event::{self, Event, KeyEventKind};
@@ -17,6 +19,7 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use std::io::{Stdout, Write};
 use std::net::SocketAddr;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,10 +46,16 @@ pub fn run(options: Options, config: &Config) -> Result<()> {
     };
     let store = Store::open(&options.db)?;
     let (action_tx, action_rx) = mpsc::channel();
-    let runner = Runner::start(store, action_tx.clone())?;
-
     let mut state = State::new(chrono::Utc::now().timestamp_millis());
     state.bell = config.inbox.bell;
+    let worker = match start_sender(&options, config, action_tx.clone()) {
+        Ok(w) => Some(w),
+        Err(why) => {
+            state.sending_disabled = Some(format!("Sending is off: {why:#}"));
+            None
+        }
+    };
+    let runner = Runner::start(store, action_tx.clone(), worker)?;
     let receiver = match options.listen {
         Some(listen) => Some(start_receiver(&options, listen, config, action_tx.clone(), &mut state)?),
         None => None,
@@ -58,6 +67,11 @@ pub fn run(options: Options, config: &Config) -> Result<()> {
     }
     let mut terminal = enter()?;
     let result = event_loop(&mut terminal, &mut state, &keymap, theme, &runner, &action_rx, &quit);
+    // The draft being written is saved before the inbox goes.
+    for effect in update::shutdown(&mut state) {
+        let _ = runner.effects.send(effect);
+    }
+    runner.finish();
     leave();
     if let Some((stop, thread)) = receiver {
         let _ = stop.send(());
@@ -75,14 +89,72 @@ fn enter() -> Result<Term> {
         leave();
         previous(info);
     }));
+    take_terminal()?;
+    let mut t = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+    t.clear()?;
+    Ok(t)
+}
+
+fn take_terminal() -> Result<()> {
     terminal::enable_raw_mode().context("cannot put the terminal in raw mode")?;
     ACTIVE.store(true, Ordering::Relaxed);
     let mut stdout = std::io::stdout();
     // Mouse capture stays off: it breaks selecting and copying text over SSH.
     execute!(stdout, terminal::EnterAlternateScreen, cursor::Hide)?;
-    let mut t = Terminal::new(CrosstermBackend::new(stdout))?;
-    t.clear()?;
-    Ok(t)
+    Ok(())
+}
+
+/// The outbox worker, when myKaarma credentials are configured. Callbacks come back to this
+/// inbox's receiver when it runs one (and no public URL is configured).
+fn start_sender(options: &Options, config: &Config, actions: mpsc::Sender<Action>) -> Result<Worker> {
+    let client = crate::send::client::Client::new(&config.mykaarma)?;
+    let public_url = config.receiver.public_url.clone().or_else(|| {
+        options
+            .listen
+            .filter(|a| a.ip().is_loopback())
+            .map(|a| format!("http://{a}"))
+    });
+    let sender = Sender { client, public_url };
+    let actions = std::sync::Mutex::new(actions);
+    Worker::start(options.db.clone(), sender, move |result| {
+        if let Ok(tx) = actions.lock() {
+            let _ = tx.send(Action::SendDone(result));
+        }
+    })
+}
+
+/// Hand the terminal to `$VISUAL`/`$EDITOR` (else `vi`) on a private temporary file; take it back.
+fn run_editor(terminal: &mut Term, text: &str) -> Result<String, String> {
+    let dir = std::env::temp_dir().join(format!("switchboard-edit-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let path = dir.join("reply.txt");
+    std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let editor = std::env::var("VISUAL")
+        .or_else(|_| std::env::var("EDITOR"))
+        .ok()
+        .filter(|e| !e.trim().is_empty())
+        .unwrap_or_else(|| "vi".into());
+    leave();
+    // Through the shell, so `EDITOR="code --wait"` works; the file is an argument, never spliced.
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{editor} \"$1\""))
+        .arg("switchboard-editor")
+        .arg(&path)
+        .status();
+    let back = take_terminal().and_then(|_| terminal.clear().map_err(Into::into));
+    let result = match status {
+        Ok(s) if s.success() => std::fs::read_to_string(&path).map_err(|e| format!("cannot read the text back: {e}")),
+        Ok(s) => Err(format!("`{editor}` exited with {s}; the reply is unchanged")),
+        Err(e) => Err(format!("cannot run `{editor}`: {e}")),
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    back.map_err(|e| format!("cannot take the terminal back: {e:#}"))?;
+    result
 }
 
 /// Put the terminal back as we found it. Safe to call twice.
@@ -120,6 +192,11 @@ fn event_loop(
                 Effect::Bell => {
                     let mut out = std::io::stdout();
                     let _ = out.write_all(b"\x07").and_then(|_| out.flush());
+                }
+                Effect::Editor { key, text } => {
+                    let result = run_editor(terminal, &text);
+                    pending.push(Action::EditorDone { key, result });
+                    state.dirty = true;
                 }
                 other => {
                     let _ = runner.effects.send(other);

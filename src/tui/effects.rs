@@ -1,13 +1,18 @@
 //! Running effects: the queries and marks `update` asks for, against the store, off the key and draw
 //! path. `Runner` does it on its own thread and also watches the database for other writers.
 
+use super::compose::Addressing;
 use super::update::{Action, Effect};
-use crate::store::{Store, Watermark};
+use crate::send::deliver;
+use crate::send::outbox::{Protocol, SendOptions};
+use crate::send::worker::Worker;
+use crate::store::{Draft, NewSend, Store, Watermark, new_client_id};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// Run one effect; the action it produces, if any. (`Bell` and `Quit` belong to the terminal.)
-pub fn run(store: &mut Store, effect: Effect) -> Option<Action> {
+/// Run one effect; the action it produces, if any. (`Bell`, `Quit` and `Editor` belong to the
+/// terminal.) Replies put in the outbox are handed to `worker`, when sending is configured.
+pub fn run(store: &mut Store, effect: Effect, worker: Option<&Worker>) -> Option<Action> {
     let result = match effect {
         Effect::LoadList {
             generation,
@@ -43,9 +48,85 @@ pub fn run(store: &mut Store, effect: Effect) -> Option<Action> {
         // Our own commits do not move `data_version` for us: say the store changed.
         Effect::MarkRead(key) => store.mark_read(&key).map(|_| Some(changed_here())),
         Effect::MarkUnread(key) => store.mark_unread(&key).map(|_| Some(changed_here())),
-        Effect::Bell | Effect::Quit => Ok(None),
+        Effect::LoadDraft(key) => load_draft(store, &key).map(Some),
+        Effect::SaveDraft(draft) => store.save_draft(&draft).map(|_| None),
+        Effect::Send { draft, recipient } => enqueue(store, draft, recipient, worker).map(Some),
+        Effect::Bell | Effect::Quit | Effect::Editor { .. } => Ok(None),
     };
     result.unwrap_or_else(|e| Some(Action::Failed(format!("{e:#}"))))
+}
+
+fn load_draft(store: &Store, key: &str) -> anyhow::Result<Action> {
+    let target = store.target(key)?;
+    let addressing = Addressing {
+        phone: target.phone.clone(),
+        email: target.email.clone(),
+        blocked: deliver::unreachable(&target),
+    };
+    let draft = match store.load_draft(key)? {
+        Some(d) => d,
+        None => {
+            // A new reply goes out the way the customer last wrote: email if that was email.
+            let last = store.thread_page_before(key, None, 1)?;
+            let email = last.first().is_some_and(|m| m.channel == "email");
+            Draft {
+                conversation: key.to_string(),
+                draft_id: new_client_id()?,
+                protocol: if email { Protocol::Email } else { Protocol::Text },
+                subject: None,
+                body: String::new(),
+                options: SendOptions::default(),
+            }
+        }
+    };
+    Ok(Action::DraftLoaded {
+        key: key.to_string(),
+        draft,
+        addressing,
+    })
+}
+
+fn enqueue(
+    store: &mut Store,
+    draft: Draft,
+    recipient: Option<String>,
+    worker: Option<&Worker>,
+) -> anyhow::Result<Action> {
+    let key = draft.conversation.clone();
+    let draft_id = draft.draft_id.clone();
+    let next_draft_id = new_client_id()?;
+    let Some(worker) = worker else {
+        return Ok(Action::Enqueued {
+            key,
+            draft_id,
+            result: Err("sending is not configured".into()),
+            next_draft_id,
+        });
+    };
+    let queued = store.enqueue(&NewSend {
+        client_id: draft.draft_id,
+        conversation: draft.conversation,
+        protocol: draft.protocol,
+        recipient,
+        subject: draft.subject,
+        body: draft.body,
+        options: draft.options,
+    });
+    let result = match queued {
+        Ok(q) => {
+            if q.created {
+                worker.send(q.entry.id);
+            }
+            Ok(q.created)
+        }
+        Err(e) => Err(format!("{e:#}")),
+    };
+    Ok(Action::Enqueued {
+        key,
+        draft_id,
+        result,
+        next_draft_id,
+    })
 }
 
 fn changed_here() -> Action {
@@ -92,10 +173,17 @@ impl Watch {
 /// The effect thread: runs effects in order and checks for other writers between them.
 pub struct Runner {
     pub effects: mpsc::Sender<Effect>,
+    thread: std::thread::JoinHandle<()>,
 }
 
 impl Runner {
-    pub fn start(mut store: Store, actions: mpsc::Sender<Action>) -> anyhow::Result<Runner> {
+    /// Run what is queued (a last draft save, say), then stop.
+    pub fn finish(self) {
+        drop(self.effects);
+        let _ = self.thread.join();
+    }
+
+    pub fn start(mut store: Store, actions: mpsc::Sender<Action>, worker: Option<Worker>) -> anyhow::Result<Runner> {
         let (effects, rx) = mpsc::channel::<Effect>();
         let mut watch = Watch::new(&store)?;
         if let Ok(last) = store.last_received_at() {
@@ -105,11 +193,11 @@ impl Runner {
                 last_event_at: last,
             });
         }
-        std::thread::Builder::new().name("effects".into()).spawn(move || {
+        let thread = std::thread::Builder::new().name("effects".into()).spawn(move || {
             loop {
                 match rx.recv_timeout(Duration::from_millis(250)) {
                     Ok(effect) => {
-                        if let Some(action) = run(&mut store, effect) {
+                        if let Some(action) = run(&mut store, effect, worker.as_ref()) {
                             if actions.send(action).is_err() {
                                 return;
                             }
@@ -131,6 +219,6 @@ impl Runner {
                 }
             }
         })?;
-        Ok(Runner { effects })
+        Ok(Runner { effects, thread })
     }
 }

@@ -22,6 +22,10 @@ pub struct Headless<B: Backend> {
     pub terminal: Terminal<B>,
     /// Bells rung so far.
     pub bells: usize,
+    /// Where replies go; without one, the inbox says sending is not configured.
+    pub worker: Option<crate::send::worker::Worker>,
+    /// Texts `$EDITOR` would be asked to edit.
+    pub editor_requests: Vec<String>,
     quit: bool,
 }
 
@@ -41,6 +45,8 @@ impl<B: Backend> Headless<B> {
             clock: Clock { offset_secs: 0 },
             terminal,
             bells: 0,
+            worker: None,
+            editor_requests: vec![],
             quit: false,
         };
         let effects = update::start(&mut h.state);
@@ -78,8 +84,9 @@ impl<B: Backend> Headless<B> {
                 match effect {
                     Effect::Bell => self.bells += 1,
                     Effect::Quit => self.quit = true,
+                    Effect::Editor { text, .. } => self.editor_requests.push(text),
                     other => {
-                        if let Some(action) = effects::run(&mut self.store, other) {
+                        if let Some(action) = effects::run(&mut self.store, other, self.worker.as_ref()) {
                             effects.extend(update::update(&mut self.state, &self.keymap, action));
                         }
                     }
@@ -113,9 +120,10 @@ impl<B: Backend> Headless<B> {
 
 /// `j`, `G`, `enter`, `ctrl-c`, … as a key event.
 pub fn parse_key(name: &str) -> KeyEvent {
-    let (modifiers, base) = match name.strip_prefix("ctrl-") {
-        Some(rest) => (KeyModifiers::CONTROL, rest),
-        None => (KeyModifiers::NONE, name),
+    let (modifiers, base) = match (name.strip_prefix("ctrl-"), name.strip_prefix("alt-")) {
+        (Some(rest), _) => (KeyModifiers::CONTROL, rest),
+        (_, Some(rest)) => (KeyModifiers::ALT, rest),
+        _ => (KeyModifiers::NONE, name),
     };
     let code = match base {
         "enter" => KeyCode::Enter,

@@ -21,6 +21,22 @@ pub enum Command {
     Search,
     ToggleRead,
     Help,
+    /// Thread: write a reply in the compose pane.
+    Reply,
+    /// Thread: put the last failed or unknown reply back in the compose pane.
+    Resend,
+    // Compose pane:
+    SendReply,
+    LeaveReply,
+    NextField,
+    ToggleProtocol,
+    ExternalEditor,
+    ToggleSignature,
+    ToggleFooter,
+    ToggleTcpa,
+    ToggleVcard,
+    ToggleQueue,
+    ToggleSync,
 }
 
 /// Where a binding applies.
@@ -29,6 +45,8 @@ pub enum Context {
     Everywhere,
     List,
     Thread,
+    /// Typing a reply: only these bindings apply (everything else is text).
+    Compose,
 }
 
 pub struct Binding {
@@ -150,6 +168,103 @@ const DEFAULTS: &[DefaultBinding] = &[
         true,
     ),
     (Command::Help, "help", &["?"], "this help", Context::Everywhere, true),
+    (Command::Reply, "reply", &["r"], "write a reply", Context::Thread, true),
+    (
+        Command::Resend,
+        "resend",
+        &["R"],
+        "put the last failed or unknown reply back in the reply pane, to send it again",
+        Context::Thread,
+        false,
+    ),
+    (
+        Command::SendReply,
+        "send_reply",
+        &["ctrl-s"],
+        "send (asks to confirm: y sends)",
+        Context::Compose,
+        true,
+    ),
+    (
+        Command::LeaveReply,
+        "leave_reply",
+        &["esc"],
+        "back to the thread (the draft is kept)",
+        Context::Compose,
+        true,
+    ),
+    (
+        Command::NextField,
+        "next_field",
+        &["tab"],
+        "email: move between subject and text",
+        Context::Compose,
+        false,
+    ),
+    (
+        Command::ToggleProtocol,
+        "toggle_protocol",
+        &["ctrl-t"],
+        "switch between text and email",
+        Context::Compose,
+        true,
+    ),
+    (
+        Command::ExternalEditor,
+        "external_editor",
+        &["ctrl-e"],
+        "write in $EDITOR",
+        Context::Compose,
+        true,
+    ),
+    (
+        Command::ToggleSignature,
+        "toggle_signature",
+        &["alt-s"],
+        "append your signature",
+        Context::Compose,
+        false,
+    ),
+    (
+        Command::ToggleFooter,
+        "toggle_footer",
+        &["alt-f"],
+        "append the dealership footer",
+        Context::Compose,
+        false,
+    ),
+    (
+        Command::ToggleTcpa,
+        "toggle_tcpa",
+        &["alt-t"],
+        "text: append \"Text STOP to opt-out\" (on by default)",
+        Context::Compose,
+        false,
+    ),
+    (
+        Command::ToggleVcard,
+        "toggle_vcard",
+        &["alt-v"],
+        "text: send the department's contact card",
+        Context::Compose,
+        false,
+    ),
+    (
+        Command::ToggleQueue,
+        "toggle_queue",
+        &["alt-q"],
+        "text: queue until a not-yet-opted-in customer opts in",
+        Context::Compose,
+        false,
+    ),
+    (
+        Command::ToggleSync,
+        "toggle_sync",
+        &["alt-y"],
+        "wait for the carrier before myKaarma answers",
+        Context::Compose,
+        false,
+    ),
     (
         Command::Quit,
         "quit",
@@ -207,7 +322,10 @@ impl Keymap {
             .get(&name)?
             .iter()
             .map(|&i| &self.bindings[i])
-            .find_map(|b| (b.context == Context::Everywhere || b.context == context).then_some(b.command))
+            .find_map(|b| {
+                let applies = b.context == context || (b.context == Context::Everywhere && context != Context::Compose);
+                applies.then_some(b.command)
+            })
     }
 
     /// The first key bound to a command, for hints.
@@ -249,6 +367,8 @@ pub fn key_name(key: &KeyEvent) -> Option<String> {
     };
     Some(if key.modifiers.contains(KeyModifiers::CONTROL) {
         format!("ctrl-{base}")
+    } else if key.modifiers.contains(KeyModifiers::ALT) {
+        format!("alt-{base}")
     } else {
         base
     })

@@ -5,6 +5,7 @@
 //! state changed, once per batch of input, inside synchronized output.
 
 pub mod app;
+pub mod compose;
 pub mod effects;
 pub mod headless;
 pub mod keymap;

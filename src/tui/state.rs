@@ -1,5 +1,6 @@
 //! Everything the inbox shows, as plain data. Only `update` changes it; `ui` only reads it.
 
+use super::compose::Compose;
 use crate::model::{Conversation, Message};
 use crate::store::{ConversationFilter, Totals};
 
@@ -32,6 +33,8 @@ pub const THREAD_PAGE: usize = 200;
 pub enum Focus {
     List,
     Thread,
+    /// Typing in the reply pane under the thread.
+    Compose,
 }
 
 /// The receiver running inside this process, if any.
@@ -78,6 +81,10 @@ pub struct State {
     pub list_offset: usize,
     pub focus: Focus,
     pub thread: Option<ThreadView>,
+    /// The reply pane of the open thread, once its draft has loaded.
+    pub compose: Option<Compose>,
+    /// Why replies cannot be sent from this inbox at all (no credentials configured), if so.
+    pub sending_disabled: Option<String>,
     pub totals: Totals,
     pub receiver: Receiver,
     pub last_event_at: Option<i64>,
@@ -105,6 +112,8 @@ impl State {
             list_offset: 0,
             focus: Focus::List,
             thread: None,
+            compose: None,
+            sending_disabled: None,
             totals: Totals::default(),
             receiver: Receiver::Off,
             last_event_at: None,

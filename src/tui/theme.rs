@@ -63,4 +63,9 @@ impl Theme {
     pub fn key(&self) -> Style {
         Style::new().add_modifier(Modifier::BOLD)
     }
+
+    /// The compose pane's cursor: a reversed cell, visible with or without colour.
+    pub fn cursor(&self) -> Style {
+        Style::default().add_modifier(ratatui::style::Modifier::REVERSED)
+    }
 }

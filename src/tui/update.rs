@@ -2,10 +2,12 @@
 //! query results and store changes arrive as actions; queries, marks and the bell leave as effects,
 //! which run elsewhere and come back as actions. Nothing here touches a terminal or a database.
 
+use super::compose::{Addressing, Compose, Field, Stage};
 use super::keymap::{Command, Context, Keymap};
 use super::state::{FILTERS, Focus, LIST_PAGE, Layout, State, THREAD_PAGE, ThreadView};
 use crate::model::{Conversation, Message};
-use crate::store::{ConversationFilter, Totals};
+use crate::send::outbox::{OutboxEntry, OutboxStatus, Protocol};
+use crate::store::{ConversationFilter, Draft, Totals};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +34,26 @@ pub enum Action {
         last_event_at: Option<i64>,
     },
     Failed(String),
+    /// A conversation's draft (a fresh one when none was saved) and where its replies go.
+    DraftLoaded {
+        key: String,
+        draft: Draft,
+        addressing: Addressing,
+    },
+    /// The outbox took (or, for a draft sent before, had already taken) a reply.
+    Enqueued {
+        key: String,
+        draft_id: String,
+        result: Result<bool, String>,
+        next_draft_id: String,
+    },
+    /// A send attempt finished on the outbox worker.
+    SendDone(Result<OutboxEntry, String>),
+    /// `$EDITOR` closed: the text it left, or why it could not run.
+    EditorDone {
+        key: String,
+        result: Result<String, String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -52,6 +74,18 @@ pub enum Effect {
     },
     MarkRead(String),
     MarkUnread(String),
+    LoadDraft(String),
+    SaveDraft(Draft),
+    /// Put the draft in the outbox (committed before anything is sent) and hand it to the sender.
+    Send {
+        draft: Draft,
+        recipient: Option<String>,
+    },
+    /// Suspend the screen and edit `text` in `$EDITOR` (run by the terminal loop).
+    Editor {
+        key: String,
+        text: String,
+    },
     Bell,
     Quit,
 }
@@ -78,7 +112,13 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
                 state.dirty = true;
             }
             state.now_ms = now;
-            vec![]
+            // A draft is saved two seconds after the typing stops, so a crash loses little.
+            match &state.compose {
+                Some(c) if c.stage == Stage::Writing && c.unsaved_since.is_some_and(|t| now - t >= 2000) => {
+                    save_draft(state)
+                }
+                _ => vec![],
+            }
         }
         Action::ListLoaded {
             generation,
@@ -176,7 +216,232 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
             state.dirty = true;
             vec![]
         }
+        Action::DraftLoaded { key, draft, addressing } => {
+            let open = state.thread.as_ref().is_some_and(|t| t.key == key);
+            if open && state.compose.as_ref().is_none_or(|c| c.conversation != key) {
+                state.compose = Some(Compose::from_draft(&draft, addressing));
+                state.dirty = true;
+            }
+            vec![]
+        }
+        Action::Enqueued {
+            key,
+            draft_id,
+            result,
+            next_draft_id,
+        } => {
+            state.dirty = true;
+            let Some(c) = state
+                .compose
+                .as_mut()
+                .filter(|c| c.conversation == key && c.draft_id == draft_id)
+            else {
+                return vec![];
+            };
+            match result {
+                Ok(created) => {
+                    *c = c.next(next_draft_id);
+                    state.focus = Focus::Thread;
+                    if !created {
+                        state.notice = Some("This draft was already sent from another window; not sent again.".into());
+                    }
+                    let mut effects = vec![Effect::LoadThread {
+                        key: key.clone(),
+                        before: None,
+                        limit: THREAD_PAGE,
+                        older: false,
+                    }];
+                    if let Some(t) = state.thread.as_mut() {
+                        t.scroll = 0; // show the reply where it appears
+                    }
+                    effects.push(reload_list(state, state.list.len().max(LIST_PAGE)));
+                    effects
+                }
+                Err(why) => {
+                    c.stage = Stage::Writing;
+                    state.notice = Some(format!("not sent: {why}"));
+                    vec![]
+                }
+            }
+        }
+        Action::SendDone(result) => {
+            let failed = match &result {
+                Ok(e) if e.status == OutboxStatus::Failed => {
+                    Some(e.explanation().unwrap_or_else(|| "myKaarma refused it".into()))
+                }
+                Ok(_) => None,
+                Err(why) => Some(why.clone()),
+            };
+            match failed {
+                Some(why) => {
+                    state.notice = Some(format!("reply not sent: {why}"));
+                    state.dirty = true;
+                    if state.bell { vec![Effect::Bell] } else { vec![] }
+                }
+                None => vec![],
+            }
+        }
+        Action::EditorDone { key, result } => {
+            state.dirty = true;
+            let Some(c) = state.compose.as_mut().filter(|c| c.conversation == key) else {
+                return vec![];
+            };
+            match result {
+                Ok(text) => {
+                    let text = text.trim_end_matches('\n');
+                    let field = c.editing();
+                    *field = super::compose::Editor::new(text);
+                    c.unsaved_since = Some(state.now_ms);
+                    state.focus = Focus::Compose;
+                    save_draft(state)
+                }
+                Err(why) => {
+                    state.notice = Some(format!("editor: {why}"));
+                    vec![]
+                }
+            }
+        }
     }
+}
+
+/// Save the reply being written, if it changed since it was last saved.
+fn save_draft(state: &mut State) -> Vec<Effect> {
+    match state.compose.as_mut() {
+        Some(c) if c.unsaved_since.is_some() && c.stage != Stage::Submitting => {
+            c.unsaved_since = None;
+            vec![Effect::SaveDraft(c.draft())]
+        }
+        _ => vec![],
+    }
+}
+
+/// What must happen before the inbox closes: the draft is saved.
+pub fn shutdown(state: &mut State) -> Vec<Effect> {
+    save_draft(state)
+}
+
+fn on_compose_key(state: &mut State, keymap: &Keymap, key: KeyEvent) -> Vec<Effect> {
+    let now = state.now_ms;
+    let disabled = state.sending_disabled.clone();
+    let Some(c) = state.compose.as_mut() else {
+        state.focus = Focus::Thread;
+        return vec![];
+    };
+    match c.stage {
+        // Handed over: ignore keys, so a repeated confirm cannot send twice.
+        Stage::Submitting => return vec![],
+        Stage::Confirming => {
+            let yes = matches!(key.code, KeyCode::Char('y' | 'Y')) && !key.modifiers.contains(KeyModifiers::CONTROL);
+            if yes {
+                c.stage = Stage::Submitting;
+                return vec![Effect::Send {
+                    draft: c.draft(),
+                    recipient: c.recipient().map(str::to_string),
+                }];
+            }
+            c.stage = Stage::Writing;
+            return vec![];
+        }
+        Stage::Writing => {}
+    }
+    if key.modifiers.contains(KeyModifiers::CONTROL) && keymap.command(&key, Context::Everywhere) == Some(Command::Quit)
+    {
+        let mut effects = save_draft(state);
+        effects.push(Effect::Quit);
+        return effects;
+    }
+    let mut touched = true;
+    match keymap.command(&key, Context::Compose) {
+        Some(Command::SendReply) => {
+            touched = false;
+            match disabled.or_else(|| c.not_ready()) {
+                Some(why) => state.notice = Some(why),
+                None => c.stage = Stage::Confirming,
+            }
+        }
+        Some(Command::LeaveReply) => {
+            state.focus = Focus::Thread;
+            return save_draft(state);
+        }
+        Some(Command::NextField) => {
+            touched = false;
+            if c.protocol == Protocol::Email {
+                c.field = match c.field {
+                    Field::Subject => Field::Body,
+                    Field::Body => Field::Subject,
+                };
+            }
+        }
+        Some(Command::ToggleProtocol) => c.toggle_protocol(),
+        Some(Command::ExternalEditor) => {
+            return vec![Effect::Editor {
+                key: c.conversation.clone(),
+                text: c.editing().text(),
+            }];
+        }
+        Some(Command::ToggleSignature) => c.options.signature ^= true,
+        Some(Command::ToggleFooter) => c.options.footer ^= true,
+        Some(Command::ToggleTcpa) => c.options.tcpa_footer ^= true,
+        Some(Command::ToggleVcard) => c.options.vcard ^= true,
+        Some(Command::ToggleQueue) => c.options.queue_if_opted_out ^= true,
+        Some(Command::ToggleSync) => c.options.synchronous ^= true,
+        _ => {
+            let subject = c.protocol == Protocol::Email && c.field == Field::Subject;
+            if subject && key.code == KeyCode::Enter {
+                c.field = Field::Body; // a subject is one line
+                touched = false;
+            } else {
+                touched = c.editing().0.input(key);
+            }
+        }
+    }
+    if touched {
+        c.unsaved_since.get_or_insert(now);
+    }
+    vec![]
+}
+
+/// Start (or go back to) the reply pane of the open thread.
+fn start_reply(state: &mut State) -> Vec<Effect> {
+    match &state.compose {
+        None => state.notice = Some("The reply pane is still loading.".into()),
+        Some(c) => match &c.addressing.blocked {
+            Some(why) => state.notice = Some(why.clone()),
+            None => state.focus = Focus::Compose,
+        },
+    }
+    vec![]
+}
+
+/// Put the last failed or unknown reply's text back in the reply pane: an explicit resend.
+fn resend(state: &mut State) -> Vec<Effect> {
+    let last = state.thread.as_ref().and_then(|t| {
+        t.messages
+            .iter()
+            .rev()
+            .find(|m| m.direction == "outbound" && matches!(m.status.as_str(), "failed" | "unknown"))
+            .and_then(|m| m.body.clone())
+    });
+    let Some(body) = last else {
+        state.notice = Some("No failed or unknown reply in this thread to send again.".into());
+        return vec![];
+    };
+    let now = state.now_ms;
+    match state.compose.as_mut() {
+        Some(c) if c.is_empty() && c.addressing.blocked.is_none() => {
+            // myKaarma appends footers; resend only what the advisor wrote.
+            let ours = body.split("\nText STOP to opt-out").next().unwrap_or(&body).to_string();
+            c.body = super::compose::Editor::new(&ours);
+            c.unsaved_since = Some(now);
+            state.focus = Focus::Compose;
+            state.notice = Some(
+                "Check the thread first: a reply whose fate is unknown may have arrived. Ctrl-S sends it again.".into(),
+            );
+        }
+        Some(_) => state.notice = Some("Send or clear the reply being written first.".into()),
+        None => state.notice = Some("The reply pane is still loading.".into()),
+    }
+    vec![]
 }
 
 fn on_key(state: &mut State, keymap: &Keymap, key: KeyEvent) -> Vec<Effect> {
@@ -184,6 +449,9 @@ fn on_key(state: &mut State, keymap: &Keymap, key: KeyEvent) -> Vec<Effect> {
     state.notice = None;
     if state.input.is_some() {
         return on_search_key(state, key);
+    }
+    if state.focus == Focus::Compose && !state.help {
+        return on_compose_key(state, keymap, key);
     }
     if state.help {
         // Any key closes the help; quit still quits.
@@ -196,13 +464,20 @@ fn on_key(state: &mut State, keymap: &Keymap, key: KeyEvent) -> Vec<Effect> {
     let context = match state.focus {
         Focus::List => Context::List,
         Focus::Thread => Context::Thread,
+        Focus::Compose => Context::Compose,
     };
     let Some(command) = keymap.command(&key, context) else {
         state.dirty = false;
         return vec![];
     };
     match (command, state.focus) {
-        (Command::Quit, _) => vec![Effect::Quit],
+        (Command::Quit, _) => {
+            let mut effects = save_draft(state);
+            effects.push(Effect::Quit);
+            effects
+        }
+        (Command::Reply, Focus::Thread) => start_reply(state),
+        (Command::Resend, Focus::Thread) => resend(state),
         (Command::Help, _) => {
             state.help = true;
             vec![]
@@ -214,12 +489,15 @@ fn on_key(state: &mut State, keymap: &Keymap, key: KeyEvent) -> Vec<Effect> {
         (Command::NextFilter, _) => cycle_filter(state, 1),
         (Command::PrevFilter, _) => cycle_filter(state, FILTERS.len() - 1),
         (Command::ToggleRead, _) => toggle_read(state),
-        (Command::Back, Focus::Thread) => {
+        (Command::Back, Focus::Thread | Focus::Compose) => {
             state.focus = Focus::List;
-            if !state.layout.wide {
-                state.thread = None;
+            if state.layout.wide {
+                return vec![];
             }
-            vec![]
+            state.thread = None;
+            let effects = save_draft(state);
+            state.compose = None;
+            effects
         }
         (Command::Back, Focus::List) => {
             if state.search.is_some() {
@@ -233,9 +511,9 @@ fn on_key(state: &mut State, keymap: &Keymap, key: KeyEvent) -> Vec<Effect> {
             vec![]
         }
         (Command::Open, Focus::List) => open_selected(state, true),
-        (Command::Open, Focus::Thread) => vec![],
+        (Command::Open, _) => vec![],
         (c, Focus::List) => move_list(state, c),
-        (c, Focus::Thread) => scroll_thread(state, c),
+        (c, _) => scroll_thread(state, c),
     }
 }
 
@@ -333,12 +611,16 @@ fn open_selected(state: &mut State, focus: bool) -> Vec<Effect> {
         loading_older: false,
         scroll: 0,
     });
-    let mut effects = vec![Effect::LoadThread {
+    // The reply being written stays with its conversation: saved, then the new one's loaded.
+    let mut effects = save_draft(state);
+    state.compose = None;
+    effects.push(Effect::LoadThread {
         key: key.clone(),
         before: None,
         limit: THREAD_PAGE,
         older: false,
-    }];
+    });
+    effects.push(Effect::LoadDraft(key.clone()));
     // Opening a thread marks it read.
     if was_unread {
         effects.push(Effect::MarkRead(key));

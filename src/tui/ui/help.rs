@@ -10,18 +10,30 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 pub fn draw(frame: &mut Frame, area: Rect, view: &View) {
     let t = view.theme;
-    let bindings = &view.keymap.bindings;
+    // The keys of where the user is: the list, the thread, or the reply pane.
+    let here = match view.state.focus {
+        crate::tui::state::Focus::List => Context::List,
+        crate::tui::state::Focus::Thread => Context::Thread,
+        crate::tui::state::Focus::Compose => Context::Compose,
+    };
+    let bindings: Vec<_> = view
+        .keymap
+        .bindings
+        .iter()
+        .filter(|b| b.context == here || (b.context == Context::Everywhere && here != Context::Compose))
+        .collect();
     let popup_w = area.width.saturating_sub(4).min(80);
     let inner = popup_w.saturating_sub(2) as usize;
     let longest = bindings.iter().map(|b| width(&b.keys.join(" / "))).max().unwrap_or(0);
     let keys_w = (longest + 3).min(inner / 2);
     let mut lines = vec![];
-    for b in bindings {
+    for b in &bindings {
         let keys = b.keys.join(" / ");
         let scope = match b.context {
             Context::Everywhere => "",
             Context::List => " (list)",
             Context::Thread => " (thread)",
+            Context::Compose => "",
         };
         let text = format!("{}{scope}", b.help);
         for (i, chunk) in textwrap::wrap(&text, inner.saturating_sub(keys_w).max(10))

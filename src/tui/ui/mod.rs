@@ -1,6 +1,7 @@
 //! Drawing: a pure function of the state. Wide terminals (≥ 100 columns) show the list and the
 //! thread side by side; narrower ones stack them, the list shrinking to a few rows above the thread.
 
+mod compose;
 mod help;
 mod list;
 mod status;
@@ -55,7 +56,7 @@ pub fn draw(frame: &mut Frame, view: &View) -> Layout {
         wide,
         ..Layout::default()
     };
-    let show_thread = s.thread.is_some() && (wide || s.focus == Focus::Thread);
+    let show_thread = s.thread.is_some() && (wide || s.focus != Focus::List);
     if !show_thread {
         layout.list_rows = list::draw(frame, main, view);
     } else if wide {

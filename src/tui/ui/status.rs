@@ -20,6 +20,7 @@ pub fn draw(frame: &mut Frame, bar: Rect, hints: Rect, view: &View) {
         (_, true, _) => "HELP",
         (_, _, Focus::List) => "LIST",
         (_, _, Focus::Thread) => "THREAD",
+        (_, _, Focus::Compose) => "REPLY",
     };
     let mut parts = vec![format!(" {mode}"), format!("filter: {}", s.filter_word())];
     if let Some(q) = &s.search {
@@ -70,11 +71,17 @@ pub fn draw(frame: &mut Frame, bar: Rect, hints: Rect, view: &View) {
                 ],
                 Focus::Thread => &[
                     (Command::Up, "scroll"),
-                    (Command::PageUp, "page"),
+                    (Command::Reply, "reply"),
                     (Command::Back, "back"),
                     (Command::ToggleRead, "read/unread"),
                     (Command::Help, "help"),
                     (Command::Quit, "quit"),
+                ],
+                Focus::Compose => &[
+                    (Command::SendReply, "send"),
+                    (Command::ToggleProtocol, "text/email"),
+                    (Command::ExternalEditor, "$EDITOR"),
+                    (Command::LeaveReply, "back (draft kept)"),
                 ],
             };
             for (command, label) in shown {

@@ -9,10 +9,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
-
-/// Rows kept for the reply pane under the thread.
-const COMPOSE_ROWS: u16 = 3;
+use ratatui::widgets::Paragraph;
 
 /// Draws the thread; returns (rows shown, lines in the loaded thread).
 pub fn draw(frame: &mut Frame, area: Rect, view: &View) -> (usize, usize) {
@@ -34,7 +31,7 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &View) -> (usize, usize) {
         }
         None => format!(" {}", sanitize::line(&thread.key)),
     };
-    let compose = if area.height > 12 { COMPOSE_ROWS } else { 0 };
+    let compose = super::compose::rows(view, area.height);
     let body_rows = (area.height.saturating_sub(1 + compose)) as usize;
     let mut lines = message_lines(&thread.messages, w, view);
     if !thread.complete {
@@ -51,7 +48,7 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &View) -> (usize, usize) {
     let scroll = thread.scroll.min(total.saturating_sub(body_rows));
     let end = total - scroll;
     let start = end.saturating_sub(body_rows);
-    let focused = s.focus == crate::tui::state::Focus::Thread;
+    let focused = s.focus != crate::tui::state::Focus::List;
     let mut out = vec![Line::from(Span::styled(
         pad(&heading, w),
         if focused { t.title() } else { t.dim() },
@@ -68,16 +65,7 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &View) -> (usize, usize) {
             height: compose,
             ..area
         };
-        let block = Block::default()
-            .borders(Borders::TOP)
-            .title(" Reply ")
-            .border_style(t.dim());
-        let text = Paragraph::new(Line::from(Span::styled(
-            " Replying from the inbox is not enabled in this build.",
-            t.dim(),
-        )))
-        .block(block);
-        frame.render_widget(text, pane);
+        super::compose::draw(frame, pane, view);
     }
     (body_rows, total)
 }
