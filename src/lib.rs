@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod html;
 pub mod import;
 pub mod model;

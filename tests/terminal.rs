@@ -78,6 +78,10 @@ impl Tmux {
 
     /// The screen once it contains `text`; fails with the screen shown if that takes over 5 s.
     fn wait_for(&self, text: &str) -> String {
+        self.wait_for_within(text, 5)
+    }
+
+    fn wait_for_within(&self, text: &str, secs: u64) -> String {
         let started = Instant::now();
         loop {
             let screen = self.screen();
@@ -85,7 +89,7 @@ impl Tmux {
                 return screen;
             }
             assert!(
-                started.elapsed() < Duration::from_secs(5),
+                started.elapsed() < Duration::from_secs(secs),
                 "waited for {text:?}; the screen shows:\n{screen}"
             );
             std::thread::sleep(Duration::from_millis(50));
@@ -237,6 +241,49 @@ fn the_in_process_receiver_shows_up_in_the_status_bar() {
     assert_eq!(r.status().as_u16(), 200);
     t.wait_for("Hans Becker");
     t.wait_for("Winter tires in stock?");
+    t.keys(&["q"]);
+    t.wait_for("EXIT=0");
+}
+
+#[test]
+fn the_living_demo_delivers_a_reply_and_explains_an_opt_out() {
+    let t = Tmux::new("reply");
+    // Wide enough that the failure reason is not wrapped.
+    t.start(200, 50, "demo");
+    t.wait_for("YES 👍 gracias"); // the list has loaded
+    // María González is the demo day's last conversation.
+    t.keys(&["G", "Enter"]);
+    t.wait_for("María González · 3105550142");
+    t.keys(&["r"]);
+    t.wait_for("REPLY │");
+    t.keys(&["-l", "See you at 11:30!"]);
+    t.keys(&["C-s"]);
+    t.wait_for("Send this text to 3105550142?");
+    t.keys(&["y"]);
+    // Through the sandbox: accepted, then its callback and its webhooks come back via the receiver.
+    let screen = t.wait_for_within("Sandbox Advisor  ✓✓ delivered", 15);
+    assert!(screen.contains("See you at 11:30!"), "{screen}");
+
+    // Tony Russo writes in through the feed; his number is opted out of texts.
+    t.keys(&["Escape"]);
+    t.wait_for_within("Tony Russo", 15);
+    // The feed keeps adding conversations at the top: find him by name.
+    t.keys(&["/", "Tony", "Enter"]);
+    t.wait_for("search: Tony");
+    t.keys(&["g", "Enter"]);
+    t.wait_for("Tony Russo · 3105550000");
+    t.keys(&["r"]);
+    t.wait_for("REPLY │");
+    t.keys(&["-l", "Yes, a loaner is ready for you."]);
+    t.keys(&["C-s"]);
+    t.wait_for("Send this text to 3105550000?");
+    t.keys(&["y"]);
+    let screen = t.wait_for_within(
+        "The customer opted out of texts on this number; call or email instead.",
+        15,
+    );
+    assert!(screen.contains("✗ failed"), "{screen}");
+
     t.keys(&["q"]);
     t.wait_for("EXIT=0");
 }

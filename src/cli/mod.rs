@@ -3,6 +3,8 @@
 
 mod reply;
 mod show;
+
+pub use crate::demo::DEMO_EVENTS;
 mod table;
 
 use crate::import;
@@ -62,8 +64,9 @@ pub enum Command {
     Outbox(reply::OutboxArgs),
     /// Run a local stand-in for myKaarma's send-message API (for tests and demos)
     Sandbox(reply::SandboxArgs),
-    /// Load the demo dealership into a fresh temporary database and show it
-    Demo,
+    /// A living demo: the demo dealership in a temporary database, with the receiver, a sandbox
+    /// for replies and a gentle feed of new events, all in this process on loopback
+    Demo(DemoArgs),
     /// Write deterministic benchmark events as NDJSON
     #[command(hide = true)]
     Gen(GenArgs),
@@ -110,6 +113,13 @@ pub struct GenArgs {
     /// Body size of signed deliveries, in bytes
     #[arg(long, default_value_t = 4096)]
     pub body_size: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// No feed of new events (replies still go to the sandbox)
+    #[arg(long)]
+    pub no_feed: bool,
 }
 
 #[derive(Args, Debug)]
@@ -398,18 +408,13 @@ pub fn run(cli: Cli) -> Result<Exit> {
             drop(out);
             return reply::sandbox(a);
         }
-        Some(Command::Demo) => {
-            let path = demo_database()?;
+        Some(Command::Demo(a)) => {
+            let path = crate::demo::database()?;
             if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
                 let config = crate::config::Config::load(cli.config.as_deref())?;
                 init_file_logging(&config)?;
                 drop(out);
-                let options = crate::tui::app::Options {
-                    db: path.clone(),
-                    listen: cli.listen,
-                    insecure_accept_unsigned: cli.insecure_accept_unsigned,
-                };
-                let result = crate::tui::app::run(options, &config);
+                let result = crate::demo::run(&path, config, !a.no_feed);
                 // The demo's database was made for this session only.
                 if let Some(dir) = path.parent() {
                     let _ = std::fs::remove_dir_all(dir);
@@ -451,35 +456,6 @@ pub fn run(cli: Cli) -> Result<Exit> {
     }
     out.flush()?;
     Ok(Exit::Ok)
-}
-
-/// The demo dealership's events, built into the binary so `demo` works from anywhere.
-pub const DEMO_EVENTS: &[(&str, &[u8])] = &[
-    ("mykaarma.ndjson", include_bytes!("../../assets/demo/mykaarma.ndjson")),
-    ("highlevel.ndjson", include_bytes!("../../assets/demo/highlevel.ndjson")),
-    ("partoo.ndjson", include_bytes!("../../assets/demo/partoo.ndjson")),
-];
-
-/// A fresh temporary database holding the demo dealership.
-fn demo_database() -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("switchboard-demo-{}", std::process::id()));
-    let path = dir.join("switchboard.db");
-    let mut store = Store::open(&path)?;
-    for (name, bytes) in DEMO_EVENTS {
-        let mut bodies = Vec::new();
-        import::read_events(*bytes, &mut |b| {
-            bodies.push(crate::store::Incoming {
-                body: b,
-                provider: None,
-            });
-            Ok(())
-        })
-        .with_context(|| format!("demo events {name}"))?;
-        for chunk in bodies.chunks(import::BATCH) {
-            store.ingest("demo", chunk)?;
-        }
-    }
-    Ok(path)
 }
 
 /// What the inbox would show, for when there is no terminal to show it on.

@@ -56,12 +56,7 @@ impl Emitter {
     pub async fn webhook(&self, m: &SentMessage, update: bool, status: &str, failure: Option<&str>) {
         let Some(url) = self.webhook_url.clone() else { return };
         let body = message_event(m, update, status, failure);
-        let mut mac = Hmac::<Sha256>::new_from_slice(self.secret.as_bytes()).expect("HMAC takes any key length");
-        mac.update(&body);
-        let mut headers = vec![(
-            "mykaarma-signature-token",
-            format!("sha256={}", hex::encode(mac.finalize().into_bytes())),
-        )];
+        let mut headers = vec![("mykaarma-signature-token", sign_mykaarma(&self.secret, &body))];
         if let Some(t) = &self.token {
             headers.push(("x-authorization-token", t.clone()));
         }
@@ -99,6 +94,13 @@ impl Emitter {
             tokio::time::sleep(Duration::from_secs(attempt)).await;
         }
     }
+}
+
+/// myKaarma's `mykaarma-signature-token` value: `sha256=<hex HMAC-SHA256(body)>`.
+pub fn sign_mykaarma(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 /// A myKaarma `messages` event: the envelope with its payload as a JSON string, as delivered.

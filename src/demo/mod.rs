@@ -1,0 +1,172 @@
+//! `switchboard demo`: the demo dealership, alive. A temporary database holds the dealership's day;
+//! the receiver, a sandbox standing in for myKaarma's send API, and a feed of new signed vendor
+//! events all run in this process on loopback, with keys made up for this run. Replies typed in the
+//! inbox go to the sandbox, whose callbacks and webhooks come back through the receiver.
+
+pub mod feed;
+
+use crate::config::{Config, HighLevelKeys, MyKaarmaKeys, PartooKeys, Secret};
+use crate::import;
+use crate::store::Store;
+use anyhow::{Context, Result};
+use base64::Engine;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// The demo dealership's events, built into the binary so `demo` works from anywhere.
+pub const DEMO_EVENTS: &[(&str, &[u8])] = &[
+    ("mykaarma.ndjson", include_bytes!("../../assets/demo/mykaarma.ndjson")),
+    ("highlevel.ndjson", include_bytes!("../../assets/demo/highlevel.ndjson")),
+    ("partoo.ndjson", include_bytes!("../../assets/demo/partoo.ndjson")),
+];
+
+/// A fresh temporary database holding the demo dealership.
+pub fn database() -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("switchboard-demo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let path = dir.join("switchboard.db");
+    let mut store = Store::open(&path)?;
+    for (name, bytes) in DEMO_EVENTS {
+        let mut bodies = Vec::new();
+        import::read_events(*bytes, &mut |b| {
+            bodies.push(crate::store::Incoming {
+                body: b,
+                provider: None,
+            });
+            Ok(())
+        })
+        .with_context(|| format!("demo events {name}"))?;
+        for chunk in bodies.chunks(import::BATCH) {
+            store.ingest("demo", chunk)?;
+        }
+    }
+    Ok(path)
+}
+
+fn random_hex(bytes: usize) -> Result<String> {
+    let mut b = vec![0u8; bytes];
+    getrandom::fill(&mut b).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(hex::encode(b))
+}
+
+fn signing_key() -> Result<ed25519_dalek::SigningKey> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(ed25519_dalek::SigningKey::from_bytes(&seed))
+}
+
+fn free_loopback_port() -> Result<SocketAddr> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+/// Run the living demo's inbox on `db` until the user quits.
+pub fn run(db: &Path, mut config: Config, with_feed: bool) -> Result<()> {
+    let username = format!("demo-{}", random_hex(6)?);
+    let password = random_hex(16)?;
+    let highlevel = signing_key()?;
+    let partoo = signing_key()?;
+    let b64 =
+        |k: &ed25519_dalek::SigningKey| base64::engine::general_purpose::STANDARD.encode(k.verifying_key().to_bytes());
+
+    // The receiver checks what the feed and the sandbox sign; myKaarma signs with the API username.
+    let receiver_addr = free_loopback_port()?;
+    let receiver_url = format!("http://{receiver_addr}");
+    config.receiver.mykaarma = Some(MyKaarmaKeys {
+        signature_secret: Secret::new(username.clone()),
+        authorization_token: None,
+    });
+    config.receiver.highlevel = Some(HighLevelKeys {
+        ed25519_public_key: Some(b64(&highlevel)),
+        ..HighLevelKeys::default()
+    });
+    config.receiver.partoo = Some(PartooKeys {
+        public_keys: vec![b64(&partoo)],
+    });
+    config.receiver.public_url = Some(receiver_url.clone());
+
+    let sandbox = start_sandbox(crate::sandbox::Options {
+        listen: "127.0.0.1:0".parse().expect("an address"),
+        username: username.clone(),
+        password: password.clone(),
+        webhook_url: Some(format!("{receiver_url}/webhooks/mykaarma")),
+        webhook_secret: None,
+        webhook_token: None,
+        step: Duration::from_millis(1500),
+        slow: Duration::from_secs(30),
+        redirect_to: "http://127.0.0.2:9/elsewhere".into(),
+    })?;
+    config.mykaarma.base_url = format!("http://{}", sandbox.addr);
+    config.mykaarma.username = Some(Secret::new(username.clone()));
+    config.mykaarma.password = Some(Secret::new(password));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let feed = with_feed.then(|| {
+        let keys = feed::Keys {
+            mykaarma_secret: username,
+            highlevel,
+            partoo,
+        };
+        let (url, stop) = (receiver_url.clone(), stop.clone());
+        std::thread::spawn(move || feed::run(url, keys, Duration::from_secs(6), stop))
+    });
+
+    let result = crate::tui::app::run(
+        crate::tui::app::Options {
+            db: db.to_path_buf(),
+            listen: Some(receiver_addr),
+            insecure_accept_unsigned: false,
+        },
+        &config,
+    );
+    stop.store(true, Ordering::Relaxed);
+    let _ = sandbox.stop.send(());
+    if let Some(f) = feed {
+        let _ = f.join();
+    }
+    let _ = sandbox.thread.join();
+    result
+}
+
+struct Sandbox {
+    addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+fn start_sandbox(options: crate::sandbox::Options) -> Result<Sandbox> {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (bound_tx, bound_rx) = std::sync::mpsc::channel();
+    let thread = std::thread::Builder::new().name("sandbox".into()).spawn(move || {
+        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = bound_tx.send(Err(format!("{e}")));
+                return;
+            }
+        };
+        let result = runtime.block_on(crate::sandbox::serve(
+            options,
+            async move {
+                let _ = stopped.await;
+            },
+            {
+                let tx = bound_tx.clone();
+                move |addr| {
+                    let _ = tx.send(Ok(addr));
+                }
+            },
+        ));
+        if let Err(e) = result {
+            let _ = bound_tx.send(Err(format!("{e:#}")));
+        }
+    })?;
+    let addr = match bound_rx.recv_timeout(Duration::from_secs(5)) {
+        Ok(Ok(a)) => a,
+        Ok(Err(why)) => anyhow::bail!("the demo's sandbox did not start: {why}"),
+        Err(_) => anyhow::bail!("the demo's sandbox did not start within 5 s"),
+    };
+    Ok(Sandbox { addr, stop, thread })
+}
