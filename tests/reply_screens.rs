@@ -301,3 +301,24 @@ fn replies_show_in_the_thread_as_they_move() {
     assert_eq!(h.state.focus, Focus::Compose);
     assert_eq!(h.state.compose.as_ref().unwrap().body.text(), "Your loaner is ready");
 }
+
+#[test]
+fn the_external_editor_gets_the_text_and_gives_it_back() {
+    let (_d, path) = demo_db();
+    let mut h = inbox(&path, 80, 24);
+    open(&mut h, MK);
+    h.press("r");
+    h.type_text("Dear María");
+    h.press("ctrl-e");
+    assert_eq!(h.editor_requests, vec!["Dear María".to_string()]);
+    let key = h.state.compose.as_ref().unwrap().conversation.clone();
+    // What an editor leaves is kept printable: an escape sequence in the file is not let through.
+    h.act(switchboard::tui::update::Action::EditorDone {
+        key,
+        result: Ok("Dear María,\n\nthe estimate is attached.\x1b[2J\n".into()),
+    });
+    let text = h.state.compose.as_ref().unwrap().body.text();
+    assert!(text.starts_with("Dear María,\n\nthe estimate is attached."), "{text:?}");
+    assert!(!text.contains('\x1b'), "{text:?}");
+    assert_eq!(h.state.focus, Focus::Compose);
+}

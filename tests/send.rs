@@ -135,10 +135,11 @@ impl Rig {
         let out = self.send_command(args, env).output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
         let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        // Kept for the credential grep.
+        static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         std::fs::write(
-            self.dir
-                .path()
-                .join(format!("send-{}.out", Instant::now().elapsed().as_nanos())),
+            self.dir.path().join(format!("send-{n}.out")),
             format!("{stdout}{stderr}"),
         )
         .unwrap();
@@ -258,10 +259,13 @@ fn texts_and_emails_sync_and_async_reach_delivered() {
             "ana@example.com",
             "--sync",
             "--signature",
+            "--queue-if-opted-out",
         ],
         &[],
     );
     assert_eq!((code, v["status"].as_str()), (0, Some("sent")), "{v} {err}");
+    assert_eq!(v["warnings"][0]["code"], "CANT_QUEUE_MESSAGE_IF_OPTED_OUT");
+    assert!(v["warnings"][0]["advice"].as_str().unwrap().contains("not queued"));
     rig.wait_for(id(&v), "delivered", 10);
     let seen = rig.requests();
     assert_eq!(
@@ -308,6 +312,21 @@ fn every_error_class_is_explained() {
     assert_eq!((code, v["status"].as_str()), (0, Some("accepted")));
     let e = rig.wait_for(id(&v), "failed", 10);
     assert_eq!(e.errors[0].code, "OPTED_OUT_COMMUNICATION_VALUE");
+    // On-call views count it, though it never became a message: `failures` and the failed filter.
+    let store = Store::open(&rig.db).unwrap();
+    let failures = store.failures(None, 50).unwrap();
+    assert!(
+        failures.iter().any(|f| f
+            .message
+            .status_detail
+            .as_deref()
+            .is_some_and(|d| d.contains("opted out"))),
+        "{failures:#?}"
+    );
+    let failed = store
+        .conversations(&switchboard::store::ConversationFilter::Failed, None, 50)
+        .unwrap();
+    assert!(failed.iter().any(|c| c.id == CONVERSATION));
 
     let (code, v, _) = rig.send(&["--text", "hello", "--to", "+13105550001"], &[]);
     assert_eq!(code, 0);
@@ -328,6 +347,53 @@ fn every_error_class_is_explained() {
     // An unknown code is shown verbatim.
     let p = switchboard::send::outbox::Problem::new("NEW_CODE", Some("Something new".into()));
     assert_eq!(p.sentence(), "NEW_CODE: Something new");
+}
+
+#[test]
+fn callbacks_need_their_token_count_once_and_never_undo_a_failure() {
+    let rig = Rig::new(100, 30, 10, "http://127.0.0.2:9/");
+    // …0004: the connection is reset, nothing goes out: the entry stays unknown, no callback comes.
+    let (code, v, _) = rig.send(&["--text", "hello", "--to", "+13105550004"], &[]);
+    assert_eq!(code, 3);
+    let entry = id(&v);
+    let token = Store::open(&rig.db).unwrap().callback_token(entry).unwrap().unwrap();
+    assert_eq!(token.len(), 32, "128 bits, hex");
+    let post = |path: &str, body: &str| {
+        reqwest::blocking::Client::new()
+            .post(format!("{}{path}", rig.receiver.url))
+            .body(body.to_string())
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let failure = format!(
+        r#"{{"messageUUID":"m-9","status":"FAILURE","errors":[{{"errorCode":"RATE_LIMIT_REACHED","errorDescription":"Sending limit exceeded"}}],"warnings":[],"metaData":{{"switchboardOutboxId":"{entry}"}}}}"#
+    );
+    assert_eq!(
+        post("/callbacks/mykaarma/0123456789abcdef0123456789abcdef", &failure),
+        404
+    );
+    assert_eq!(post("/callbacks/mykaarma/", &failure), 404);
+    assert_eq!(
+        rig.entry(entry).status.as_str(),
+        "unknown",
+        "a wrong token changes nothing"
+    );
+    assert_eq!(post(&format!("/callbacks/mykaarma/{token}"), &failure), 200);
+    assert_eq!(post(&format!("/callbacks/mykaarma/{token}"), &failure), 200);
+    let e = rig.entry(entry);
+    assert_eq!(e.status.as_str(), "failed");
+    assert_eq!(e.errors[0].code, "RATE_LIMIT_REACHED");
+    assert!(e.explanation().unwrap().contains("wait a minute"));
+    assert_eq!(rig.callbacks(), 1, "the repeat is stored once");
+    let success = r#"{"messageUUID":"m-9","status":"SUCCESS","errors":[],"warnings":[]}"#;
+    assert_eq!(post(&format!("/callbacks/mykaarma/{token}"), success), 200);
+    assert_eq!(
+        rig.entry(entry).status.as_str(),
+        "failed",
+        "a late success does not hide the failure"
+    );
 }
 
 #[test]
@@ -514,7 +580,7 @@ fn no_credential_reaches_logs_database_or_output() {
         PASS.to_string(),
         base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASS}")),
     ];
-    let mut checked = 0;
+    let mut checked = vec![];
     for entry in std::fs::read_dir(rig.dir.path()).unwrap() {
         let path = entry.unwrap().path();
         if path.ends_with("config.toml") {
@@ -527,9 +593,10 @@ fn no_credential_reaches_logs_database_or_output() {
         for s in &secrets {
             assert!(!text.contains(s.as_str()), "{} holds a credential", path.display());
         }
-        checked += 1;
+        checked.push(path.file_name().unwrap().to_string_lossy().into_owned());
     }
-    assert!(checked >= 8, "db, wal, logs and outputs: {checked} files");
+    checked.sort();
+    assert!(checked.len() >= 8, "db, logs and outputs: {checked:?}");
     let log = std::fs::read_to_string(rig.dir.path().join("receiver.log")).unwrap();
     assert!(
         log.contains("TRACE") || log.contains("DEBUG") || log.contains("INFO"),

@@ -43,6 +43,10 @@ impl Tmux {
 
     /// Start the inbox at w×h; the shell reports its exit status when it ends.
     fn start(&self, w: u16, h: u16, args: &str) {
+        self.start_with(w, h, args, &[]);
+    }
+
+    fn start_with(&self, w: u16, h: u16, args: &str, env: &[(&str, &str)]) {
         let config = self.dir.path().join("config.toml");
         std::fs::write(&config, "[inbox]\nbell = false\n").unwrap();
         let cmd = format!(
@@ -66,6 +70,7 @@ impl Tmux {
                 &cmd,
             ])
             .env("XDG_STATE_HOME", self.dir.path())
+            .envs(env.iter().copied())
             .env_remove("NO_COLOR")
             .status()
             .unwrap();
@@ -284,6 +289,39 @@ fn the_living_demo_delivers_a_reply_and_explains_an_opt_out() {
     );
     assert!(screen.contains("✗ failed"), "{screen}");
 
+    t.keys(&["q"]);
+    t.wait_for("EXIT=0");
+}
+
+#[test]
+fn the_editor_takes_the_terminal_and_gives_it_back() {
+    let t = Tmux::new("editor");
+    import_demo(&t.db());
+    // An "editor" that writes the reply and exits, as a person would after typing it.
+    let editor = t.dir.path().join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nprintf 'Written in the editor.\\nSecond line.' > \"$1\"\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    t.start_with(100, 30, "", &[("EDITOR", editor.to_str().unwrap()), ("VISUAL", "")]);
+    t.wait_for("María Gon"); // the list has loaded
+    t.keys(&["G", "Enter"]);
+    t.wait_for("María González · 3105550142");
+    t.keys(&["r"]);
+    t.wait_for("REPLY │");
+    t.keys(&["C-e"]);
+    let screen = t.wait_for("Second line.");
+    assert!(
+        screen.contains("Written in the editor.") && screen.contains("REPLY │"),
+        "{screen}"
+    );
+    assert!(t.alternate_screen_on(), "back on the inbox's screen");
+    // Keys work again: Esc leaves the pane, q quits cleanly.
+    t.keys(&["Escape"]);
+    t.wait_for("THREAD │");
     t.keys(&["q"]);
     t.wait_for("EXIT=0");
 }

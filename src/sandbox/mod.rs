@@ -270,13 +270,22 @@ async fn send_message(
         .callback_meta_data
         .clone()
         .map(|m| m.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect());
+    // Queuing for opt-in applies to texts only (vendor-docs: CANT_QUEUE_MESSAGE_IF_OPTED_OUT).
+    let warnings = if sending.queue_if_opted_out == Some(true) && a.protocol.as_deref() == Some("EMAIL") {
+        vec![crate::send::wire::WireWarning {
+            warning_code: Some("CANT_QUEUE_MESSAGE_IF_OPTED_OUT".into()),
+            warning_description: Some("Queuing not supported for this message type.".into()),
+        }]
+    } else {
+        vec![]
+    };
     let base = SendResponse {
         customer_uuid: Some(customer),
         message_uuid: Some(message_uuid),
         request_uuid: Some(format!("sbx-request-{seq:06}")),
         status: Some("SUCCESS".into()),
         errors: Some(vec![]),
-        warnings: Some(vec![]),
+        warnings: Some(warnings),
         meta_data: meta,
     };
     let callback_url = sending.callback_url.clone();

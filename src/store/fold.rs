@@ -577,6 +577,14 @@ pub(super) fn refresh_conversation(tx: &Transaction, id: i64) -> Result<()> {
     let (key, vendor_read_at, vendor_unread, vendor_unread_at): (String, Option<i64>, Option<i64>, Option<i64>) = tx
         .prepare_cached("SELECT key, vendor_read_at, vendor_unread, vendor_unread_at FROM conversations WHERE id = ?1")?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    // Our replies that failed (or may have) before any webhook made them messages count too.
+    let (outbox_failed, outbox_attention): (i64, i64) = tx
+        .prepare_cached(
+            "SELECT coalesce(sum(status = 'failed'), 0), count(*) FROM outbox INDEXED BY outbox_attention
+             WHERE conversation_key = ?1 AND status IN ('failed', 'unknown') AND message_key IS NULL",
+        )?
+        .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let (failed, attention) = (failed + outbox_failed, attention + outbox_attention);
     let (local_read_at, marked_unread): (Option<i64>, bool) = tx
         .prepare_cached("SELECT read_at, marked_unread FROM local_marks WHERE conversation_key = ?1")?
         .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?)))

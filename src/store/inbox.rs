@@ -44,7 +44,8 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT (SELECT coalesce(max(id), 0) FROM messages),
-                    (SELECT count(*) FROM messages WHERE status = 'failed' AND direction = 'outbound')",
+                    (SELECT count(*) FROM messages WHERE status = 'failed' AND direction = 'outbound')
+                    + (SELECT count(*) FROM outbox WHERE status = 'failed' AND message_key IS NULL)",
             )?
             .query_row([], |r| {
                 Ok(Watermark {

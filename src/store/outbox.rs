@@ -150,7 +150,22 @@ fn apply(tx: &Transaction, id: i64, report: &Report) -> Result<bool> {
         warnings,
         report.next_try_at
     ])?;
+    if next.is_some() {
+        refresh_counts(tx, &current.conversation)?;
+    }
     Ok(next.is_some())
+}
+
+/// The conversation's failure counts include its failed replies: recount after a reply moves.
+fn refresh_counts(tx: &Transaction, conversation: &str) -> Result<()> {
+    let id: Option<i64> = tx
+        .prepare_cached("SELECT id FROM conversations WHERE key = ?1")?
+        .query_row([conversation], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = id {
+        super::fold::refresh_conversation(tx, id)?;
+    }
+    Ok(())
 }
 
 impl Store {

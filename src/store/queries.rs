@@ -399,7 +399,44 @@ impl Store {
                 },
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut rows: Vec<FailureRow> = rows.collect::<rusqlite::Result<_>>()?;
+        // Our replies that failed before any webhook reported them (an opt-out, say).
+        let mut q = self.conn.prepare_cached(
+            "SELECT o.id, c.key, c.contact_name, c.contact_phone, c.contact_email FROM outbox o
+             JOIN conversations c ON c.key = o.conversation_key
+             WHERE o.status IN ('failed', 'unknown') AND o.message_key IS NULL AND o.created_at >= ?1
+             ORDER BY o.id DESC LIMIT ?2",
+        )?;
+        let ours: Vec<(i64, String, Contact)> = q
+            .query_map(rusqlite::params![since_ms.unwrap_or(i64::MIN), limit as i64], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    Contact {
+                        name: r.get(2)?,
+                        phone: r.get(3)?,
+                        email: r.get(4)?,
+                    },
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        for (id, conversation, contact) in ours {
+            if let Some(entry) = self.outbox_entry(id)? {
+                rows.push(FailureRow {
+                    conversation,
+                    contact,
+                    message: outbox_message(&entry),
+                });
+            }
+        }
+        let time = |m: &Message| {
+            m.at.as_deref()
+                .and_then(|a| chrono::DateTime::parse_from_rfc3339(a).ok())
+                .map(|t| t.timestamp_millis())
+        };
+        rows.sort_by_key(|r| std::cmp::Reverse(time(&r.message)));
+        rows.truncate(limit);
+        Ok(rows)
     }
 
     /// Stored events, newest first; only the rejected ones when asked.

@@ -177,6 +177,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_open ON outbox (status, conversation_key)
         WHERE status IN ('queued', 'sending', 'accepted', 'sent', 'unknown');
     CREATE INDEX outbox_message_uuid ON outbox (message_uuid) WHERE message_uuid IS NOT NULL;
+    -- Replies that failed, or whose fate is unknown, before any webhook made them a thread message:
+    -- they count as the conversation's failures.
+    CREATE INDEX outbox_attention ON outbox (conversation_key, status)
+        WHERE status IN ('failed', 'unknown') AND message_key IS NULL;
     "#,
 ];
 

@@ -133,10 +133,10 @@ fn run_editor(terminal: &mut Term, text: &str) -> Result<String, String> {
         .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let path = dir.join("reply.txt");
     std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    let editor = std::env::var("VISUAL")
-        .or_else(|_| std::env::var("EDITOR"))
-        .ok()
-        .filter(|e| !e.trim().is_empty())
+    let editor = ["VISUAL", "EDITOR"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .find(|e| !e.trim().is_empty())
         .unwrap_or_else(|| "vi".into());
     leave();
     // Through the shell, so `EDITOR="code --wait"` works; the file is an argument, never spliced.
