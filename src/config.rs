@@ -260,6 +260,23 @@ mod tests {
     }
 
     #[test]
+    fn send_credentials_are_secrets_and_need_a_private_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, "[mykaarma]\nusername = \"svc-7781\"\npassword = \"pw-0f3a\"\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = format!("{:#}", Config::load(Some(&path)).unwrap_err());
+        assert!(err.contains("chmod 600"), "{err}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let c = Config::load(Some(&path)).unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("svc-7781") && !shown.contains("pw-0f3a"), "{shown}");
+        assert_eq!(c.mykaarma.user_uuid, "DEFAULT", "replies do not reassign threads");
+        assert_eq!(c.mykaarma.base_url, "https://api.mykaarma.com");
+    }
+
+    #[test]
     fn unknown_keys_are_errors_with_a_position() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.toml");
