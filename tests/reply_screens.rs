@@ -4,79 +4,18 @@
 
 use ratatui::backend::TestBackend;
 use switchboard::send::outbox::{OutboxStatus, Problem, Protocol, SendOptions};
-use switchboard::store::{Incoming, NewSend, Report, Store};
+use switchboard::store::{NewSend, Report, Store};
 use switchboard::tui::compose::Stage;
 use switchboard::tui::headless::Headless;
 use switchboard::tui::state::Focus;
 use switchboard::tui::update::Effect;
 
-fn now_ms() -> i64 {
-    chrono::DateTime::parse_from_rfc3339("2026-11-20T13:00:00Z")
-        .unwrap()
-        .timestamp_millis()
-}
+mod common;
 
-fn demo_db() -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("sb.db");
-    let mut store = Store::open(&path).unwrap();
-    for (_, bytes) in switchboard::cli::DEMO_EVENTS {
-        let mut items = vec![];
-        switchboard::import::read_events(*bytes, &mut |body| {
-            items.push(Incoming { body, provider: None });
-            Ok(())
-        })
-        .unwrap();
-        store.ingest("demo", &items).unwrap();
-    }
-    (dir, path)
-}
+use common::{demo_db, now_ms, open, screen};
 
 fn inbox(path: &std::path::Path, w: u16, h: u16) -> Headless<TestBackend> {
     Headless::new(Store::open(path).unwrap(), TestBackend::new(w, h), now_ms())
-}
-
-/// The frame for the current state drawn from scratch (TestBackend keeps stale cells behind wide
-/// characters that a real terminal overwrites), as text.
-fn screen(h: &Headless<TestBackend>) -> String {
-    let area = h.terminal.backend().buffer().area;
-    let mut t = ratatui::Terminal::new(TestBackend::new(area.width, area.height)).unwrap();
-    let view = switchboard::tui::ui::View {
-        state: &h.state,
-        keymap: &h.keymap,
-        theme: h.theme,
-        clock: h.clock,
-    };
-    t.draw(|f| {
-        switchboard::tui::ui::draw(f, &view);
-    })
-    .unwrap();
-    let buffer = t.backend().buffer();
-    let mut out = String::new();
-    for y in 0..area.height {
-        let mut line = String::new();
-        let mut x = 0;
-        while x < area.width {
-            let symbol = buffer[(x, y)].symbol();
-            line.push_str(symbol);
-            x += (switchboard::width::width(symbol) as u16).max(1);
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-fn open(h: &mut Headless<TestBackend>, key: &str) {
-    h.press("g");
-    for _ in 0..h.state.list.len() {
-        if h.state.selected_conversation().is_some_and(|c| c.id.starts_with(key)) {
-            break;
-        }
-        h.press("j");
-    }
-    assert!(h.state.selected_conversation().unwrap().id.starts_with(key));
-    h.press("enter");
 }
 
 /// A myKaarma conversation with a known customer and phone (María González, demo data).
