@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod html;
 pub mod import;
+pub mod loadgen;
 pub mod model;
 pub mod providers;
 pub mod receiver;

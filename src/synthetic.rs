@@ -59,8 +59,8 @@ pub fn generate(out: &mut dyn Write, conversations: u64, messages: u64, seed: u6
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut written = 0;
     for i in 0..messages {
-        // One conversation in twenty gets a tenth of all traffic: real inboxes have hot threads.
-        let conv = if rng.below(10) == 0 {
+        // One conversation gets 2 % of all traffic (20,000 of a million): real inboxes have hot threads.
+        let conv = if rng.below(50) == 0 {
             0
         } else {
             rng.below(conversations)

@@ -70,6 +70,19 @@ pub enum Command {
     /// Write deterministic benchmark events as NDJSON
     #[command(hide = true)]
     Gen(GenArgs),
+    /// POST signed deliveries at a constant rate and report latency (JSON)
+    #[command(hide = true)]
+    BenchLoad {
+        url: String,
+        /// `signature<TAB>body` lines (`gen --signed-mykaarma`)
+        file: PathBuf,
+        #[arg(long, default_value_t = 5000)]
+        rate: u64,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+    },
     /// Time the inbox headless on a database (JSON)
     #[command(hide = true)]
     BenchInbox {
@@ -424,6 +437,16 @@ pub fn run(cli: Cli) -> Result<Exit> {
             }
             // Not on a terminal: print what the inbox would show.
             demo_text(&mut out, &path)?;
+        }
+        Some(Command::BenchLoad {
+            url,
+            file,
+            rate,
+            seconds,
+            connections,
+        }) => {
+            let report = crate::loadgen::run(&url, &file, rate, seconds, connections)?;
+            writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
         }
         Some(Command::BenchInbox { width, height, repeat }) => {
             let report = crate::tui::measure::run(&db_path()?, width, height, repeat)?;

@@ -92,6 +92,11 @@ fn conversation_row(r: &Row) -> rusqlite::Result<Conversation> {
     })
 }
 
+/// A search lists at most this many conversations (those with the newest matching messages)…
+pub const SEARCH_CONVERSATIONS: usize = 1000;
+/// …found among at most this many of the newest matching messages.
+pub const SEARCH_SCAN: i64 = 50_000;
+
 /// How far along a status word is, for choosing between the thread's and the outbox's.
 fn display_rank(status: &str) -> u8 {
     match status {
@@ -212,8 +217,15 @@ impl Store {
     ) -> Result<Vec<Conversation>> {
         // Walk the activity index in order and stop at `limit` matches; left to itself the planner
         // may pick a filter's partial index and sort every match instead.
+        // Unread and failed conversations are few: their own activity-ordered partial indexes hold
+        // only them, so a page never walks past thousands of others.
+        let index = match filter {
+            ConversationFilter::Unread => "conversations_unread_activity",
+            ConversationFilter::Failed => "conversations_failed_activity",
+            _ => "conversations_activity",
+        };
         let mut sql = format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations c INDEXED BY conversations_activity WHERE c.message_count > 0"
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations c INDEXED BY {index} WHERE c.message_count > 0"
         );
         let mut args: Vec<Value> = vec![];
         match filter {
@@ -239,11 +251,8 @@ impl Store {
             );
             args.extend([Value::Text(like.clone()), Value::Text(like.clone()), Value::Text(like)]);
             if let Some(q) = fts_query(text) {
-                sql.push_str(
-                    " OR c.id IN (SELECT m.conversation_id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
-                       WHERE messages_fts MATCH ? AND m.draft != 2)",
-                );
-                args.push(Value::Text(q));
+                sql.push_str(" OR c.id IN (SELECT value FROM json_each(?))");
+                args.push(Value::Text(self.search_candidates(&q)?));
             }
             sql.push(')');
         }
@@ -256,6 +265,26 @@ impl Store {
         let mut q = self.conn.prepare_cached(&sql)?;
         let rows = q.query_map(params_from_iter(args), conversation_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The conversations whose messages match an FTS query, as a JSON array of row ids: those with
+    /// the newest matches first, at most `SEARCH_CONVERSATIONS` of them, found among at most
+    /// `SEARCH_SCAN` matches. Newest-first is the index's own order, so a word found in most of a
+    /// million messages costs a few thousand rows, not a million.
+    fn search_candidates(&self, fts: &str) -> Result<String> {
+        let mut q = self.conn.prepare_cached(
+            "SELECT m.conversation_id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
+             WHERE messages_fts MATCH ?1 AND m.draft != 2 ORDER BY messages_fts.rowid DESC LIMIT ?2",
+        )?;
+        let mut rows = q.query(rusqlite::params![fts, SEARCH_SCAN])?;
+        let mut seen = std::collections::HashSet::new();
+        while let Some(r) = rows.next()? {
+            seen.insert(r.get::<_, i64>(0)?);
+            if seen.len() >= SEARCH_CONVERSATIONS {
+                break;
+            }
+        }
+        Ok(serde_json::to_string(&seen.into_iter().collect::<Vec<_>>())?)
     }
 
     /// One conversation by its key.

@@ -182,6 +182,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_attention ON outbox (conversation_key, status)
         WHERE status IN ('failed', 'unknown') AND message_key IS NULL;
     "#,
+    // 4: the unread and failed lists walk indexes that hold only their own conversations.
+    r#"
+    CREATE INDEX conversations_unread_activity ON conversations (last_at DESC, key DESC) WHERE unread > 0;
+    CREATE INDEX conversations_failed_activity ON conversations (last_at DESC, key DESC) WHERE failed_count > 0;
+    "#,
 ];
 
 /// Bring the database up to the latest schema.

@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+# Switchboard against the engines' own ceilings: every row is a pair measured in the same run.
+#   benches/run.sh           the full run (release build; about half an hour on 2 cores);
+#                            prints the table and writes benches/RESULTS.md
+#   benches/run.sh --smoke   the same steps at tiny sizes on the debug build, in seconds (CI runs it);
+#                            writes its report to a temporary file, not RESULTS.md
+# Installs sqlite3 and wrk (Debian packages) when missing; uses nginx for one more baseline when present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=full
+[ "${1:-}" = --smoke ] && mode=smoke
+
+need() { # command package
+  command -v "$1" >/dev/null && return
+  echo "bench: installing $2 (Debian package)" >&2
+  { apt-get update -qq && apt-get install -y -qq "$2"; } >/dev/null 2>&1 ||
+    { echo "bench: '$1' is missing and could not be installed: apt-get install $2" >&2; exit 1; }
+}
+need sqlite3 sqlite3
+need wrk wrk
+
+if [ "$mode" = full ]; then
+  cargo build --release --quiet
+  bin=$PWD/target/release/switchboard
+  data=benches/.data
+  import_conv=5000 import_msgs=164300 pairs=3
+  big_conv=50000 big_msgs=1000000 small_conv=100 small_msgs=1000
+  recv_seconds=10 rate=5000 repeat=400 signed=200000
+  results=benches/RESULTS.md
+else
+  cargo build --quiet
+  bin=$PWD/target/debug/switchboard
+  data=$(mktemp -d)
+  import_conv=50 import_msgs=1000 pairs=1
+  big_conv=500 big_msgs=5000 small_conv=20 small_msgs=200
+  recv_seconds=1 rate=200 repeat=10 signed=5000
+  results=$data/RESULTS.md
+fi
+mkdir -p "$data"
+work=$(mktemp -d)
+server=""
+cleanup() {
+  [ -n "$server" ] && kill "$server" 2>/dev/null
+  rm -rf "$work"
+  [ "$mode" = smoke ] && rm -rf "$data"
+  return 0
+}
+trap cleanup EXIT
+
+now_ns() { date +%s%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
+div() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+num() { awk -v a="$1" -v d="${2:-0}" 'BEGIN { printf "%.*f", d, a }'; } # a number with d decimals
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# Flatten pretty JSON to `path value` lines (`move_one_row.p99_ms 0.31`).
+flat() { awk '
+  /{$/ { if (match($0, /"[^"]+"/)) stack[++d] = substr($0, RSTART + 1, RLENGTH - 2); next }
+  /^ *},?$/ { d--; next }
+  /":/ { match($0, /"[^"]+"/); k = substr($0, RSTART + 1, RLENGTH - 2); v = $0; sub(/^[^:]*: */, "", v); sub(/,$/, "", v)
+         p = ""; for (i = 1; i <= d; i++) p = p stack[i] "."; print p k, v }' "$1"; }
+get() { awk -v k="$2" '$1 == k { print $2; exit }' "$1"; }
+log() { printf '%s\n' "$*" >&2; }
+
+commands=()
+run_logged() { commands+=("$*"); "$@"; }
+
+# ---------------------------------------------------------------- 1. import
+log "== import: $import_msgs messages over $import_conv conversations"
+events_file=$data/import-$import_msgs.ndjson
+[ -s "$events_file" ] || run_logged "$bin" gen --conversations "$import_conv" --messages "$import_msgs" --seed 1 --out "$events_file" >/dev/null
+events=$(wc -l < "$events_file")
+commands+=("$bin --db DB import $events_file" "sqlite3 DB: WAL, synchronous=FULL, page_size 4096, one-column table, .import (one transaction)")
+: > "$work/import.sw"; : > "$work/import.sq"
+for _ in $(seq "$pairs"); do
+  rm -f "$work"/imp.db*
+  t=$(now_ns); "$bin" --db "$work/imp.db" import "$events_file" >/dev/null; sw=$(secs "$t" "$(now_ns)")
+  rm -f "$work"/sq.db*
+  t=$(now_ns)
+  sqlite3 "$work/sq.db" >/dev/null <<EOF
+PRAGMA page_size=4096;
+PRAGMA journal_mode=WAL;
+PRAGMA synchronous=FULL;
+CREATE TABLE raw(line TEXT);
+.mode ascii
+.separator "\037" "\n"
+.import $events_file raw
+EOF
+  sq=$(secs "$t" "$(now_ns)")
+  echo "$sw" >> "$work/import.sw"; echo "$sq" >> "$work/import.sq"
+  log "   switchboard ${sw}s, sqlite3 ${sq}s"
+done
+import_sw_s=$(median < "$work/import.sw"); import_sq_s=$(median < "$work/import.sq")
+import_sw_rate=$(num "$(div "$events" "$import_sw_s")"); import_sq_rate=$(num "$(div "$events" "$import_sq_s")")
+import_ratio=$(div "$import_sw_rate" "$import_sq_rate")
+
+# ---------------------------------------------------------------- 2. the large database, rebuild
+log "== large database: $big_msgs messages over $big_conv conversations"
+large=$data/large-$big_msgs.db
+if [ ! -s "$large" ]; then
+  run_logged "$bin" gen --conversations "$big_conv" --messages "$big_msgs" --seed 7 --out "$work/large.ndjson" >/dev/null
+  t=$(now_ns); run_logged "$bin" --db "$large" import "$work/large.ndjson" >/dev/null; large_import_s=$(secs "$t" "$(now_ns)")
+  rm -f "$work/large.ndjson"
+else
+  large_import_s="(cached)"
+fi
+large_events=$(sqlite3 "$large" "SELECT count(*) FROM events")
+t=$(now_ns); run_logged "$bin" --db "$large" rebuild >/dev/null; rebuild_s=$(secs "$t" "$(now_ns)")
+rebuild_rate=$(num "$(div "$large_events" "$rebuild_s")")
+rebuild_ratio=$(div "$rebuild_rate" "$import_sq_rate")
+small=$data/small-$small_msgs.db
+if [ ! -s "$small" ]; then
+  "$bin" gen --conversations "$small_conv" --messages "$small_msgs" --seed 7 --out "$work/small.ndjson" >/dev/null
+  "$bin" --db "$small" import "$work/small.ndjson" >/dev/null
+fi
+
+# ---------------------------------------------------------------- 3. receiver
+log "== receiver"
+secret=bench-secret-$RANDOM
+printf '[receiver.mykaarma]\nsignature_secret = "%s"\n' "$secret" > "$work/config.toml"
+chmod 600 "$work/config.toml"
+"$bin" gen --signed-mykaarma "$secret" --messages "$signed" --out "$work/signed.tsv"
+start_server() {
+  rm -f "$work"/recv.db*
+  "$bin" --db "$work/recv.db" --config "$work/config.toml" serve --listen 127.0.0.1:0 --bench-noop \
+    > "$work/serve.out" 2> "$work/serve.err" &
+  server=$!
+  for _ in $(seq 100); do grep -q listening "$work/serve.out" && break; sleep 0.05; done
+  url=$(sed -n 's/^listening on //p' "$work/serve.out")
+}
+stop_server() { kill "$server"; wait "$server" 2>/dev/null || true; server=""; }
+wrk_run() { WRK_THREADS=2 wrk -t2 -c64 -d"${recv_seconds}s" --latency -s benches/post_signed.lua "$1" -- "$work/signed.tsv"; }
+rps() { awk '/^Requests\/sec:/ { print $2 }' "$1"; }
+p99() { awk '$1 == "99%" { print $2 }' "$1"; }
+start_server
+commands+=("wrk -t2 -c64 -d${recv_seconds}s --latency -s benches/post_signed.lua URL/noop|URL/webhooks/mykaarma -- signed.tsv")
+wrk_run "$url/noop" > "$work/noop.txt"
+wrk_run "$url/webhooks/mykaarma" > "$work/durable.txt"
+stop_server
+noop_rps=$(num "$(rps "$work/noop.txt")"); durable_rps=$(num "$(rps "$work/durable.txt")")
+recv_ratio=$(div "$durable_rps" "$noop_rps")
+nginx_rps="not installed"
+if command -v nginx >/dev/null; then
+  mkdir -p "$work/nginx"
+  cat > "$work/nginx/nginx.conf" <<EOF
+worker_processes 1; pid $work/nginx/pid; error_log $work/nginx/error.log; daemon on;
+events { worker_connections 1024; }
+http { access_log off; client_body_temp_path $work/nginx; client_max_body_size 16m;
+  server { listen 127.0.0.1:18999; location / { return 200; } } }
+EOF
+  if nginx -c "$work/nginx/nginx.conf" 2>/dev/null; then
+    wrk_run "http://127.0.0.1:18999/noop" > "$work/nginx.txt"; nginx_rps="$(num "$(rps "$work/nginx.txt")") req/s"
+    kill "$(cat "$work/nginx/pid")" 2>/dev/null || true
+  fi
+fi
+start_server
+commands+=("$bin bench-load URL/webhooks/mykaarma signed.tsv --rate $rate --seconds $recv_seconds --connections 64")
+"$bin" bench-load "$url/webhooks/mykaarma" "$work/signed.tsv" --rate "$rate" --seconds "$recv_seconds" --connections 64 > "$work/rate.json"
+stop_server
+flat "$work/rate.json" > "$work/rate.flat"
+rate_p99=$(num "$(get "$work/rate.flat" p99_ms)" 1); rate_p50=$(num "$(get "$work/rate.flat" p50_ms)" 1)
+rate_achieved=$(num "$(get "$work/rate.flat" achieved_rate)"); rate_bad=$(( $(get "$work/rate.flat" non_2xx) + $(get "$work/rate.flat" errors) ))
+
+# ---------------------------------------------------------------- 4. inbox at scale
+log "== inbox"
+for name in small large; do
+  db=$small; [ "$name" = large ] && db=$large
+  # Two runs; the second is reported (the first warms the page cache, as an open inbox has).
+  "$bin" --db "$db" bench-inbox --width 80 --height 24 --repeat "$repeat" > /dev/null
+  "$bin" --db "$db" bench-inbox --width 80 --height 24 --repeat "$repeat" > "$work/inbox-$name.json"
+  flat "$work/inbox-$name.json" > "$work/inbox-$name.flat"
+done
+commands+=("$bin --db DB bench-inbox --width 80 --height 24 --repeat $repeat   (twice per database; the second run is reported)")
+S=$work/inbox-small.flat L=$work/inbox-large.flat
+row_latency() { # label key
+  local sm sp lm lp
+  sm=$(get "$S" "$2.median_ms"); sp=$(get "$S" "$2.p99_ms"); lm=$(get "$L" "$2.median_ms"); lp=$(get "$L" "$2.p99_ms")
+  printf '| %s | %.2f ms (p99 %.1f) | %.2f ms (p99 %.1f) | **%s×** | ≤ 1.5×, p99 < 16 ms |\n' "$1" "$lm" "$lp" "$sm" "$sp" "$(div "$lm" "$sm")"
+}
+
+# ---------------------------------------------------------------- report
+machine="$(uname -srm); $(nproc) cores; $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo); $(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo); $(df -T "$data" | awk 'NR == 2 { print $2 }') filesystem"
+table=$(cat <<EOF
+| | Switchboard | baseline (same run) | ratio | goal |
+|---|---|---|---|---|
+| Import, $events events | $import_sw_rate events/s | sqlite3 one-column insert: $import_sq_rate rows/s | **${import_ratio}×** | ≥ 0.5× |
+| Rebuild, $large_events events | $rebuild_rate events/s | the same sqlite3 import | **${rebuild_ratio}×** | |
+| Receiver, durable signed 4 KiB deliveries, 64 connections | $durable_rps req/s | do-nothing route, same server: $noop_rps req/s (nginx \`return 200\`: $nginx_rps) | **${recv_ratio}×** | ≥ 0.3× |
+| Receiver at $rate req/s (constant rate) | p99 $rate_p99 ms, p50 $rate_p50 ms ($rate_achieved req/s sent, $rate_bad not 2xx) | | | p99 < 20 ms |
+| Inbox first frame, $(get "$L" messages) vs $(get "$S" messages) messages | $(num "$(get "$L" first_frame_ms)" 1) ms | $(num "$(get "$S" first_frame_ms)" 1) ms | **$(div "$(get "$L" first_frame_ms)" "$(get "$S" first_frame_ms)")×** | < 100 ms |
+$(row_latency "Inbox: move one row" move_one_row)
+$(row_latency "Inbox: page down" page_down)
+$(row_latency "Inbox: open a thread" open_thread)
+$(row_latency "Inbox: page up a thread" thread_page_up)
+$(row_latency "Inbox: search a common word" search)
+$(row_latency "Inbox: switch to the failed filter" filter_failed)
+| Bytes for a one-row move | $(get "$L" move_one_row_bytes) B | full frame $(get "$L" full_frame_bytes) B | **$(div "$(( $(get "$L" move_one_row_bytes) * 100 ))" "$(get "$L" full_frame_bytes)") %** | ≤ 10 % |
+| Bytes to open a thread | $(get "$L" open_thread_bytes) B | full frame $(get "$L" full_frame_bytes) B | $(div "$(( $(get "$L" open_thread_bytes) * 100 ))" "$(get "$L" full_frame_bytes)") % | |
+| Inbox peak RSS | $(num "$(div "$(get "$L" peak_rss_kib)" 1024)" 1) MiB | $(num "$(div "$(get "$S" peak_rss_kib)" 1024)" 1) MiB at $(get "$S" messages) messages | | < 60 MB |
+EOF
+)
+{
+  echo "# Benchmark results"
+  echo
+  echo "Written by \`benches/run.sh\` ($mode run) on $(date -u +%Y-%m-%dT%H:%MZ) at commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')."
+  echo
+  echo "Machine: $machine."
+  echo
+  echo "$table"
+  echo
+  echo "## Raw figures"
+  echo
+  echo "- import ($pairs pairs, seconds): switchboard $(paste -sd' ' "$work/import.sw"); sqlite3 $(paste -sd' ' "$work/import.sq"); $events events, $(du -m "$events_file" | cut -f1) MB of NDJSON"
+  echo "- large database: $large_events events, import ${large_import_s}s, rebuild ${rebuild_s}s"
+  echo "- receiver, wrk: noop $noop_rps req/s p99 $(p99 "$work/noop.txt"); durable $durable_rps req/s p99 $(p99 "$work/durable.txt")"
+  echo "- receiver, constant rate: $(tr -d '\n ' < "$work/rate.json")"
+  echo "- inbox, $(get "$S" messages) messages: $(tr -d '\n ' < "$work/inbox-small.json")"
+  echo "- inbox, $(get "$L" messages) messages: $(tr -d '\n ' < "$work/inbox-large.json")"
+  echo
+  echo "## Commands"
+  echo
+  for c in "${commands[@]}"; do echo "- \`${c//$PWD\//}\`"; done
+} > "$results"
+echo "$table"
+echo
+echo "report: $results"
