@@ -26,16 +26,15 @@ pub struct LoadReport {
 /// POST `signature<TAB>body` lines from `file` to `url` at `rate` per second for `seconds`, with
 /// at most `connections` requests in flight.
 pub fn run(url: &str, file: &Path, rate: u64, seconds: u64, connections: usize) -> Result<LoadReport> {
-    let lines: Vec<(String, Vec<u8>)> = std::io::BufReader::new(
-        std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?,
-    )
-    .lines()
-    .map(|l| {
-        let l = l?;
-        let (sig, body) = l.split_once('\t').unwrap_or(("", &l));
-        Ok((sig.to_string(), body.as_bytes().to_vec()))
-    })
-    .collect::<std::io::Result<_>>()?;
+    let lines: Vec<(String, Vec<u8>)> =
+        std::io::BufReader::new(std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?)
+            .lines()
+            .map(|l| {
+                let l = l?;
+                let (sig, body) = l.split_once('\t').unwrap_or(("", &l));
+                Ok((sig.to_string(), body.as_bytes().to_vec()))
+            })
+            .collect::<std::io::Result<_>>()?;
     anyhow::ensure!(!lines.is_empty(), "{} holds no requests", file.display());
     let lines = Arc::new(lines);
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -153,16 +153,27 @@ fn ensure_conversation(tx: &Transaction, part: &ConversationPart, ver: &str) -> 
         }
         (known, _) => known,
     };
+    // Each field takes this event's value when the event is newer than the field's; one statement
+    // for all three (this runs for nearly every event).
     let values = [&part.contact_name, &part.contact_phone, &part.contact_email];
-    for ((value, known), field) in values.into_iter().zip(&versions).zip(CONTACT_FIELDS) {
-        if let Some(value) = value
-            && known.as_deref().is_none_or(|known| known < ver)
-        {
-            tx.prepare_cached(&format!(
-                "UPDATE conversations SET contact_{field} = ?2, contact_{field}_ver = ?3 WHERE id = ?1"
-            ))?
-            .execute(params![id, value, ver])?;
-        }
+    let newer = |value: &Option<String>, known: &Option<String>| {
+        value.is_some() && known.as_deref().is_none_or(|known| known < ver)
+    };
+    let take: Vec<bool> = values.iter().zip(&versions).map(|(v, k)| newer(v, k)).collect();
+    if take.iter().any(|t| *t) {
+        tx.prepare_cached(
+            "UPDATE conversations SET
+                contact_name  = CASE WHEN ?2 THEN ?5 ELSE contact_name END,
+                contact_name_ver  = CASE WHEN ?2 THEN ?8 ELSE contact_name_ver END,
+                contact_phone = CASE WHEN ?3 THEN ?6 ELSE contact_phone END,
+                contact_phone_ver = CASE WHEN ?3 THEN ?8 ELSE contact_phone_ver END,
+                contact_email = CASE WHEN ?4 THEN ?7 ELSE contact_email END,
+                contact_email_ver = CASE WHEN ?4 THEN ?8 ELSE contact_email_ver END
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            id, take[0], take[1], take[2], values[0], values[1], values[2], ver
+        ])?;
     }
     if let Some(contact_id) = contact_id {
         adopt_contact(tx, id, &format!("{provider}:{contact_id}"))?;

@@ -224,9 +224,8 @@ impl Store {
             ConversationFilter::Failed => "conversations_failed_activity",
             _ => "conversations_activity",
         };
-        let mut sql = format!(
-            "SELECT {CONVERSATION_COLUMNS} FROM conversations c INDEXED BY {index} WHERE c.message_count > 0"
-        );
+        let mut sql =
+            format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c INDEXED BY {index} WHERE c.message_count > 0");
         let mut args: Vec<Value> = vec![];
         match filter {
             ConversationFilter::All => {}
