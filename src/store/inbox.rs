@@ -26,17 +26,27 @@ impl Store {
     }
 
     pub fn totals(&self) -> Result<Totals> {
+        // Counting 50,000 unread conversations takes milliseconds; a filter switch or a page load
+        // that follows no write reuses the last count.
+        let version = (self.data_version()?, self.conn.total_changes());
+        if let Some((v, c, totals)) = self.totals.get()
+            && (v, c) == version
+        {
+            return Ok(totals);
+        }
         // Two statements, each reading only its covering partial index (as one statement with two
         // subqueries, SQLite fetched every row and took ~50 ms at 50,000 conversations).
         let count = |sql: &str| -> Result<i64> { Ok(self.conn.prepare_cached(sql)?.query_row([], |r| r.get(0))?) };
-        Ok(Totals {
+        let totals = Totals {
             unread_conversations: count(
                 "SELECT count(*) FROM conversations INDEXED BY conversations_unread WHERE unread > 0 AND message_count > 0",
             )?,
             failed_conversations: count(
                 "SELECT count(*) FROM conversations INDEXED BY conversations_failed WHERE failed_count > 0",
             )?,
-        })
+        };
+        self.totals.set(Some((version.0, version.1, totals)));
+        Ok(totals)
     }
 
     pub fn watermark(&self) -> Result<Watermark> {

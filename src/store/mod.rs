@@ -73,6 +73,9 @@ impl IngestReport {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// The status bar's counts as of (data_version, this connection's total changes): they are
+    /// counted again only when something was written since.
+    totals: std::cell::Cell<Option<(i64, u64, Totals)>>,
 }
 
 impl Store {
@@ -103,6 +106,7 @@ impl Store {
         Ok(Store {
             conn,
             path: path.to_path_buf(),
+            totals: std::cell::Cell::new(None),
         })
     }
 

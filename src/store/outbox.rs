@@ -319,9 +319,14 @@ impl Store {
 
     /// Newest entries first, all conversations or one.
     pub fn outbox(&self, conversation: Option<&str>, limit: usize) -> Result<Vec<OutboxEntry>> {
-        let mut q = self.conn.prepare_cached(&format!(
-            "SELECT {ENTRY_COLUMNS} FROM outbox WHERE ?1 IS NULL OR conversation_key = ?1 ORDER BY id DESC LIMIT ?2"
-        ))?;
+        // Two statements, so the per-conversation one (every thread page asks it) uses its index.
+        let sql = match conversation {
+            Some(_) => {
+                format!("SELECT {ENTRY_COLUMNS} FROM outbox WHERE conversation_key = ?1 ORDER BY id DESC LIMIT ?2")
+            }
+            None => format!("SELECT {ENTRY_COLUMNS} FROM outbox WHERE ?1 IS NULL ORDER BY id DESC LIMIT ?2"),
+        };
+        let mut q = self.conn.prepare_cached(&sql)?;
         let rows = q.query_map(params![conversation, limit as i64], entry_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

@@ -271,14 +271,24 @@ impl Store {
     /// `SEARCH_SCAN` matches. Newest-first is the index's own order, so a word found in most of a
     /// million messages costs a few thousand rows, not a million.
     fn search_candidates(&self, fts: &str) -> Result<String> {
-        let mut q = self.conn.prepare_cached(
-            "SELECT m.conversation_id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
-             WHERE messages_fts MATCH ?1 AND m.draft != 2 ORDER BY messages_fts.rowid DESC LIMIT ?2",
-        )?;
-        let mut rows = q.query(rusqlite::params![fts, SEARCH_SCAN])?;
         let mut seen = std::collections::HashSet::new();
-        while let Some(r) = rows.next()? {
-            seen.insert(r.get::<_, i64>(0)?);
+        // The words as typed first: FTS5 streams one term's matches newest first, but a prefix
+        // (the last word, as typed so far) has every term it covers merged in memory before the
+        // first row, which for a common word is most of the index. Only when the exact words fill
+        // too little is the prefix asked.
+        let exact = fts.strip_suffix('*').filter(|_| fts.ends_with("\"*"));
+        for query in exact.into_iter().chain([fts]) {
+            let mut q = self.conn.prepare_cached(
+                "SELECT m.conversation_id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
+                 WHERE messages_fts MATCH ?1 AND m.draft != 2 ORDER BY messages_fts.rowid DESC LIMIT ?2",
+            )?;
+            let mut rows = q.query(rusqlite::params![query, SEARCH_SCAN])?;
+            while let Some(r) = rows.next()? {
+                seen.insert(r.get::<_, i64>(0)?);
+                if seen.len() >= SEARCH_CONVERSATIONS {
+                    break;
+                }
+            }
             if seen.len() >= SEARCH_CONVERSATIONS {
                 break;
             }
