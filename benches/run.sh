@@ -21,7 +21,7 @@ need wrk wrk
 
 if [ "$mode" = full ]; then
   cargo build --release --quiet
-  bin=$PWD/target/release/switchboard
+  bin=${CARGO_TARGET_DIR:-$PWD/target}/release/switchboard
   data=benches/.data
   import_conv=5000 import_msgs=164300 pairs=3
   big_conv=50000 big_msgs=1000000 small_conv=100 small_msgs=1000
@@ -29,7 +29,7 @@ if [ "$mode" = full ]; then
   results=benches/RESULTS.md
 else
   cargo build --quiet
-  bin=$PWD/target/debug/switchboard
+  bin=${CARGO_TARGET_DIR:-$PWD/target}/debug/switchboard
   data=$(mktemp -d)
   import_conv=50 import_msgs=1000 pairs=1
   big_conv=500 big_msgs=5000 small_conv=20 small_msgs=200

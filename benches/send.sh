@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 count=${1:-50}
 command -v curl >/dev/null || { echo "curl is needed (apt-get install curl)" >&2; exit 1; }
 cargo build --release --quiet
-bin=$PWD/target/release/switchboard
+bin=${CARGO_TARGET_DIR:-$PWD/target}/release/switchboard
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
 export SWITCHBOARD_DB=$work/db SWITCHBOARD_MYKAARMA_USERNAME=bench SWITCHBOARD_MYKAARMA_PASSWORD=bench-pass
