@@ -13,6 +13,7 @@ pub mod import;
 pub mod loadgen;
 pub mod model;
 pub mod providers;
+pub mod pty;
 pub mod receiver;
 pub mod sandbox;
 pub mod sanitize;

@@ -39,6 +39,7 @@ fn with_list(ids: &[&str], rows: usize, wide: bool) -> (State, Keymap) {
             thread_rows: 10,
             thread_lines: 0,
             wide,
+            help_max_scroll: 0,
         }),
     );
     let generation = s.generation;
@@ -283,6 +284,7 @@ fn scrolling_up_a_thread_asks_for_the_page_before() {
             thread_rows: 20,
             thread_lines: 600,
             wide: true,
+            help_max_scroll: 0,
         }),
     );
     let mut asked = vec![];

@@ -93,6 +93,20 @@ pub enum Command {
         #[arg(long, default_value_t = 400)]
         repeat: usize,
     },
+    /// Time the inbox in a pseudo-terminal, key bytes in to settled output (JSON)
+    #[command(hide = true)]
+    BenchTerminal {
+        #[arg(long, default_value_t = 80)]
+        width: u16,
+        #[arg(long, default_value_t = 24)]
+        height: u16,
+        /// Presses of each key
+        #[arg(long, default_value_t = 100)]
+        presses: usize,
+        /// Then measure this long with nothing happening (0: skip)
+        #[arg(long, default_value_t = 0)]
+        idle_seconds: u64,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -450,6 +464,15 @@ pub fn run(cli: Cli) -> Result<Exit> {
         }
         Some(Command::BenchInbox { width, height, repeat }) => {
             let report = crate::tui::measure::run(&db_path()?, width, height, repeat)?;
+            writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+        }
+        Some(Command::BenchTerminal {
+            width,
+            height,
+            presses,
+            idle_seconds,
+        }) => {
+            let report = crate::tui::measure_terminal::run(&db_path()?, width, height, presses, idle_seconds)?;
             writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
         }
         Some(Command::Gen(a)) if a.signed_mykaarma.is_some() => {

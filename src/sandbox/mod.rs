@@ -406,7 +406,7 @@ fn as_received(body: &str, s: &crate::send::wire::SendingAttributes, text: bool)
         out.push_str("\nSandbox Motors, 1 Demo Way");
     }
     if text && s.add_tcpa_footer != Some(false) {
-        out.push_str("\nText STOP to opt-out");
+        out.push_str(crate::send::sms::TCPA_FOOTER);
     }
     out
 }

@@ -2,7 +2,9 @@
 //! SIGTERM and SIGHUP), the event loop, and the in-process receiver.
 
 use super::effects::Runner;
+use super::input::Input;
 use super::keymap::Keymap;
+use super::screen::Screen;
 use super::state::{Receiver, State};
 use super::theme::Theme;
 use super::ui::{self, Clock, View};
@@ -12,19 +14,16 @@ use crate::send::deliver::Sender;
 use crate::send::worker::Worker;
 use crate::store::Store;
 use anyhow::{Context, Result};
-use crossterm::event::{self, Event, KeyEventKind};
-use crossterm::terminal::{self, BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use crossterm::terminal;
 use crossterm::{cursor, execute};
 use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
 use std::io::{Stdout, Write};
 use std::net::SocketAddr;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// True while the inbox owns the terminal: nothing else may print to it.
 pub static ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -60,13 +59,11 @@ pub fn run(options: Options, config: &Config) -> Result<()> {
         Some(listen) => Some(start_receiver(&options, listen, config, action_tx.clone(), &mut state)?),
         None => None,
     };
-
-    let quit = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
-        signal_hook::flag::register(signal, quit.clone())?;
-    }
+    watch_signals(action_tx.clone())?;
+    let alt_keys = Keymap::new(&config.keys).map_err(|e| anyhow::anyhow!("config: {e}"))?;
+    let input = Input::start(action_tx, Box::new(move |k| alt_keys.binds(k))).context("cannot read the terminal")?;
     let mut terminal = enter()?;
-    let result = event_loop(&mut terminal, &mut state, &keymap, theme, &runner, &action_rx, &quit);
+    let result = event_loop(&mut terminal, &mut state, &keymap, theme, &runner, &action_rx, &input);
     // The draft being written is saved before the inbox goes.
     for effect in update::shutdown(&mut state) {
         let _ = runner.effects.send(effect);
@@ -80,7 +77,27 @@ pub fn run(options: Options, config: &Config) -> Result<()> {
     result
 }
 
-type Term = Terminal<CrosstermBackend<Stdout>>;
+/// SIGTERM, SIGHUP and SIGINT end the inbox as `q` would (the draft saved); SIGWINCH redraws.
+fn watch_signals(actions: mpsc::Sender<Action>) -> Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGWINCH};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT, SIGWINCH])?;
+    std::thread::Builder::new().name("signals".into()).spawn(move || {
+        for signal in signals.forever() {
+            let action = match signal {
+                SIGWINCH => Action::Resize,
+                SIGHUP => Action::Hangup("hang-up signal".into()),
+                SIGINT => Action::Hangup("interrupt signal".into()),
+                _ => Action::Hangup("termination signal".into()),
+            };
+            if actions.send(action).is_err() {
+                return;
+            }
+        }
+    })?;
+    Ok(())
+}
+
+type Term = Terminal<Screen<Stdout>>;
 
 fn enter() -> Result<Term> {
     // Restore the terminal before a panic message is printed, so it is readable.
@@ -90,8 +107,9 @@ fn enter() -> Result<Term> {
         previous(info);
     }));
     take_terminal()?;
-    let mut t = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+    let mut t = Terminal::new(Screen::new(std::io::stdout()))?;
     t.clear()?;
+    ratatui::backend::Backend::flush(t.backend_mut())?;
     Ok(t)
 }
 
@@ -146,7 +164,11 @@ fn run_editor(terminal: &mut Term, text: &str) -> Result<String, String> {
         .arg("switchboard-editor")
         .arg(&path)
         .status();
-    let back = take_terminal().and_then(|_| terminal.clear().map_err(Into::into));
+    let back = take_terminal().and_then(|_| {
+        terminal.backend_mut().forget();
+        terminal.clear()?;
+        Ok(ratatui::backend::Backend::flush(terminal.backend_mut())?)
+    });
     let result = match status {
         Ok(s) if s.success() => std::fs::read_to_string(&path).map_err(|e| format!("cannot read the text back: {e}")),
         Ok(s) => Err(format!("`{editor}` exited with {s}; the reply is unchanged")),
@@ -163,7 +185,7 @@ fn leave() {
         let mut stdout = std::io::stdout();
         let _ = execute!(
             stdout,
-            EndSynchronizedUpdate,
+            crossterm::terminal::EndSynchronizedUpdate,
             terminal::LeaveAlternateScreen,
             cursor::Show
         );
@@ -179,22 +201,25 @@ fn event_loop(
     theme: Theme,
     runner: &Runner,
     actions: &mpsc::Receiver<Action>,
-    quit: &AtomicBool,
+    input: &Input,
 ) -> Result<()> {
     let clock = Clock::local();
     let mut pending: Vec<Action> = vec![];
     let mut effects = update::start(state);
-    let mut last_tick = Instant::now();
     loop {
         for effect in effects.drain(..) {
             match effect {
                 Effect::Quit => return Ok(()),
                 Effect::Bell => {
-                    let mut out = std::io::stdout();
-                    let _ = out.write_all(b"\x07").and_then(|_| out.flush());
+                    let _ = terminal.backend_mut().write_raw(b"\x07");
+                }
+                Effect::Copy(text) => {
+                    let _ = terminal.backend_mut().write_raw(&osc52(&text));
                 }
                 Effect::Editor { key, text } => {
+                    input.pause();
                     let result = run_editor(terminal, &text);
+                    input.resume();
                     pending.push(Action::EditorDone { key, result });
                     state.dirty = true;
                 }
@@ -203,12 +228,8 @@ fn event_loop(
                 }
             }
         }
-        if quit.load(Ordering::Relaxed) {
-            return Ok(());
-        }
         if state.dirty {
             let mut layout = None;
-            execute!(terminal.backend_mut(), BeginSynchronizedUpdate)?;
             terminal.draw(|f| {
                 layout = Some(ui::draw(
                     f,
@@ -220,40 +241,41 @@ fn event_loop(
                     },
                 ))
             })?;
-            execute!(terminal.backend_mut(), EndSynchronizedUpdate)?;
             state.dirty = false;
             if let Some(layout) = layout.filter(|l| *l != state.layout) {
                 pending.push(Action::Layout(layout));
             }
         }
         if pending.is_empty() {
-            // Wait for a key or a result; then take everything waiting before drawing once.
-            if event::poll(Duration::from_millis(100))? {
-                read_input(&mut pending)?;
-            }
+            // Sleep until something arrives or the screen would change by itself; then take
+            // everything waiting, and draw once for the whole burst.
+            let now = chrono::Utc::now().timestamp_millis();
+            let first = match update::next_tick(state) {
+                Some(at) => match actions.recv_timeout(Duration::from_millis((at - now).max(0) as u64)) {
+                    Ok(a) => a,
+                    Err(mpsc::RecvTimeoutError::Timeout) => Action::Tick(chrono::Utc::now().timestamp_millis()),
+                    Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
+                },
+                None => match actions.recv() {
+                    Ok(a) => a,
+                    Err(_) => return Ok(()),
+                },
+            };
+            pending.push(first);
             pending.extend(actions.try_iter());
         }
-        if last_tick.elapsed() >= Duration::from_secs(1) {
-            last_tick = Instant::now();
-            pending.push(Action::Tick(chrono::Utc::now().timestamp_millis()));
-        }
+        state.now_ms = chrono::Utc::now().timestamp_millis();
         for action in pending.drain(..) {
             effects.extend(update::update(state, keymap, action));
         }
     }
 }
 
-fn read_input(pending: &mut Vec<Action>) -> Result<()> {
-    loop {
-        match event::read()? {
-            Event::Key(k) if k.kind != KeyEventKind::Release => pending.push(Action::Key(k)),
-            Event::Resize(..) => pending.push(Action::Tick(chrono::Utc::now().timestamp_millis())),
-            _ => {}
-        }
-        if !event::poll(Duration::ZERO)? {
-            return Ok(());
-        }
-    }
+/// OSC 52: ask the terminal (through SSH and tmux) to put `text` on the clipboard.
+fn osc52(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+    format!("\x1b]52;c;{encoded}\x07").into_bytes()
 }
 
 type ReceiverHandle = (tokio::sync::oneshot::Sender<()>, std::thread::JoinHandle<()>);

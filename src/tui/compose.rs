@@ -75,6 +75,10 @@ pub struct Compose {
     pub addressing: Addressing,
     /// Edited since last saved, and when (ms).
     pub unsaved_since: Option<i64>,
+    /// The send options line is open: one letter toggles one option.
+    pub options_open: bool,
+    /// A send was just refused: a `y` typed next, meant to confirm, is not typed into the text.
+    pub refused: bool,
 }
 
 impl Compose {
@@ -90,6 +94,8 @@ impl Compose {
             stage: Stage::Writing,
             addressing,
             unsaved_since: None,
+            options_open: false,
+            refused: false,
         }
     }
 
@@ -102,6 +108,8 @@ impl Compose {
             field: Field::Body,
             stage: Stage::Writing,
             unsaved_since: None,
+            options_open: false,
+            refused: false,
             ..self.clone()
         }
     }

@@ -51,7 +51,7 @@ pub fn run(store: &mut Store, effect: Effect, worker: Option<&Worker>) -> Option
         Effect::LoadDraft(key) => load_draft(store, &key).map(Some),
         Effect::SaveDraft(draft) => store.save_draft(&draft).map(|_| None),
         Effect::Send { draft, recipient } => enqueue(store, draft, recipient, worker).map(Some),
-        Effect::Bell | Effect::Quit | Effect::Editor { .. } => Ok(None),
+        Effect::Bell | Effect::Copy(_) | Effect::Quit | Effect::Editor { .. } => Ok(None),
     };
     result.unwrap_or_else(|e| Some(Action::Failed(format!("{e:#}"))))
 }

@@ -26,6 +26,8 @@ pub struct Headless<B: Backend> {
     pub worker: Option<crate::send::worker::Worker>,
     /// Texts `$EDITOR` would be asked to edit.
     pub editor_requests: Vec<String>,
+    /// Texts put on the clipboard.
+    pub copied: Vec<String>,
     quit: bool,
 }
 
@@ -47,6 +49,7 @@ impl<B: Backend> Headless<B> {
             bells: 0,
             worker: None,
             editor_requests: vec![],
+            copied: vec![],
             quit: false,
         };
         let effects = update::start(&mut h.state);
@@ -83,6 +86,7 @@ impl<B: Backend> Headless<B> {
             while let Some(effect) = (!effects.is_empty()).then(|| effects.remove(0)) {
                 match effect {
                     Effect::Bell => self.bells += 1,
+                    Effect::Copy(text) => self.copied.push(text),
                     Effect::Quit => self.quit = true,
                     Effect::Editor { text, .. } => self.editor_requests.push(text),
                     other => {

@@ -25,12 +25,18 @@ pub enum Command {
     Reply,
     /// Thread: put the last failed or unknown reply back in the compose pane.
     Resend,
+    /// Thread: list the thread's links to copy one.
+    Links,
     // Compose pane:
     SendReply,
     LeaveReply,
     NextField,
     ToggleProtocol,
     ExternalEditor,
+    /// Compose: open the send options (each then one letter).
+    SendOptions,
+    /// Compose: the help, where `?` is text.
+    ReplyHelp,
     ToggleSignature,
     ToggleFooter,
     ToggleTcpa,
@@ -47,6 +53,15 @@ pub enum Context {
     Thread,
     /// Typing a reply: only these bindings apply (everything else is text).
     Compose,
+    /// The send options line of the reply pane: one letter toggles one option.
+    Options,
+}
+
+impl Context {
+    /// Whether bindings for everywhere apply here (not where keys are text or option letters).
+    pub fn takes_everywhere(self) -> bool {
+        matches!(self, Context::List | Context::Thread)
+    }
 }
 
 pub struct Binding {
@@ -167,7 +182,14 @@ const DEFAULTS: &[DefaultBinding] = &[
         Context::Everywhere,
         true,
     ),
-    (Command::Help, "help", &["?"], "this help", Context::Everywhere, true),
+    (
+        Command::Help,
+        "help",
+        &["?", "f1"],
+        "this help",
+        Context::Everywhere,
+        true,
+    ),
     (Command::Reply, "reply", &["r"], "write a reply", Context::Thread, true),
     (
         Command::Resend,
@@ -176,6 +198,14 @@ const DEFAULTS: &[DefaultBinding] = &[
         "put the last failed or unknown reply back in the reply pane, to send it again",
         Context::Thread,
         false,
+    ),
+    (
+        Command::Links,
+        "links",
+        &["o"],
+        "links in the thread: copy one (OSC 52) and show it whole",
+        Context::Thread,
+        true,
     ),
     (
         Command::SendReply,
@@ -218,51 +248,67 @@ const DEFAULTS: &[DefaultBinding] = &[
         true,
     ),
     (
+        Command::SendOptions,
+        "send_options",
+        &["ctrl-o"],
+        "send options (then one letter each; esc when done)",
+        Context::Compose,
+        true,
+    ),
+    (
+        Command::ReplyHelp,
+        "reply_help",
+        &["f1", "ctrl-g"],
+        "help for the reply pane",
+        Context::Compose,
+        true,
+    ),
+    (
         Command::ToggleSignature,
         "toggle_signature",
-        &["alt-s"],
+        &["s"],
         "append your signature",
-        Context::Compose,
+        Context::Options,
         false,
     ),
     (
         Command::ToggleFooter,
         "toggle_footer",
-        &["alt-f"],
+        &["f"],
         "append the dealership footer",
-        Context::Compose,
+        Context::Options,
         false,
     ),
     (
         Command::ToggleTcpa,
         "toggle_tcpa",
-        &["alt-t"],
+        &["t"],
         "text: append \"Text STOP to opt-out\" (on by default)",
-        Context::Compose,
+        Context::Options,
         false,
     ),
     (
         Command::ToggleVcard,
         "toggle_vcard",
-        &["alt-v"],
+        &["v"],
         "text: send the department's contact card",
-        Context::Compose,
+        Context::Options,
         false,
     ),
     (
         Command::ToggleQueue,
         "toggle_queue",
-        &["alt-q"],
+        &["q"],
         "text: queue until a not-yet-opted-in customer opts in",
-        Context::Compose,
+        Context::Options,
         false,
     ),
     (
         Command::ToggleSync,
         "toggle_sync",
-        &["alt-y"],
+        &["y"],
         "wait for the carrier before myKaarma answers",
-        Context::Compose,
+        Context::Options,
         false,
     ),
     (
@@ -323,9 +369,14 @@ impl Keymap {
             .iter()
             .map(|&i| &self.bindings[i])
             .find_map(|b| {
-                let applies = b.context == context || (b.context == Context::Everywhere && context != Context::Compose);
+                let applies = b.context == context || (b.context == Context::Everywhere && context.takes_everywhere());
                 applies.then_some(b.command)
             })
+    }
+
+    /// Whether any command is bound to this key (in any context).
+    pub fn binds(&self, key: &KeyEvent) -> bool {
+        key_name(key).is_some_and(|name| self.lookup.contains_key(&name))
     }
 
     /// The first key bound to a command, for hints.
@@ -363,6 +414,7 @@ pub fn key_name(key: &KeyEvent) -> Option<String> {
         KeyCode::Home => "home".into(),
         KeyCode::End => "end".into(),
         KeyCode::Backspace => "backspace".into(),
+        KeyCode::F(n) => format!("f{n}"),
         _ => return None,
     };
     Some(if key.modifiers.contains(KeyModifiers::CONTROL) {

@@ -49,8 +49,15 @@ pub struct Report {
     pub peak_rss_kib: Option<u64>,
 }
 
-fn timing(mut samples: Vec<f64>) -> Timing {
+pub fn timing(mut samples: Vec<f64>) -> Timing {
     samples.sort_by(f64::total_cmp);
+    if samples.is_empty() {
+        return Timing {
+            median_ms: f64::NAN,
+            p99_ms: f64::NAN,
+            samples: 0,
+        };
+    }
     let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
     Timing {
         median_ms: at(0.5),

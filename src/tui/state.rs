@@ -54,6 +54,22 @@ pub struct ThreadView {
     pub loading_older: bool,
     /// Lines scrolled up from the newest line (0 follows new messages).
     pub scroll: usize,
+    /// `g` was pressed: keep loading older pages, then show the oldest message.
+    pub to_oldest: bool,
+}
+
+/// A URL found in the open thread, and what it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub label: String,
+    pub url: String,
+}
+
+/// The link picker over the open thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkPicker {
+    pub links: Vec<Link>,
+    pub selected: usize,
 }
 
 /// Facts about the last frame that `update` needs for paging (fed back as an action).
@@ -63,6 +79,8 @@ pub struct Layout {
     pub thread_rows: usize,
     pub thread_lines: usize,
     pub wide: bool,
+    /// How far the help can scroll (0 when it fits or is closed).
+    pub help_max_scroll: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -89,8 +107,18 @@ pub struct State {
     pub receiver: Receiver,
     pub last_event_at: Option<i64>,
     pub help: bool,
+    /// Rows the help is scrolled down.
+    pub help_scroll: usize,
+    /// The link picker, when open.
+    pub links: Option<LinkPicker>,
+    /// New messages arrived while a thread was open: mark it read when the list says it is unread.
+    pub read_on_arrival: bool,
     pub bell: bool,
+    /// When the bell last rang (it rings at most once per `update::BELL_INTERVAL_MS`).
+    pub last_bell_ms: Option<i64>,
     pub notice: Option<String>,
+    /// Why the last send was refused (shown again if its confirming `y` follows).
+    pub last_refusal: Option<String>,
     pub layout: Layout,
     pub loaded_once: bool,
     /// Something changed since the last frame.
@@ -118,13 +146,19 @@ impl State {
             receiver: Receiver::Off,
             last_event_at: None,
             help: false,
+            help_scroll: 0,
+            links: None,
+            read_on_arrival: false,
             bell: true,
+            last_bell_ms: None,
             notice: None,
+            last_refusal: None,
             layout: Layout {
                 list_rows: 20,
                 thread_rows: 20,
                 thread_lines: 0,
                 wide: false,
+                help_max_scroll: 0,
             },
             loaded_once: false,
             dirty: true,

@@ -60,6 +60,10 @@ impl Theme {
             Style::new().add_modifier(Modifier::REVERSED)
         }
     }
+    /// The message line: something the user must read.
+    pub fn notice(&self) -> Style {
+        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+    }
     pub fn key(&self) -> Style {
         Style::new().add_modifier(Modifier::BOLD)
     }

@@ -4,7 +4,7 @@
 
 use super::compose::{Addressing, Compose, Field, Stage};
 use super::keymap::{Command, Context, Keymap};
-use super::state::{FILTERS, Focus, LIST_PAGE, Layout, State, THREAD_PAGE, ThreadView};
+use super::state::{FILTERS, Focus, LIST_PAGE, Layout, Link, LinkPicker, State, THREAD_PAGE, ThreadView};
 use crate::model::{Conversation, Message};
 use crate::send::outbox::{OutboxEntry, OutboxStatus, Protocol};
 use crate::store::{ConversationFilter, Draft, Totals};
@@ -13,6 +13,10 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Key(KeyEvent),
+    /// The terminal changed size.
+    Resize,
+    /// The terminal or the session is gone (end of input, SIGHUP, SIGTERM, SIGINT): save and go.
+    Hangup(String),
     /// The last frame's geometry.
     Layout(Layout),
     Tick(i64),
@@ -87,6 +91,8 @@ pub enum Effect {
         text: String,
     },
     Bell,
+    /// Put text on the user's clipboard (OSC 52, which crosses SSH and tmux).
+    Copy(String),
     Quit,
 }
 
@@ -104,17 +110,30 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
                 clamp_list(state);
                 state.dirty = true;
             }
+            if let Some(t) = state.thread.as_mut().filter(|t| t.complete) {
+                let max = layout.thread_lines.saturating_sub(layout.thread_rows);
+                if t.scroll > max {
+                    t.scroll = max;
+                    state.dirty = true;
+                }
+            }
             more_thread(state)
         }
+        Action::Resize => {
+            state.dirty = true;
+            vec![]
+        }
+        Action::Hangup(_) => {
+            let mut effects = save_draft(state);
+            effects.push(Effect::Quit);
+            effects
+        }
         Action::Tick(now) => {
-            // Relative times show minutes at best resolution: redraw when the minute turns.
-            if now / 60_000 != state.now_ms / 60_000 || state.last_event_at.is_some() {
-                state.dirty = true;
-            }
+            // Ticks come only when a relative time on screen turns over (see `next_tick`).
+            state.dirty = true;
             state.now_ms = now;
-            // A draft is saved two seconds after the typing stops, so a crash loses little.
             match &state.compose {
-                Some(c) if c.stage == Stage::Writing && c.unsaved_since.is_some_and(|t| now - t >= 2000) => {
+                Some(c) if c.stage == Stage::Writing && c.unsaved_since.is_some_and(|t| now - t >= DRAFT_SAVE_MS) => {
                     save_draft(state)
                 }
                 _ => vec![],
@@ -157,6 +176,18 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
             if state.layout.wide && state.thread.is_none() {
                 effects.extend(open_selected(state, false));
             }
+            if std::mem::take(&mut state.read_on_arrival) && state.focus != Focus::List {
+                // The thread being read got a new message: it has been seen.
+                let open = state.thread.as_ref().map(|t| t.key.clone());
+                if let Some(c) = state
+                    .list
+                    .iter_mut()
+                    .find(|c| Some(&c.id) == open.as_ref() && c.unread > 0)
+                {
+                    c.unread = 0;
+                    effects.push(Effect::MarkRead(c.id.clone()));
+                }
+            }
             effects
         }
         Action::ThreadLoaded { key, messages, older } => {
@@ -169,6 +200,16 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
                 let mut all = messages;
                 all.append(&mut t.messages);
                 t.messages = all;
+                if t.to_oldest {
+                    // `g`: on to the very first message, a page at a time.
+                    state.dirty = true;
+                    if t.complete {
+                        t.to_oldest = false;
+                        t.scroll = usize::MAX / 2; // the top; the next frame's layout pins it
+                    } else {
+                        return older_page(t);
+                    }
+                }
             } else {
                 // A refresh of the newest page: keep older pages already loaded before it.
                 let first_new = messages.first().map(|m| (m.at.clone(), m.id.clone()));
@@ -196,6 +237,9 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
         } => {
             state.last_event_at = last_event_at.or(state.last_event_at);
             state.dirty = true;
+            if new_inbound > 0 && state.thread.is_some() && state.focus != Focus::List {
+                state.read_on_arrival = true;
+            }
             let mut effects = vec![reload_list(state, state.list.len().max(LIST_PAGE))];
             if let Some(t) = &state.thread {
                 effects.push(Effect::LoadThread {
@@ -205,8 +249,8 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
                     older: false,
                 });
             }
-            if state.bell && (new_inbound > 0 || new_failures > 0) {
-                effects.push(Effect::Bell);
+            if new_inbound > 0 || new_failures > 0 {
+                effects.extend(ring(state));
             }
             effects
         }
@@ -276,7 +320,7 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
                 Some(why) => {
                     state.notice = Some(format!("reply not sent: {why}"));
                     state.dirty = true;
-                    if state.bell { vec![Effect::Bell] } else { vec![] }
+                    ring(state)
                 }
                 None => vec![],
             }
@@ -303,6 +347,68 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
         }
     }
 }
+
+/// At most one bell per this many milliseconds: a burst of arrivals rings once.
+pub const BELL_INTERVAL_MS: i64 = 30_000;
+
+/// The bell, unless it is off or rang within the last `BELL_INTERVAL_MS`.
+fn ring(state: &mut State) -> Vec<Effect> {
+    let now = state.now_ms;
+    if !state.bell || state.last_bell_ms.is_some_and(|t| now - t < BELL_INTERVAL_MS) {
+        return vec![];
+    }
+    state.last_bell_ms = Some(now);
+    vec![Effect::Bell]
+}
+
+/// When, in ms, the screen would change by itself: a relative time on it turning over, or the
+/// draft falling due to be saved. `None`: nothing changes until something happens.
+pub fn next_tick(state: &State) -> Option<i64> {
+    let now = state.now_ms;
+    let mut next: Option<i64> = None;
+    let mut at = |t: i64| next = Some(next.map_or(t, |n| n.min(t)));
+    if let Some(c) = &state.compose {
+        if c.stage == Stage::Writing {
+            if let Some(since) = c.unsaved_since {
+                at(since + DRAFT_SAVE_MS);
+            }
+        }
+    }
+    // The status bar's "last event 12s ago": seconds under two minutes, then minutes, then hours.
+    if let Some(t) = state.last_event_at {
+        let age = (now - t).max(0);
+        let unit = match age {
+            a if a < 120_000 => 1_000,
+            a if a < 7_200_000 => 60_000,
+            _ => 3_600_000,
+        };
+        at(t + (age / unit + 1) * unit);
+    }
+    // The list's "now", "5m", "3h", "2d": the rows on screen.
+    let rows = state.layout.list_rows.max(1);
+    for c in state.list.iter().skip(state.list_offset).take(rows) {
+        let Some(t) = c
+            .last_activity
+            .as_deref()
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        else {
+            continue;
+        };
+        let t = t.timestamp_millis();
+        let age = (now - t).max(0);
+        let unit = match age {
+            a if a < 3_600_000 => 60_000,
+            a if a < 86_400_000 => 3_600_000,
+            a if a < 7 * 86_400_000 => 86_400_000,
+            _ => continue, // a date: changes no more
+        };
+        at(t + (age / unit + 1) * unit);
+    }
+    next
+}
+
+/// A draft is saved this long after the typing stops, so a crash loses little.
+const DRAFT_SAVE_MS: i64 = 2000;
 
 /// Save the reply being written, if it changed since it was last saved.
 fn save_draft(state: &mut State) -> Vec<Effect> {
@@ -350,18 +456,55 @@ fn on_compose_key(state: &mut State, keymap: &Keymap, key: KeyEvent) -> Vec<Effe
         effects.push(Effect::Quit);
         return effects;
     }
+    if std::mem::take(&mut c.refused) && matches!(key.code, KeyCode::Char('y' | 'Y')) && key.modifiers.is_empty() {
+        // Meant to confirm a send that was refused: not text. The refusal stays on screen.
+        state.notice = state.last_refusal.clone();
+        return vec![];
+    }
+    if c.options_open {
+        let toggle = match keymap.command(&key, Context::Options) {
+            Some(Command::ToggleSignature) => Some(&mut c.options.signature),
+            Some(Command::ToggleFooter) => Some(&mut c.options.footer),
+            Some(Command::ToggleTcpa) => Some(&mut c.options.tcpa_footer),
+            Some(Command::ToggleVcard) => Some(&mut c.options.vcard),
+            Some(Command::ToggleQueue) => Some(&mut c.options.queue_if_opted_out),
+            Some(Command::ToggleSync) => Some(&mut c.options.synchronous),
+            _ => None,
+        };
+        match toggle {
+            Some(flag) => {
+                *flag ^= true;
+                c.unsaved_since.get_or_insert(now);
+            }
+            None => c.options_open = false, // esc, enter or anything else: done
+        }
+        return vec![];
+    }
     let mut touched = true;
     match keymap.command(&key, Context::Compose) {
         Some(Command::SendReply) => {
             touched = false;
             match disabled.or_else(|| c.not_ready()) {
-                Some(why) => state.notice = Some(why),
+                Some(why) => {
+                    c.refused = true;
+                    state.notice = Some(format!("Not sent. {why}"));
+                    state.last_refusal = state.notice.clone();
+                }
                 None => c.stage = Stage::Confirming,
             }
         }
         Some(Command::LeaveReply) => {
             state.focus = Focus::Thread;
             return save_draft(state);
+        }
+        Some(Command::ReplyHelp) => {
+            state.help = true;
+            state.help_scroll = 0;
+            return vec![];
+        }
+        Some(Command::SendOptions) => {
+            c.options_open = true;
+            return vec![];
         }
         Some(Command::NextField) => {
             touched = false;
@@ -379,12 +522,6 @@ fn on_compose_key(state: &mut State, keymap: &Keymap, key: KeyEvent) -> Vec<Effe
                 text: c.editing().text(),
             }];
         }
-        Some(Command::ToggleSignature) => c.options.signature ^= true,
-        Some(Command::ToggleFooter) => c.options.footer ^= true,
-        Some(Command::ToggleTcpa) => c.options.tcpa_footer ^= true,
-        Some(Command::ToggleVcard) => c.options.vcard ^= true,
-        Some(Command::ToggleQueue) => c.options.queue_if_opted_out ^= true,
-        Some(Command::ToggleSync) => c.options.synchronous ^= true,
         _ => {
             let subject = c.protocol == Protocol::Email && c.field == Field::Subject;
             if subject && key.code == KeyCode::Enter {
@@ -430,7 +567,11 @@ fn resend(state: &mut State) -> Vec<Effect> {
     match state.compose.as_mut() {
         Some(c) if c.is_empty() && c.addressing.blocked.is_none() => {
             // myKaarma appends footers; resend only what the advisor wrote.
-            let ours = body.split("\nText STOP to opt-out").next().unwrap_or(&body).to_string();
+            let ours = body
+                .split(crate::send::sms::TCPA_FOOTER)
+                .next()
+                .unwrap_or(&body)
+                .to_string();
             c.body = super::compose::Editor::new(&ours);
             c.unsaved_since = Some(now);
             state.focus = Focus::Compose;
@@ -450,16 +591,14 @@ fn on_key(state: &mut State, keymap: &Keymap, key: KeyEvent) -> Vec<Effect> {
     if state.input.is_some() {
         return on_search_key(state, key);
     }
-    if state.focus == Focus::Compose && !state.help {
-        return on_compose_key(state, keymap, key);
-    }
     if state.help {
-        // Any key closes the help; quit still quits.
-        state.help = false;
-        return match keymap.command(&key, Context::Everywhere) {
-            Some(Command::Quit) => vec![Effect::Quit],
-            _ => vec![],
-        };
+        return on_help_key(state, keymap, key);
+    }
+    if state.links.is_some() {
+        return on_links_key(state, key);
+    }
+    if state.focus == Focus::Compose {
+        return on_compose_key(state, keymap, key);
     }
     let context = match state.focus {
         Focus::List => Context::List,
@@ -480,6 +619,12 @@ fn on_key(state: &mut State, keymap: &Keymap, key: KeyEvent) -> Vec<Effect> {
         (Command::Resend, Focus::Thread) => resend(state),
         (Command::Help, _) => {
             state.help = true;
+            state.help_scroll = 0;
+            vec![]
+        }
+        (Command::Links, Focus::Thread) => {
+            let links = state.thread.as_ref().map(|t| links_in(&t.messages)).unwrap_or_default();
+            state.links = Some(LinkPicker { links, selected: 0 });
             vec![]
         }
         (Command::Search, _) => {
@@ -515,6 +660,101 @@ fn on_key(state: &mut State, keymap: &Keymap, key: KeyEvent) -> Vec<Effect> {
         (c, Focus::List) => move_list(state, c),
         (c, _) => scroll_thread(state, c),
     }
+}
+
+/// The help is open: j/k and the page keys scroll it; quit quits; anything else closes it.
+fn on_help_key(state: &mut State, keymap: &Keymap, key: KeyEvent) -> Vec<Effect> {
+    let max = state.layout.help_max_scroll;
+    let page = 5;
+    let command = keymap.command(&key, Context::List);
+    state.help_scroll = match command {
+        Some(Command::Down) => (state.help_scroll + 1).min(max),
+        Some(Command::Up) => state.help_scroll.saturating_sub(1),
+        Some(Command::PageDown) => (state.help_scroll + page).min(max),
+        Some(Command::PageUp) => state.help_scroll.saturating_sub(page),
+        Some(Command::Quit) if state.focus != Focus::Compose || key.modifiers.contains(KeyModifiers::CONTROL) => {
+            state.help = false;
+            let mut effects = save_draft(state);
+            effects.push(Effect::Quit);
+            return effects;
+        }
+        _ => {
+            state.help = false;
+            return vec![];
+        }
+    };
+    vec![]
+}
+
+/// The link picker is open: move, choose (copied, and shown whole in the message line), close.
+fn on_links_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let Some(picker) = state.links.as_mut() else {
+        return vec![];
+    };
+    let last = picker.links.len().saturating_sub(1);
+    let chosen = match key.code {
+        KeyCode::Char('j') | KeyCode::Down => {
+            picker.selected = (picker.selected + 1).min(last);
+            None
+        }
+        KeyCode::Char('k') | KeyCode::Up => {
+            picker.selected = picker.selected.saturating_sub(1);
+            None
+        }
+        KeyCode::Enter | KeyCode::Char('y') => Some(picker.selected),
+        KeyCode::Char(d @ '1'..='9') => Some(d as usize - '1' as usize),
+        _ => {
+            state.links = None;
+            return vec![];
+        }
+    };
+    let Some(link) = chosen.and_then(|i| picker.links.get(i)).cloned() else {
+        return vec![];
+    };
+    state.links = None;
+    state.notice = Some(format!("Copied to the clipboard (OSC 52): {}", link.url));
+    vec![Effect::Copy(link.url)]
+}
+
+/// Every URL in these messages, newest first, once each.
+pub fn links_in(messages: &[Message]) -> Vec<Link> {
+    let mut links: Vec<Link> = vec![];
+    let mut add = |label: String, url: &str| {
+        let url = url.trim();
+        if !url.is_empty() && !links.iter().any(|l| l.url == url) {
+            links.push(Link {
+                label,
+                url: url.to_string(),
+            });
+        }
+    };
+    for m in messages.iter().rev() {
+        let when =
+            m.at.as_deref()
+                .map(|a| a.get(..16).unwrap_or(a).replace('T', " "))
+                .unwrap_or_default();
+        for a in &m.attachments {
+            if let Some(url) = &a.url {
+                let name = a.name.as_deref().unwrap_or("attachment");
+                add(format!("📎 {name} · {} · {when}", m.channel), url);
+            }
+        }
+        if let Some(url) = m.call.as_ref().and_then(|c| c.recording_url.as_deref()) {
+            add(format!("☎ call recording · {when}"), url);
+        }
+        for word in m
+            .body
+            .as_deref()
+            .unwrap_or("")
+            .split(|c: char| c.is_whitespace() || c == '<' || c == '>' || c == '"')
+        {
+            if word.starts_with("https://") || word.starts_with("http://") {
+                let url = word.trim_end_matches(['.', ',', ')', ';', '!', '?']);
+                add(format!("link in a {} message · {when}", m.channel), url);
+            }
+        }
+    }
+    links
 }
 
 fn on_search_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
@@ -610,6 +850,7 @@ fn open_selected(state: &mut State, focus: bool) -> Vec<Effect> {
         complete: false,
         loading_older: false,
         scroll: 0,
+        to_oldest: false,
     });
     // The reply being written stays with its conversation: saved, then the new one's loaded.
     let mut effects = save_draft(state);
@@ -669,21 +910,33 @@ fn move_list(state: &mut State, command: Command) -> Vec<Effect> {
     effects
 }
 
-/// Keep the selection inside the list and visible.
+/// Keep the selection inside the list and visible, with no blank rows while rows are hidden above.
 fn clamp_list(state: &mut State) {
     state.selected = state.selected.min(state.list.len().saturating_sub(1));
-    let rows = state.layout.list_rows.max(1);
-    if state.selected < state.list_offset {
-        state.list_offset = state.selected;
-    } else if state.selected >= state.list_offset + rows {
-        state.list_offset = state.selected + 1 - rows;
+    state.list_offset = list_window(
+        state.selected,
+        state.list_offset,
+        state.layout.list_rows,
+        state.list.len(),
+    );
+}
+
+/// The first row to show of `len` in `rows` rows: the selection visible, the window full.
+pub fn list_window(selected: usize, offset: usize, rows: usize, len: usize) -> usize {
+    let rows = rows.max(1);
+    let mut first = offset.min(selected);
+    if selected >= first + rows {
+        first = selected + 1 - rows;
     }
+    first.min(len.saturating_sub(rows))
 }
 
 fn scroll_thread(state: &mut State, command: Command) -> Vec<Effect> {
     let rows = state.layout.thread_rows.max(1);
     let max = state.layout.thread_lines.saturating_sub(rows);
     let Some(t) = state.thread.as_mut() else { return vec![] };
+    // `g` goes to the first message of the conversation, loading what it must on the way.
+    t.to_oldest = command == Command::Top && !t.complete;
     t.scroll = match command {
         Command::Up => t.scroll + 1,
         Command::Down => t.scroll.saturating_sub(1),
@@ -705,7 +958,12 @@ fn more_thread(state: &mut State) -> Vec<Effect> {
     if t.complete || t.loading_older || t.messages.is_empty() || t.scroll + rows < lines {
         return vec![];
     }
-    let first = &t.messages[0];
+    older_page(t)
+}
+
+/// Ask for the page of messages before the first one loaded.
+fn older_page(t: &mut ThreadView) -> Vec<Effect> {
+    let Some(first) = t.messages.first() else { return vec![] };
     let at = first
         .at
         .as_deref()

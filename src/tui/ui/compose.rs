@@ -14,19 +14,25 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-/// Rows the pane takes from a thread area `height` rows tall.
+/// Rows the pane takes from a thread area `height` rows tall. While a reply is being written the
+/// thread gives way first: the pane keeps its border, subject, text and question line down to the
+/// smallest terminal the inbox draws in.
 pub fn rows(view: &View, height: u16) -> u16 {
-    if height <= 12 {
-        return 0;
-    }
     if view.state.focus != Focus::Compose {
-        return 3;
+        return if height >= 9 { 3 } else { 0 };
     }
     let c = view.state.compose.as_ref();
     let lines = c.map_or(1, |c| c.body.0.lines().len() as u16);
     let subject = c.is_some_and(|c| c.protocol == Protocol::Email) as u16;
-    // Border, subject, the text (at least 3 rows), the options line; never more than half.
-    (1 + subject + lines.clamp(3, 12) + 1).min(height / 2)
+    // Border, subject, the text (3 rows when there is room, else 1), the options/question line;
+    // the thread keeps its heading row.
+    let room = height.saturating_sub(1);
+    let want = 1 + subject + lines.clamp(3, 12) + 1;
+    if want <= room.max(height / 2) && want <= room {
+        want
+    } else {
+        room.min(want).max(1 + subject + 1 + 1).min(height)
+    }
 }
 
 pub fn draw(frame: &mut Frame, pane: Rect, view: &View) {
@@ -116,6 +122,11 @@ pub fn draw(frame: &mut Frame, pane: Rect, view: &View) {
         ..inner
     };
     let bottom = match c.stage {
+        Stage::Writing if c.options_open => Line::from(vec![
+            Span::styled(" options: ", t.title()),
+            Span::raw(options_keys(&c.options, c.protocol, view)),
+            Span::styled(" · esc done", t.dim()),
+        ]),
         Stage::Confirming => Line::from(vec![
             Span::styled(
                 format!(
@@ -126,17 +137,17 @@ pub fn draw(frame: &mut Frame, pane: Rect, view: &View) {
                 t.title(),
             ),
             Span::styled("y", t.key()),
-            Span::styled(" send · any other key keeps editing", t.dim()),
+            Span::styled(" send · other key: edit", t.dim()),
         ]),
         Stage::Submitting => Line::from(Span::styled(" handing it to the outbox…", t.pending())),
         Stage::Writing => Line::from(vec![
             Span::styled(format!(" {} ", options_line(&c.options, c.protocol)), t.dim()),
             Span::styled(key(Command::SendReply), t.key()),
             Span::styled(" send ", t.dim()),
-            Span::styled(key(Command::ToggleProtocol), t.key()),
-            Span::styled(" text/email ", t.dim()),
-            Span::styled("alt-s/f/t/v/q/y", t.key()),
-            Span::styled(" options", t.dim()),
+            Span::styled(key(Command::SendOptions), t.key()),
+            Span::styled(" options ", t.dim()),
+            Span::styled(key(Command::ReplyHelp), t.key()),
+            Span::styled(" help", t.dim()),
         ]),
     };
     let bottom = if bottom.width() > w {
@@ -172,7 +183,8 @@ fn title(c: &Compose, focused: bool) -> String {
     let to = sanitize::line(c.recipient().unwrap_or("preferred contact")).into_owned();
     let mut title = format!(" Reply · {} to {to}", c.protocol.as_str());
     if c.protocol == Protocol::Text && focused {
-        let n = sms::length(&c.body.text());
+        // Counted as the customer's phone receives it: with the footer myKaarma appends.
+        let n = sms::length(&sms::as_delivered(&c.body.text(), &c.options));
         let parts = if n.segments == 1 {
             "1 part".to_string()
         } else {
@@ -183,8 +195,12 @@ fn title(c: &Compose, focused: bool) -> String {
         } else {
             n.units.to_string()
         };
+        let extra = match (c.options.signature, c.options.footer) {
+            (false, false) => "",
+            _ => " + signature/footer",
+        };
         title.push_str(&format!(
-            " · {units}{} · {parts}",
+            " · {units}{} · {parts}{extra}",
             if n.unicode { " unicode" } else { "" }
         ));
     }
@@ -206,5 +222,27 @@ fn options_line(o: &SendOptions, protocol: Protocol) -> String {
         parts.push(format!("queue{}", flag(o.queue_if_opted_out)));
     }
     parts.push(if o.synchronous { "sync".into() } else { "async".into() });
+    parts.join(" ")
+}
+
+/// The options line while it is open: each option's letter and state.
+fn options_keys(o: &SendOptions, protocol: Protocol, view: &View) -> String {
+    let flag = |on: bool| if on { '●' } else { '○' };
+    let key = |c: Command| view.keymap.key_for(c).unwrap_or("?").to_string();
+    let mut parts = vec![];
+    if protocol == Protocol::Text {
+        parts.push(format!("{} TCPA{}", key(Command::ToggleTcpa), flag(o.tcpa_footer)));
+    }
+    parts.push(format!("{} sig{}", key(Command::ToggleSignature), flag(o.signature)));
+    parts.push(format!("{} footer{}", key(Command::ToggleFooter), flag(o.footer)));
+    if protocol == Protocol::Text {
+        parts.push(format!("{} vCard{}", key(Command::ToggleVcard), flag(o.vcard)));
+        parts.push(format!(
+            "{} queue{}",
+            key(Command::ToggleQueue),
+            flag(o.queue_if_opted_out)
+        ));
+    }
+    parts.push(format!("{} sync{}", key(Command::ToggleSync), flag(o.synchronous)));
     parts.join(" ")
 }

@@ -20,7 +20,12 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &View) -> usize {
     } else {
         format!("{}+", s.list.len())
     };
-    let mut title = format!(" Conversations · {} · {count}", s.filter_word());
+    let position = if s.list.is_empty() {
+        count
+    } else {
+        format!("{}/{count}", s.selected + 1)
+    };
+    let mut title = format!(" Conversations · {} · {position}", s.filter_word());
     if let Some(q) = &s.search {
         title.push_str(&format!(" · /{}", sanitize::line(q)));
     }
@@ -42,11 +47,16 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &View) -> usize {
             lines.push(Line::from(Span::styled(format!(" {chunk}"), t.dim())));
         }
     }
-    for (i, c) in s.list.iter().enumerate().skip(s.list_offset).take(rows) {
+    // The window is made valid here too: the frame after a resize must not wait for `update`.
+    let first = crate::tui::update::list_window(s.selected, s.list_offset, rows, s.list.len());
+    for (i, c) in s.list.iter().enumerate().skip(first).take(rows) {
         let selected = i == s.selected;
         let unread = c.unread > 0;
         let contact = sanitize::line(c.contact.display().unwrap_or("(unknown contact)")).into_owned();
+        // Narrow (side by side with the thread): the channel as glyphs, so the preview keeps room.
+        let narrow = w < 60;
         let channel = match c.channels.as_slice() {
+            _ if narrow => c.channels.iter().take(2).map(|c| channel_glyph(c)).collect::<String>(),
             [] => "? none".to_string(),
             [one] => format!("{} {}", channel_glyph(one), one.replace('_', " ")),
             [first, rest @ ..] => format!(
@@ -70,7 +80,7 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &View) -> usize {
         };
         // Fixed columns; the preview takes what is left.
         let contact_w = (w / 4).clamp(10, 22);
-        let channel_w = 11;
+        let channel_w = if narrow { 2 } else { 11 };
         let right = format!("{when:>5} {unread_mark:>3} {fail_mark:>3}");
         let preview_w = w.saturating_sub(2 + contact_w + 1 + channel_w + 1 + right.chars().count() + 1);
         let preview = sanitize::line(c.preview.as_deref().unwrap_or("")).into_owned();

@@ -3,6 +3,7 @@
 
 mod compose;
 mod help;
+mod links;
 mod list;
 mod status;
 mod thread;
@@ -42,15 +43,36 @@ pub struct View<'a> {
     pub clock: Clock,
 }
 
+/// The smallest terminal the inbox draws in; below it, it says so instead of half a screen.
+pub const MIN_WIDTH: u16 = 40;
+pub const MIN_HEIGHT: u16 = 8;
+/// The message line wraps to at most this many rows.
+const MESSAGE_ROWS: usize = 4;
+
 /// Draw one frame; returns the geometry `update` needs for paging.
 pub fn draw(frame: &mut Frame, view: &View) -> Layout {
     let area = frame.area();
-    let [main, bar, hints] = split(
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(frame, area, view);
+        return Layout::default();
+    }
+    let s = view.state;
+    // The message line: never clipped, wrapped, above the status bar until the next key.
+    let message = s
+        .notice
+        .as_deref()
+        .map(|n| message_lines(n, area.width as usize, view))
+        .unwrap_or_default();
+    let [main, note, bar, hints] = split(
         area,
         Direction::Vertical,
-        [Constraint::Min(1), Constraint::Length(1), Constraint::Length(1)],
+        [
+            Constraint::Min(1),
+            Constraint::Length(message.len() as u16),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ],
     );
-    let s = view.state;
     let wide = area.width >= WIDE;
     let mut layout = Layout {
         wide,
@@ -75,21 +97,66 @@ pub fn draw(frame: &mut Frame, view: &View) -> Layout {
         frame.render_widget(ratatui::widgets::Paragraph::new(rule), gap);
         (layout.thread_rows, layout.thread_lines) = thread::draw(frame, t, view);
     } else {
-        // Stacked: a few list rows for context above the thread.
-        let list_height = (main.height / 4).clamp(3, 8);
+        // Stacked: a few list rows for context above the thread; none while a reply is being
+        // written in a short terminal, so the reply pane keeps its room.
+        let list_height = if s.focus == Focus::Compose && main.height < 20 {
+            0
+        } else {
+            (main.height / 4).clamp(3, 8)
+        };
         let [l, t] = split(
             main,
             Direction::Vertical,
             [Constraint::Length(list_height), Constraint::Min(3)],
         );
-        layout.list_rows = list::draw(frame, l, view);
+        if list_height > 0 {
+            layout.list_rows = list::draw(frame, l, view);
+        }
         (layout.thread_rows, layout.thread_lines) = thread::draw(frame, t, view);
+    }
+    if !message.is_empty() {
+        frame.render_widget(ratatui::widgets::Paragraph::new(message), note);
     }
     status::draw(frame, bar, hints, view);
     if s.help {
-        help::draw(frame, area, view);
+        layout.help_max_scroll = help::draw(frame, area, view);
+    }
+    if let Some(links) = &s.links {
+        links::draw(frame, area, links, view);
     }
     layout
+}
+
+/// The message, wrapped to the width (at most `MESSAGE_ROWS` rows).
+fn message_lines(text: &str, width: usize, view: &View) -> Vec<ratatui::text::Line<'static>> {
+    let clean = crate::sanitize::line(text);
+    let mut lines: Vec<_> = textwrap::wrap(&format!("! {clean}"), width.saturating_sub(1).max(10))
+        .into_iter()
+        .map(|l| ratatui::text::Line::styled(l.into_owned(), view.theme.notice()))
+        .collect();
+    if lines.len() > MESSAGE_ROWS {
+        lines.truncate(MESSAGE_ROWS);
+        let last = lines.pop().map(|l| l.to_string()).unwrap_or_default();
+        lines.push(ratatui::text::Line::styled(
+            crate::width::fit(&format!("{last} …"), width),
+            view.theme.notice(),
+        ));
+    }
+    lines
+}
+
+fn too_small(frame: &mut Frame, area: Rect, view: &View) {
+    let text = format!(
+        "Switchboard needs a terminal of at least {MIN_WIDTH}×{MIN_HEIGHT}; this one is {}×{}. Make it larger, or press {} to quit.",
+        area.width,
+        area.height,
+        view.keymap.key_for(super::keymap::Command::Quit).unwrap_or("q"),
+    );
+    let lines: Vec<_> = textwrap::wrap(&text, (area.width as usize).max(1))
+        .into_iter()
+        .map(|l| ratatui::text::Line::raw(l.into_owned()))
+        .collect();
+    frame.render_widget(ratatui::widgets::Paragraph::new(lines), area);
 }
 
 fn split<const N: usize>(area: Rect, direction: Direction, constraints: [Constraint; N]) -> [Rect; N] {

@@ -22,34 +22,36 @@ pub fn draw(frame: &mut Frame, bar: Rect, hints: Rect, view: &View) {
         (_, _, Focus::Thread) => "THREAD",
         (_, _, Focus::Compose) => "REPLY",
     };
-    let mut parts = vec![format!(" {mode}"), format!("filter: {}", s.filter_word())];
+    // (text, keep-rank): when the bar is too narrow, the highest rank goes first.
+    let mut parts: Vec<(String, u8)> = vec![(format!(" {mode}"), 0), (format!("filter: {}", s.filter_word()), 1)];
     if let Some(q) = &s.search {
-        parts.push(format!("search: {}", sanitize::line(q)));
+        parts.push((format!("search: {}", sanitize::line(q)), 2));
     }
-    parts.push(format!(
-        "{} unread · {} failed",
-        s.totals.unread_conversations, s.totals.failed_conversations
+    parts.push((
+        format!(
+            "{} unread · {} failed",
+            s.totals.unread_conversations, s.totals.failed_conversations
+        ),
+        0,
     ));
-    parts.push(match &s.receiver {
-        Receiver::Off => "receiver off".into(),
-        Receiver::Listening(addr) => format!("receiving on {addr}"),
-        Receiver::Failed(why) => format!("receiver FAILED: {}", sanitize::line(why)),
-    });
+    match &s.receiver {
+        Receiver::Off => {}
+        Receiver::Listening(addr) => parts.push((format!("receiving on {addr}"), 5)),
+        Receiver::Failed(why) => parts.push((format!("receiver FAILED: {}", sanitize::line(why)), 1)),
+    }
     if let Some(at) = s.last_event_at {
         let secs = ((s.now_ms - at) / 1000).max(0);
-        parts.push(match secs {
-            s if s < 120 => format!("last event {s}s ago"),
-            s if s < 7200 => format!("last event {}m ago", s / 60),
-            s => format!("last event {}h ago", s / 3600),
-        });
+        parts.push((
+            match secs {
+                s if s < 120 => format!("last event {s}s ago"),
+                s if s < 7200 => format!("last event {}m ago", s / 60),
+                s => format!("last event {}h ago", s / 3600),
+            },
+            4,
+        ));
     }
-    if let Some(n) = &s.notice {
-        parts.push(format!("! {}", sanitize::line(n)));
-    }
-    frame.render_widget(
-        Paragraph::new(Line::from(Span::styled(pad(&parts.join(" │ "), w), t.bar()))),
-        bar,
-    );
+    let text = fit_parts(parts, w);
+    frame.render_widget(Paragraph::new(Line::from(Span::styled(pad(&text, w), t.bar()))), bar);
 
     let line = match &s.input {
         Some(input) => Line::from(vec![
@@ -73,15 +75,18 @@ pub fn draw(frame: &mut Frame, bar: Rect, hints: Rect, view: &View) {
                     (Command::Up, "scroll"),
                     (Command::Reply, "reply"),
                     (Command::Back, "back"),
+                    (Command::Links, "links"),
                     (Command::ToggleRead, "read/unread"),
                     (Command::Help, "help"),
                     (Command::Quit, "quit"),
                 ],
                 Focus::Compose => &[
                     (Command::SendReply, "send"),
+                    (Command::LeaveReply, "back (draft kept)"),
+                    (Command::ReplyHelp, "help"),
+                    (Command::SendOptions, "options"),
                     (Command::ToggleProtocol, "text/email"),
                     (Command::ExternalEditor, "$EDITOR"),
-                    (Command::LeaveReply, "back (draft kept)"),
                 ],
             };
             for (command, label) in shown {
@@ -99,4 +104,44 @@ pub fn draw(frame: &mut Frame, bar: Rect, hints: Rect, view: &View) {
         line
     };
     frame.render_widget(Paragraph::new(line), hints);
+}
+
+/// Join the parts with " │ ", dropping the least useful (highest rank) until the line fits.
+fn fit_parts(mut parts: Vec<(String, u8)>, width: usize) -> String {
+    let join = |parts: &[(String, u8)]| parts.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>().join(" │ ");
+    loop {
+        let line = join(&parts);
+        if crate::width::width(&line) <= width || parts.len() <= 1 {
+            return fit(&line, width);
+        }
+        let Some(worst) = parts
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, rank))| *rank > 0)
+            .max_by_key(|(i, (_, rank))| (*rank, *i))
+            .map(|(i, _)| i)
+        else {
+            return fit(&line, width);
+        };
+        parts.remove(worst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_parts;
+
+    #[test]
+    fn the_least_useful_parts_go_first() {
+        let parts = vec![
+            (" LIST".to_string(), 0),
+            ("filter: all".to_string(), 1),
+            ("3 unread · 1 failed".to_string(), 0),
+            ("receiving on 127.0.0.1:40000".to_string(), 5),
+            ("last event 5s ago".to_string(), 4),
+        ];
+        let line = fit_parts(parts.clone(), 60);
+        assert_eq!(line, " LIST │ filter: all │ 3 unread · 1 failed │ last event 5s ago");
+        assert_eq!(fit_parts(parts, 30), " LIST │ 3 unread · 1 failed");
+    }
 }

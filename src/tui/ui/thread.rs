@@ -4,7 +4,7 @@
 use super::{View, channel_glyph};
 use crate::model::Message;
 use crate::sanitize;
-use crate::width::{fit, pad};
+use crate::width::{fit, pad, width};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -33,8 +33,9 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &View) -> (usize, usize) {
     };
     let compose = super::compose::rows(view, area.height);
     let body_rows = (area.height.saturating_sub(1 + compose)) as usize;
-    let mut lines = message_lines(&thread.messages, w, view);
+    let (mut lines, mut owner) = message_lines(&thread.messages, w, view);
     if !thread.complete {
+        owner.insert(0, 0);
         let note = if thread.loading_older {
             "loading older messages…"
         } else {
@@ -49,10 +50,21 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &View) -> (usize, usize) {
     let end = total - scroll;
     let start = end.saturating_sub(body_rows);
     let focused = s.focus != crate::tui::state::Focus::List;
-    let mut out = vec![Line::from(Span::styled(
-        pad(&heading, w),
-        if focused { t.title() } else { t.dim() },
-    ))];
+    // Where in the conversation the view is: messages shown, of all it has.
+    let loaded = thread.messages.len();
+    let all = conversation.map_or(loaded, |c| (c.message_count.max(0) as usize).max(loaded));
+    let position = match (owner.get(start), owner.get(end.saturating_sub(1))) {
+        (Some(&a), Some(&b)) if loaded > 0 && body_rows > 0 => {
+            let before = all - loaded;
+            format!(" {}–{}/{all} ", before + a + 1, before + b + 1)
+        }
+        _ => String::new(),
+    };
+    let heading_w = w.saturating_sub(width(&position));
+    let mut out = vec![Line::from(vec![
+        Span::styled(pad(&heading, heading_w), if focused { t.title() } else { t.dim() }),
+        Span::styled(position, t.dim()),
+    ])];
     out.extend(lines.into_iter().skip(start).take(body_rows));
     let shown = Rect {
         height: area.height - compose,
@@ -87,12 +99,15 @@ fn status_label(m: &Message) -> (String, fn(&crate::tui::theme::Theme) -> Style)
     }
 }
 
-/// Every loaded message as display lines at width `w`.
-pub fn message_lines(messages: &[Message], w: usize, view: &View) -> Vec<Line<'static>> {
+/// Every loaded message as display lines at width `w`, and for each line the index of the
+/// message it belongs to.
+pub fn message_lines(messages: &[Message], w: usize, view: &View) -> (Vec<Line<'static>>, Vec<usize>) {
     let t = view.theme;
     let mut lines: Vec<Line<'static>> = vec![];
+    let mut owner: Vec<usize> = vec![];
     let mut last_day = String::new();
-    for m in messages {
+    for (index, m) in messages.iter().enumerate() {
+        owner.resize(lines.len(), index.saturating_sub(1));
         let when = m.at.as_deref().and_then(|a| view.clock.parse(a));
         let day = when
             .map(|d| d.format("%a %-d %b %Y").to_string())
@@ -117,19 +132,37 @@ pub fn message_lines(messages: &[Message], w: usize, view: &View) -> Vec<Line<'s
         let sender = sanitize::line(m.sender.as_deref().unwrap_or("")).into_owned();
         let (status, status_style) = status_label(m);
         let channel = sanitize::line(&m.channel).replace('_', " ");
+        // The status word is never cut: the sender, then the channel's word, give way first.
+        let lead = format!("{glyph} {time} ");
+        let status_part = if status.is_empty() {
+            String::new()
+        } else {
+            format!("  {status}")
+        };
+        let deleted = if m.deleted { "  (deleted)" } else { "" };
+        let fixed = indent + width(&lead) + width(&status_part) + width(deleted);
+        let channel_part = if fixed + 2 + width(&channel) <= w {
+            format!("{} {channel}", channel_glyph(&m.channel))
+        } else {
+            channel_glyph(&m.channel).to_string()
+        };
+        let room = w.saturating_sub(fixed + width(&channel_part) + 3);
         let mut header = vec![
             Span::raw(pad_str.clone()),
-            Span::styled(format!("{glyph} {time} "), dir_style),
-            Span::styled(format!("{} {channel}", channel_glyph(&m.channel)), t.dim()),
+            Span::styled(lead, dir_style),
+            Span::styled(channel_part, t.dim()),
         ];
-        if !sender.is_empty() {
-            header.push(Span::styled(format!(" · {}", fit(&sender, inner / 2)), dir_style));
+        if !sender.is_empty() && room >= 4 {
+            header.push(Span::styled(
+                format!(" · {}", fit(&sender, room.min(inner / 2).max(4))),
+                dir_style,
+            ));
         }
-        if !status.is_empty() {
-            header.push(Span::styled(format!("  {status}"), status_style(&t)));
+        if !status_part.is_empty() {
+            header.push(Span::styled(status_part, status_style(&t)));
         }
         if m.deleted {
-            header.push(Span::styled("  (deleted)", t.dim()));
+            header.push(Span::styled(deleted, t.dim()));
         }
         lines.push(Line::from(header));
         let bar = |style: Style, text: String| {
@@ -199,8 +232,9 @@ pub fn message_lines(messages: &[Message], w: usize, view: &View) -> Vec<Line<'s
             lines.push(bar(t.dim(), fit(text.trim_end(), inner)));
         }
         lines.push(Line::default());
+        owner.resize(lines.len(), index);
     }
-    lines
+    (lines, owner)
 }
 
 fn human_size(bytes: u64) -> String {
