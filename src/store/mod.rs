@@ -102,6 +102,7 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // The fold uses a few dozen distinct statements; recompiling them is pure waste.
         conn.set_prepared_statement_cache_capacity(128);
+        schema::register_functions(&conn)?;
         schema::migrate(&mut conn).with_context(|| format!("cannot prepare the database {}", path.display()))?;
         Ok(Store {
             conn,

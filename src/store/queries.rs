@@ -241,14 +241,14 @@ impl Store {
             }
         }
         if let Some(text) = search.map(str::trim).filter(|t| !t.is_empty()) {
+            // Accents and case do not matter: `gonzalez` finds González.
+            let folded = super::schema::fold(text);
             let like = format!(
                 "%{}%",
-                text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+                folded.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
             );
-            sql.push_str(
-                " AND (c.contact_name LIKE ? ESCAPE '\\' OR c.contact_phone LIKE ? ESCAPE '\\' OR c.contact_email LIKE ? ESCAPE '\\'",
-            );
-            args.extend([Value::Text(like.clone()), Value::Text(like.clone()), Value::Text(like)]);
+            sql.push_str(" AND (c.contact_fold LIKE ? ESCAPE '\\'");
+            args.push(Value::Text(like));
             if let Some(q) = fts_query(text) {
                 sql.push_str(" OR c.id IN (SELECT value FROM json_each(?))");
                 args.push(Value::Text(self.search_candidates(&q)?));

@@ -187,7 +187,50 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX conversations_unread_activity ON conversations (last_at DESC, key DESC) WHERE unread > 0;
     CREATE INDEX conversations_failed_activity ON conversations (last_at DESC, key DESC) WHERE failed_count > 0;
     "#,
+    // 5: contact search ignores case and accents (`gonzalez` finds González): a folded copy of the
+    // contact fields, kept by triggers with `switchboard_fold` (registered on every connection).
+    r#"
+    ALTER TABLE conversations ADD COLUMN contact_fold TEXT;
+    UPDATE conversations SET contact_fold =
+        switchboard_fold(concat_ws(' ', contact_name, contact_phone, contact_email));
+    CREATE TRIGGER conversations_fold_insert AFTER INSERT ON conversations BEGIN
+        UPDATE conversations SET contact_fold =
+            switchboard_fold(concat_ws(' ', NEW.contact_name, NEW.contact_phone, NEW.contact_email))
+        WHERE id = NEW.id;
+    END;
+    CREATE TRIGGER conversations_fold_update AFTER UPDATE OF contact_name, contact_phone, contact_email
+        ON conversations
+        WHEN NEW.contact_name IS NOT OLD.contact_name OR NEW.contact_phone IS NOT OLD.contact_phone
+            OR NEW.contact_email IS NOT OLD.contact_email
+        BEGIN
+        UPDATE conversations SET contact_fold =
+            switchboard_fold(concat_ws(' ', NEW.contact_name, NEW.contact_phone, NEW.contact_email))
+        WHERE id = NEW.id;
+    END;
+    "#,
 ];
+
+/// Text as search compares it: lower case, accents removed (NFD without combining marks).
+pub fn fold(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    text.nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Make `switchboard_fold(text)` available to SQL on this connection.
+pub fn register_functions(conn: &Connection) -> Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "switchboard_fold",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC | FunctionFlags::SQLITE_INNOCUOUS,
+        |ctx| Ok(ctx.get::<Option<String>>(0)?.map(|t| fold(&t))),
+    )?;
+    Ok(())
+}
 
 /// Bring the database up to the latest schema.
 pub fn migrate(conn: &mut Connection) -> Result<()> {

@@ -140,7 +140,7 @@ mod tests {
             ("receiving on 127.0.0.1:40000".to_string(), 5),
             ("last event 5s ago".to_string(), 4),
         ];
-        let line = fit_parts(parts.clone(), 60);
+        let line = fit_parts(parts.clone(), 64);
         assert_eq!(line, " LIST │ filter: all │ 3 unread · 1 failed │ last event 5s ago");
         assert_eq!(fit_parts(parts, 30), " LIST │ 3 unread · 1 failed");
     }
