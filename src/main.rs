@@ -1,9 +1,14 @@
 use clap::Parser;
+use clap::error::ErrorKind;
 use std::process::ExitCode;
 use switchboard::cli::{Cli, Exit, run};
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    match run(cli) {
         Ok(Exit::Ok) => ExitCode::SUCCESS,
         Ok(Exit::Found) => ExitCode::from(1),
         Ok(Exit::Unknown) => ExitCode::from(3),
@@ -22,4 +27,34 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// Help and version as clap prints them; a usage mistake as one line, like every other error.
+fn usage_error(e: clap::Error) -> ExitCode {
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            ExitCode::from(2)
+        }
+        _ => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid usage");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            let command: Vec<String> = std::env::args()
+                .skip(1)
+                .take_while(|a| !a.starts_with('-'))
+                .take(1)
+                .collect();
+            let help = match command.first() {
+                Some(c) if Cli::command_names().contains(&c.as_str()) => format!("switchboard {c} --help"),
+                _ => "switchboard --help".into(),
+            };
+            eprintln!("switchboard: {first} (see `{help}`)");
+            ExitCode::from(2)
+        }
+    }
 }

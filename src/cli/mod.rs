@@ -42,6 +42,25 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+impl Cli {
+    /// The subcommands' names, for pointing at the right `--help`.
+    pub fn command_names() -> Vec<&'static str> {
+        vec![
+            "serve",
+            "import",
+            "conversations",
+            "thread",
+            "failures",
+            "events",
+            "rebuild",
+            "send",
+            "outbox",
+            "sandbox",
+            "demo",
+        ]
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Receive vendor webhooks: store every event before acknowledging it
@@ -310,9 +329,21 @@ pub fn run(cli: Cli) -> Result<Exit> {
         }
     };
     let open = || -> Result<Store> { Store::open(&db_path()?) };
+    // Commands that only read (or add to what is there) never create a database.
+    let open_existing = || -> Result<Store> { Store::open_existing(&db_path()?) };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match cli.command {
+        None if dumb_terminal() => {
+            // No cursor addressing: print what the inbox would list instead of drawing it.
+            let store = open_existing()?;
+            show::conversations(&mut out, &store.conversations(&ConversationFilter::All, None, 50)?)?;
+            writeln!(
+                out,
+                "\nTERM={} cannot show the inbox; this is `switchboard conversations`. `switchboard thread ID` shows one.",
+                sanitize_env("TERM")
+            )?;
+        }
         None => {
             let config = crate::config::Config::load(cli.config.as_deref())?;
             init_file_logging(&config)?;
@@ -354,7 +385,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
             }
         }
         Some(Command::Conversations(a)) => {
-            let store = open()?;
+            let store = open_existing()?;
             let filter = ConversationFilter::parse(&a.filter)?;
             let list = store.conversations(&filter, a.search.as_deref(), a.limit)?;
             if a.out.json {
@@ -364,7 +395,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
             }
         }
         Some(Command::Thread(a)) => {
-            let store = open()?;
+            let store = open_existing()?;
             let key = store.resolve_conversation(&a.id)?;
             if a.out.json {
                 writeln!(out, "{}", thread_json(&store, &key)?)?;
@@ -374,7 +405,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
             }
         }
         Some(Command::Failures(a)) => {
-            let store = open()?;
+            let store = open_existing()?;
             let since = a
                 .since
                 .map(|d| chrono::Utc::now().timestamp_millis() - d.as_millis() as i64);
@@ -389,7 +420,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
             }
         }
         Some(Command::Events(a)) => {
-            let store = open()?;
+            let store = open_existing()?;
             if let Some(id) = a.raw {
                 let body = store.event_body(id)?.with_context(|| format!("no event {id}"))?;
                 out.write_all(&body)?;
@@ -424,18 +455,23 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Some(Command::Send(a)) => {
             let config = crate::config::Config::load(cli.config.as_deref())?;
             init_logging_quiet();
-            let mut store = open()?;
+            let mut store = open_existing()?;
             let exit = reply::send(&mut store, &config, a, &mut out)?;
             out.flush()?;
             return Ok(exit);
         }
-        Some(Command::Outbox(a)) => return reply::outbox(&open()?, a, &mut out),
+        Some(Command::Outbox(a)) => return reply::outbox(&open_existing()?, a, &mut out),
         Some(Command::Sandbox(a)) => {
             init_logging();
             drop(out);
             return reply::sandbox(a);
         }
         Some(Command::Demo(a)) => {
+            if db_given_on_command_line() {
+                anyhow::bail!(
+                    "demo runs on a temporary database of its own; drop --db (to explore a database of yours, run `switchboard --db PATH`)"
+                );
+            }
             let path = crate::demo::database()?;
             if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
                 let config = crate::config::Config::load(cli.config.as_deref())?;
@@ -449,8 +485,12 @@ pub fn run(cli: Cli) -> Result<Exit> {
                 result?;
                 return Ok(Exit::Ok);
             }
-            // Not on a terminal: print what the inbox would show.
-            demo_text(&mut out, &path)?;
+            // Not on a terminal: print what the inbox would show, and leave nothing behind.
+            let printed = demo_text(&mut out, &path);
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            printed?;
         }
         Some(Command::BenchLoad {
             url,
@@ -508,13 +548,27 @@ pub fn run(cli: Cli) -> Result<Exit> {
 fn demo_text(out: &mut dyn Write, path: &std::path::Path) -> Result<()> {
     let store = Store::open(path)?;
     let events = store.events(false, 1)?.first().map_or(0, |e| e.id);
-    writeln!(out, "Demo dealership: {events} events loaded into {}\n", path.display())?;
+    writeln!(out, "Demo dealership: {events} events\n")?;
     show::conversations(out, &store.conversations(&ConversationFilter::All, None, 40)?)?;
     let failures = store.failures(None, 10)?;
     if !failures.is_empty() {
         writeln!(out, "\nDelivery failures:")?;
         show::failures(out, &failures)?;
     }
-    writeln!(out, "\nExplore it: switchboard --db {} thread ID", path.display())?;
+    writeln!(out, "\nRun `switchboard demo` in a terminal for the living inbox.")?;
     Ok(())
+}
+
+/// A terminal that cannot address the cursor (`TERM=dumb`, Emacs' shell buffers).
+fn dumb_terminal() -> bool {
+    std::env::var("TERM").is_ok_and(|t| t == "dumb")
+}
+
+fn sanitize_env(name: &str) -> String {
+    crate::sanitize::line(&std::env::var(name).unwrap_or_default()).into_owned()
+}
+
+/// `--db` typed on this command line (not only set through SWITCHBOARD_DB).
+fn db_given_on_command_line() -> bool {
+    std::env::args_os().any(|a| a == "--db" || a.to_string_lossy().starts_with("--db="))
 }

@@ -38,9 +38,12 @@ impl Table {
     fn write_within(&self, out: &mut dyn Write, total: usize) -> io::Result<()> {
         let n = self.header.len();
         let mut widths: Vec<usize> = self.header.iter().map(|h| h.width()).collect();
+        // Into a pipe (no width), every cell whole: scripts want it all.
+        let piped = total >= usize::MAX / 8;
         for row in &self.rows {
             for (i, cell) in row.iter().enumerate() {
-                widths[i] = widths[i].max(cell.width().min(self.max[i]));
+                let cap = if piped { usize::MAX } else { self.max[i] };
+                widths[i] = widths[i].max(cell.width().min(cap));
             }
         }
         let room = |w: &[usize]| w.iter().sum::<usize>() + 2 * (n - 1);

@@ -1,6 +1,7 @@
 //! The demo's gentle feed: every few seconds, one new vendor event, signed as its vendor signs it,
-//! posted to the real receiver over loopback. A customer writes in, another channel lights up, an
-//! advisor's text fails at the carrier, and so on, round after round with fresh ids and times.
+//! posted to the real receiver over loopback. A short story, told once: a customer follows up on
+//! Facebook, an advisor's text fails at the carrier, a Google customer asks again, Tony adds to his
+//! question, María thanks the shop. Then the feed is quiet; nothing repeats, no count climbs forever.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -20,16 +21,22 @@ pub struct Keys {
     pub partoo: SigningKey,
 }
 
-/// One step of the script: which vendor, and the event for round `n` at time `now_ms`.
-type Step = (&'static str, fn(u64, i64) -> serde_json::Value);
+/// One step of the story: which vendor, and its event at time `now_ms`.
+type Step = (&'static str, fn(i64) -> serde_json::Value);
 
-const SCRIPT: &[Step] = &[
-    ("mykaarma", tony_asks),
+const STORY: &[Step] = &[
     ("highlevel", jordan_follows_up),
     ("mykaarma", text_fails_at_carrier),
     ("partoo", hans_on_google),
+    ("mykaarma", tony_adds),
     ("mykaarma", maria_thanks),
 ];
+
+/// What the demo's day already holds before the feed starts: Tony's first question (the README's
+/// opt-out example), `ago_ms` before `now_ms`.
+pub fn opening(now_ms: i64, ago_ms: i64) -> Vec<serde_json::Value> {
+    vec![tony_asks(now_ms - ago_ms)]
+}
 
 /// Post the script, one event every `every`, until `stop`.
 pub fn run(receiver: String, keys: Keys, every: Duration, stop: Arc<AtomicBool>) {
@@ -44,10 +51,9 @@ pub fn run(receiver: String, keys: Keys, every: Duration, stop: Arc<AtomicBool>)
             return;
         }
     };
-    let mut n: u64 = 0;
     // A first event soon after start, then the gentle pace.
     let mut wait = Duration::from_secs(2);
-    loop {
+    for (vendor, make) in STORY {
         let until = std::time::Instant::now() + wait;
         while std::time::Instant::now() < until {
             if stop.load(Ordering::Relaxed) {
@@ -55,13 +61,11 @@ pub fn run(receiver: String, keys: Keys, every: Duration, stop: Arc<AtomicBool>)
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let (vendor, make) = SCRIPT[(n as usize) % SCRIPT.len()];
-        let round = n / SCRIPT.len() as u64;
-        let body = serde_json::to_vec(&make(round, chrono::Utc::now().timestamp_millis())).unwrap_or_default();
+        let body = serde_json::to_vec(&make(chrono::Utc::now().timestamp_millis())).unwrap_or_default();
         let request = http
             .post(format!("{receiver}/webhooks/{vendor}"))
             .header("content-type", "application/json");
-        let request = match vendor {
+        let request = match *vendor {
             "mykaarma" => request.header(
                 "mykaarma-signature-token",
                 crate::sandbox::emit::sign_mykaarma(&keys.mykaarma_secret, &body),
@@ -78,13 +82,12 @@ pub fn run(receiver: String, keys: Keys, every: Duration, stop: Arc<AtomicBool>)
         if let Err(e) = request.body(body).send() {
             tracing::warn!(error = %e, "demo feed: post failed");
         }
-        n += 1;
         wait = every;
     }
 }
 
-fn id(kind: &str, round: u64, now_ms: i64) -> String {
-    format!("demo-{kind}-{round}-{now_ms}")
+fn id(kind: &str, now_ms: i64) -> String {
+    format!("demo-{kind}-{now_ms}")
 }
 
 fn naive(ms: i64) -> String {
@@ -99,14 +102,14 @@ fn rfc3339(ms: i64) -> String {
 }
 
 /// A myKaarma `messages` event (payload as a JSON string, as delivered).
-fn mykaarma(round: u64, now_ms: i64, kind: &str, dto: serde_json::Value) -> serde_json::Value {
+fn mykaarma(now_ms: i64, kind: &str, dto: serde_json::Value) -> serde_json::Value {
     let mut dto = dto;
-    dto["uuid"] = json!(id(kind, round, now_ms));
+    dto["uuid"] = json!(id(kind, now_ms));
     dto["sentOn"] = json!(naive(now_ms));
     dto["receivedOn"] = json!(naive(now_ms));
     dto["dealerDepartmentUuid"] = json!(DEPARTMENT);
     json!({
-        "id": id(&format!("{kind}-evt"), round, now_ms),
+        "id": id(&format!("{kind}-evt"), now_ms),
         "timestamp": now_ms,
         "dealeruuid": "7c1e5a9f3b7d1e5a9c3e7b1f5d9a3c7e1b5f9d3a7c1e5b9f3d7a1c5e9b3f7d1",
         "departmentuuid": DEPARTMENT,
@@ -116,13 +119,16 @@ fn mykaarma(round: u64, now_ms: i64, kind: &str, dto: serde_json::Value) -> serd
 }
 
 /// Tony's number ends in 0000: the sandbox treats it as opted out of texts.
-fn tony_asks(round: u64, now_ms: i64) -> serde_json::Value {
-    let text = [
-        "Hi, do you have a loaner car available tomorrow morning?",
-        "Also, can you check the brakes while it's in? They squeak.",
-    ][(round % 2) as usize];
+fn tony_asks(now_ms: i64) -> serde_json::Value {
+    tony(now_ms, "Hi, do you have a loaner car available tomorrow morning?")
+}
+
+fn tony_adds(now_ms: i64) -> serde_json::Value {
+    tony(now_ms, "Also, can you check the brakes while it's in? They squeak.")
+}
+
+fn tony(now_ms: i64, text: &str) -> serde_json::Value {
     mykaarma(
-        round,
         now_ms,
         "tony",
         json!({
@@ -134,9 +140,8 @@ fn tony_asks(round: u64, now_ms: i64) -> serde_json::Value {
     )
 }
 
-fn text_fails_at_carrier(round: u64, now_ms: i64) -> serde_json::Value {
+fn text_fails_at_carrier(now_ms: i64) -> serde_json::Value {
     mykaarma(
-        round,
         now_ms,
         "wei",
         json!({
@@ -149,9 +154,8 @@ fn text_fails_at_carrier(round: u64, now_ms: i64) -> serde_json::Value {
     )
 }
 
-fn maria_thanks(round: u64, now_ms: i64) -> serde_json::Value {
+fn maria_thanks(now_ms: i64) -> serde_json::Value {
     mykaarma(
-        round,
         now_ms,
         "maria",
         json!({
@@ -164,7 +168,7 @@ fn maria_thanks(round: u64, now_ms: i64) -> serde_json::Value {
     )
 }
 
-fn jordan_follows_up(round: u64, now_ms: i64) -> serde_json::Value {
+fn jordan_follows_up(now_ms: i64) -> serde_json::Value {
     json!({
         "type": "InboundMessage",
         "locationId": "l1C08ntBrFjLS0elLIYU",
@@ -174,21 +178,21 @@ fn jordan_follows_up(round: u64, now_ms: i64) -> serde_json::Value {
         "dateAdded": rfc3339(now_ms),
         "direction": "inbound",
         "messageType": "FB",
-        "messageId": id("jordan", round, now_ms),
-        "webhookId": id("jordan-hook", round, now_ms),
+        "messageId": id("jordan", now_ms),
+        "webhookId": id("jordan-hook", now_ms),
         "timestamp": rfc3339(now_ms),
         "body": "Following up: could I test drive the Tacoma on Saturday?",
         "contentType": "text/plain",
     })
 }
 
-fn hans_on_google(round: u64, now_ms: i64) -> serde_json::Value {
+fn hans_on_google(now_ms: i64) -> serde_json::Value {
     let date = chrono::DateTime::from_timestamp_millis(now_ms)
         .unwrap_or_default()
         .format("%Y-%m-%d %H:%M:%S%.6f+00:00")
         .to_string();
     let message = json!({
-        "id": 90_000 + round * 10 + (now_ms % 7) as u64, "conversation_id": 40977, "date": date,
+        "id": 90_000 + (now_ms % 10_000) as u64, "conversation_id": 40977, "date": date,
         "content_type": "Text", "sender_type": "Consumer", "sender_label": "Hans Becker",
         "status": "Success", "is_deleted": false, "is_automated": false,
         "content": "Are the winter tires in yet? I can come by this afternoon.", "user_id": null

@@ -4,6 +4,7 @@
 //! inbox go to the sandbox, whose callbacks and webhooks come back through the receiver.
 
 pub mod feed;
+pub mod today;
 
 use crate::config::{Config, HighLevelKeys, MyKaarmaKeys, PartooKeys, Secret};
 use crate::import;
@@ -23,15 +24,17 @@ pub const DEMO_EVENTS: &[(&str, &[u8])] = &[
     ("partoo.ndjson", include_bytes!("../../assets/demo/partoo.ndjson")),
 ];
 
-/// A fresh temporary database holding the demo dealership.
+/// A fresh temporary database holding the demo dealership, its day ending minutes ago.
 pub fn database() -> Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("switchboard-demo-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let path = dir.join("switchboard.db");
     let mut store = Store::open(&path)?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let delta = today::shift_for(now);
     for (name, bytes) in DEMO_EVENTS {
         let mut bodies = Vec::new();
-        import::read_events(*bytes, &mut |b| {
+        import::read_events(&today::shifted(bytes, delta)[..], &mut |b| {
             bodies.push(crate::store::Incoming {
                 body: b,
                 provider: None,
@@ -43,6 +46,14 @@ pub fn database() -> Result<PathBuf> {
             store.ingest("demo", chunk)?;
         }
     }
+    let opening: Vec<_> = feed::opening(now, 9 * 60_000)
+        .into_iter()
+        .map(|event| crate::store::Incoming {
+            body: serde_json::to_vec(&event).unwrap_or_default(),
+            provider: None,
+        })
+        .collect();
+    store.ingest("demo", &opening)?;
     Ok(path)
 }
 

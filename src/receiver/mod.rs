@@ -75,6 +75,14 @@ pub fn serve_until(
         );
     }
     let verifiers = Verifiers::from_config(config, options.insecure_accept_unsigned)?;
+    if verifiers.configured().is_empty() && !options.insecure_accept_unsigned {
+        // Started like this it would answer every delivery 401 while /healthz said ok.
+        bail!(
+            "no vendor keys are configured, so every delivery would be refused: add [receiver.mykaarma], \
+             [receiver.highlevel] or [receiver.partoo] to the config file (see the README), or, for a demo on \
+             loopback only, pass --insecure-accept-unsigned"
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let writer = Writer::start(options.db.clone())?;

@@ -18,7 +18,7 @@ pub use queries::{ConversationFilter, EventRow, FailureRow, rfc3339};
 
 use crate::model::Provider;
 use crate::providers::{self, Outcome, Parsed};
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -109,6 +109,18 @@ impl Store {
             path: path.to_path_buf(),
             totals: std::cell::Cell::new(None),
         })
+    }
+
+    /// Open a database that must already exist: reading commands never create one, so a mistyped
+    /// `--db` is an error rather than an empty, healthy-looking inbox.
+    pub fn open_existing(path: &Path) -> Result<Store> {
+        if !path.exists() {
+            bail!(
+                "no database at {} (check --db or SWITCHBOARD_DB; `switchboard import` or `serve` creates one)",
+                path.display()
+            );
+        }
+        Store::open(path)
     }
 
     /// 64 MiB of page cache: bulk writers look up conversations and messages all over the file.
