@@ -44,14 +44,11 @@ fn usage_error(e: clap::Error) -> ExitCode {
             let text = e.to_string();
             let first = text.lines().next().unwrap_or("invalid usage");
             let first = first.strip_prefix("error: ").unwrap_or(first);
-            let command: Vec<String> = std::env::args()
-                .skip(1)
-                .take_while(|a| !a.starts_with('-'))
-                .take(1)
-                .collect();
-            let help = match command.first() {
-                Some(c) if Cli::command_names().contains(&c.as_str()) => format!("switchboard {c} --help"),
-                _ => "switchboard --help".into(),
+            let names = Cli::command_names();
+            let command = std::env::args().skip(1).find(|a| names.contains(&a.as_str()));
+            let help = match command {
+                Some(c) => format!("switchboard {c} --help"),
+                None => "switchboard --help".into(),
             };
             eprintln!("switchboard: {first} (see `{help}`)");
             ExitCode::from(2)

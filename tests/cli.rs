@@ -190,9 +190,15 @@ fn thread_json_is_oldest_first_with_every_field() {
 #[test]
 fn failures_give_reasons_in_words_and_an_exit_code_for_alerts() {
     let db = Db::new();
-    let quiet = db.cmd().args(["failures", "--exit-code"]).assert().code(0);
-    assert!(String::from_utf8_lossy(&quiet.get_output().stdout).contains("no failed deliveries"));
+    // A wrong path is an error, not a green alert.
+    db.cmd().args(["failures", "--exit-code"]).assert().code(2);
     import_demo(&db);
+    let quiet = db
+        .cmd()
+        .args(["failures", "--exit-code", "--since", "1m"])
+        .assert()
+        .code(0);
+    assert!(String::from_utf8_lossy(&quiet.get_output().stdout).contains("no failed deliveries"));
     let rows = db.json(&["failures", "--json"]);
     let rows = rows.as_array().unwrap();
     assert!(rows.len() >= 5, "{rows:?}");
@@ -368,17 +374,118 @@ fn untrusted_text_cannot_reach_the_terminal_raw() {
 
 #[test]
 fn demo_shows_the_dealership() {
+    let tmp = tempfile::tempdir().unwrap();
     let out = Command::cargo_bin("switchboard")
         .unwrap()
         .arg("demo")
         .env("COLUMNS", "120")
+        .env("TMPDIR", tmp.path())
+        .env_remove("SWITCHBOARD_DB")
         .output()
         .unwrap();
+    // Not on a terminal it prints, and leaves nothing behind.
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "temporary files left"
+    );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("Demo dealership:"), "{text}");
     assert!(
         text.contains("María González") && text.contains("Delivery failures:"),
+        "{text}"
+    );
+}
+
+#[test]
+fn reading_commands_refuse_a_database_that_does_not_exist() {
+    let db = Db::new();
+    for args in [
+        &["conversations"][..],
+        &["thread", "x"][..],
+        &["failures", "--exit-code"][..],
+        &["events"][..],
+        &["outbox"][..],
+    ] {
+        let out = db.cmd().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("switchboard: no database at "), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    assert!(
+        !db.path.exists() && !db.path.parent().unwrap().exists(),
+        "a database was created"
+    );
+}
+
+#[test]
+fn serve_refuses_to_start_without_any_vendor_key() {
+    let db = Db::new();
+    let config = db._dir.path().join("empty.toml");
+    std::fs::write(&config, "").unwrap();
+    let out = db
+        .cmd()
+        .args(["--config", config.to_str().unwrap(), "serve", "--listen", "127.0.0.1:0"])
+        .timeout(std::time::Duration::from_secs(10))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no vendor keys are configured"), "{err}");
+    assert!(err.contains("--insecure-accept-unsigned"), "{err}");
+}
+
+#[test]
+fn usage_mistakes_are_one_line_with_where_to_look() {
+    let db = Db::new();
+    import_demo(&db);
+    let out = db.cmd().args(["conversations", "--limt", "3"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.trim_end(),
+        "switchboard: unexpected argument '--limt' found (see `switchboard conversations --help`)"
+    );
+    let out = db.cmd().arg("demo").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("switchboard: demo runs on a temporary database of its own"),
+        "{err}"
+    );
+    // Help is still help.
+    let out = Command::cargo_bin("switchboard")
+        .unwrap()
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Usage:"));
+}
+
+#[test]
+fn a_dumb_terminal_gets_the_list_printed() {
+    let db = Db::new();
+    import_demo(&db);
+    let out = db.cmd().env("TERM", "dumb").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("María González"), "{text}");
+    assert!(text.contains("TERM=dumb cannot show the inbox"), "{text}");
+    assert!(!text.contains('\x1b'), "escape sequences on a dumb terminal");
+}
+
+#[test]
+fn a_pipe_gets_every_cell_whole() {
+    let db = Db::new();
+    import_demo(&db);
+    let out = db.cmd().env_remove("COLUMNS").args(["failures"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains('…'), "{text}");
+    assert!(
+        text.contains("the carrier filtered the message as spam (Twilio 30007)"),
         "{text}"
     );
 }

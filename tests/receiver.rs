@@ -753,11 +753,24 @@ fn unsigned_vendors_are_refused_unless_insecure_on_loopback() {
     let out = run(&["serve", "--listen", "0.0.0.0:0", "--insecure-accept-unsigned"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("only on a loopback address"));
+    // No key at all: it would refuse everything while /healthz said ok, so it does not start.
+    let out = run(&["serve", "--listen", "127.0.0.1:0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no vendor keys are configured"));
 
+    // Only myKaarma keyed: Partoo deliveries are unsigned ones.
+    let mykaarma_only = dir.path().join("mykaarma.toml");
+    std::fs::write(
+        &mykaarma_only,
+        format!("[receiver.mykaarma]\nsignature_secret = \"{MK_SECRET}\"\n"),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&mykaarma_only, std::fs::Permissions::from_mode(0o600)).unwrap();
     let site = Site {
         _dir: dir,
         db,
-        config: empty,
+        config: mykaarma_only,
     };
     let strict = site.start("127.0.0.1:0");
     let pt = fixture("partoo/google_consumer_success.json");

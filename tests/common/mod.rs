@@ -2,6 +2,8 @@
 //! screen as text.
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod tmux;
+
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use switchboard::store::{Incoming, Store};
