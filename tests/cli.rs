@@ -489,3 +489,15 @@ fn a_pipe_gets_every_cell_whole() {
         "{text}"
     );
 }
+
+#[test]
+fn contact_search_ignores_accents_and_case() {
+    let db = Db::new();
+    import_demo(&db);
+    for query in ["gonzalez", "GONZÁLEZ", "maria", "nguyen", "muller"] {
+        let list = db.json(&["conversations", "--search", query, "--json"]);
+        assert!(!list.as_array().unwrap().is_empty(), "{query} found nothing");
+    }
+    let list = db.json(&["conversations", "--search", "gonzalez", "--json"]);
+    assert_eq!(list[0]["contact"]["name"], "María González");
+}

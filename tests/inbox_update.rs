@@ -318,3 +318,223 @@ fn search_is_typed_then_submitted() {
     assert_eq!(effects.len(), 1);
     assert_eq!(key(&mut s, &k, "q"), vec![Effect::Quit]);
 }
+
+fn message(id: &str, at: &str) -> switchboard::model::Message {
+    switchboard::model::Message {
+        id: id.into(),
+        provider_message_id: id.into(),
+        channel: "sms".into(),
+        direction: "inbound".into(),
+        at: Some(at.into()),
+        sender: None,
+        subject: None,
+        body: Some(format!("see https://example.com/{id}.")),
+        status: "received".into(),
+        status_detail: None,
+        attachments: vec![],
+        call: None,
+        draft: false,
+        deleted: false,
+    }
+}
+
+#[test]
+fn the_list_window_never_leaves_blank_rows_under_hidden_ones() {
+    use switchboard::tui::update::list_window;
+    // Scrolled to the end of 30 rows in a 3-row pane, then shown in 21 rows: all of the last 21.
+    assert_eq!(list_window(29, 27, 21, 30), 9);
+    // Fewer rows than room: from the top.
+    assert_eq!(list_window(25, 23, 40, 26), 0);
+    // The selection stays visible either way.
+    assert_eq!(list_window(2, 10, 5, 30), 2);
+    assert_eq!(list_window(20, 0, 5, 30), 16);
+}
+
+#[test]
+fn the_loop_sleeps_until_something_on_screen_would_change() {
+    use switchboard::tui::update::next_tick;
+    let (mut s, _k) = with_list(&["a"], 10, false);
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-20T12:00:00Z")
+        .unwrap()
+        .timestamp_millis();
+    // 10 s after the row's time, nothing else on screen: the row turns "1m" at 60 s.
+    s.now_ms = at + 10_000;
+    assert_eq!(next_tick(&s), Some(at + 60_000));
+    // The status bar counts seconds for two minutes.
+    s.last_event_at = Some(at + 9_500);
+    assert_eq!(next_tick(&s), Some(at + 10_500));
+    // Long ago, a date: no tick at all.
+    s.last_event_at = None;
+    s.now_ms = at + 30 * 86_400_000;
+    assert_eq!(next_tick(&s), None);
+}
+
+#[test]
+fn the_bell_rings_once_for_a_burst_and_at_most_every_30_seconds() {
+    let (mut s, k) = with_list(&["a"], 10, false);
+    s.bell = true;
+    let arrive = |s: &mut State| {
+        update(
+            s,
+            &k,
+            Action::StoreChanged {
+                new_inbound: 1,
+                new_failures: 0,
+                last_event_at: None,
+            },
+        )
+        .iter()
+        .filter(|e| matches!(e, Effect::Bell))
+        .count()
+    };
+    s.now_ms = 1_000_000;
+    assert_eq!(arrive(&mut s), 1);
+    s.now_ms += 6_000;
+    assert_eq!(arrive(&mut s), 0, "the demo feed's next event, 6 s later");
+    s.now_ms += 30_000;
+    assert_eq!(arrive(&mut s), 1);
+}
+
+#[test]
+fn a_message_arriving_in_the_open_thread_is_read() {
+    let (mut s, k) = with_list(&["a", "b"], 10, false);
+    key(&mut s, &k, "enter");
+    assert_eq!(s.focus, Focus::Thread);
+    let effects = update(
+        &mut s,
+        &k,
+        Action::StoreChanged {
+            new_inbound: 1,
+            new_failures: 0,
+            last_event_at: None,
+        },
+    );
+    let generation = match &effects[0] {
+        Effect::LoadList { generation, .. } => *generation,
+        other => panic!("{other:?}"),
+    };
+    let effects = update(
+        &mut s,
+        &k,
+        Action::ListLoaded {
+            generation,
+            rows: vec![conv("a", 1), conv("b", 1)],
+            append: false,
+            totals: Totals::default(),
+        },
+    );
+    assert!(effects.contains(&Effect::MarkRead("a".into())), "{effects:?}");
+    assert_eq!(s.list[0].unread, 0);
+    // `u` afterwards marks it unread, and a refresh does not undo that.
+    let effects = key(&mut s, &k, "u");
+    assert!(effects.contains(&Effect::MarkUnread("a".into())));
+    let generation = s.generation;
+    let effects = update(
+        &mut s,
+        &k,
+        Action::ListLoaded {
+            generation,
+            rows: vec![conv("a", 1), conv("b", 1)],
+            append: false,
+            totals: Totals::default(),
+        },
+    );
+    assert!(!effects.iter().any(|e| matches!(e, Effect::MarkRead(_))), "{effects:?}");
+}
+
+#[test]
+fn g_in_a_thread_loads_every_older_page_then_shows_the_first_message() {
+    use switchboard::tui::state::THREAD_PAGE;
+    let (mut s, k) = with_list(&["a"], 10, false);
+    key(&mut s, &k, "enter");
+    let page = |from: usize| -> Vec<_> {
+        (from..from + THREAD_PAGE)
+            .map(|i| {
+                message(
+                    &format!("m{i:05}"),
+                    &format!("2026-11-20T{:02}:{:02}:00Z", i / 60 % 24, i % 60),
+                )
+            })
+            .collect()
+    };
+    update(
+        &mut s,
+        &k,
+        Action::ThreadLoaded {
+            key: "a".into(),
+            messages: page(2 * THREAD_PAGE),
+            older: false,
+        },
+    );
+    let effects = key(&mut s, &k, "g");
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadThread { older: true, .. })),
+        "{effects:?}"
+    );
+    // A full page comes back: `g` asks for the next one by itself.
+    let effects = update(
+        &mut s,
+        &k,
+        Action::ThreadLoaded {
+            key: "a".into(),
+            messages: page(THREAD_PAGE),
+            older: true,
+        },
+    );
+    assert!(
+        matches!(&effects[..], [Effect::LoadThread { older: true, .. }]),
+        "{effects:?}"
+    );
+    // The last, short page: complete, and the view at the very top.
+    update(
+        &mut s,
+        &k,
+        Action::ThreadLoaded {
+            key: "a".into(),
+            messages: page(0)[..10].to_vec(),
+            older: true,
+        },
+    );
+    let t = s.thread.as_ref().unwrap();
+    assert!(t.complete && !t.to_oldest);
+    assert_eq!(t.messages.len(), 2 * THREAD_PAGE + 10);
+    assert!(t.scroll >= 1000, "scrolled to the top");
+}
+
+#[test]
+fn links_in_a_thread_are_listed_newest_first_and_copied_whole() {
+    let msgs = vec![
+        message("old", "2026-11-20T08:00:00Z"),
+        message("new", "2026-11-20T09:00:00Z"),
+    ];
+    let links = switchboard::tui::update::links_in(&msgs);
+    let urls: Vec<&str> = links.iter().map(|l| l.url.as_str()).collect();
+    assert_eq!(urls, ["https://example.com/new", "https://example.com/old"]);
+
+    let (mut s, k) = with_list(&["a"], 10, false);
+    key(&mut s, &k, "enter");
+    update(
+        &mut s,
+        &k,
+        Action::ThreadLoaded {
+            key: "a".into(),
+            messages: msgs,
+            older: false,
+        },
+    );
+    key(&mut s, &k, "o");
+    assert_eq!(s.links.as_ref().unwrap().links.len(), 2);
+    let effects = key(&mut s, &k, "2");
+    assert_eq!(effects, vec![Effect::Copy("https://example.com/old".into())]);
+    assert!(s.notice.as_deref().unwrap().ends_with("https://example.com/old"));
+    assert!(s.links.is_none());
+}
+
+#[test]
+fn a_hang_up_saves_the_draft_and_quits() {
+    let (mut s, k) = with_list(&["a"], 10, false);
+    let effects = update(&mut s, &k, Action::Hangup("the terminal hung up".into()));
+    assert_eq!(effects, vec![Effect::Quit]);
+}
