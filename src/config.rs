@@ -54,6 +54,9 @@ pub struct InboxConfig {
     pub color: bool,
     /// Where the inbox logs (never to the screen).
     pub log_file: Option<PathBuf>,
+    /// Names for the vendors' user ids (HighLevel's webhooks name an advisor only by `userId`):
+    /// `[inbox.people]` `"aBcD1234" = "Nina Patel"`.
+    pub people: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for InboxConfig {
@@ -62,6 +65,7 @@ impl Default for InboxConfig {
             bell: true,
             color: true,
             log_file: None,
+            people: Default::default(),
         }
     }
 }

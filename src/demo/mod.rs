@@ -24,6 +24,9 @@ pub const DEMO_EVENTS: &[(&str, &[u8])] = &[
     ("partoo.ndjson", include_bytes!("../../assets/demo/partoo.ndjson")),
 ];
 
+/// The `userId` of the demo dealership's advisor in its HighLevel events.
+const HIGHLEVEL_ADVISOR: &str = "xsmF1xxhmC92ZpL1lj7aLa";
+
 /// A fresh temporary database holding the demo dealership, its day ending minutes ago.
 pub fn database() -> Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("switchboard-demo-{}", std::process::id()));
@@ -97,6 +100,12 @@ pub fn run(db: &Path, mut config: Config, with_feed: bool) -> Result<()> {
         public_keys: vec![b64(&partoo)],
     });
     config.receiver.public_url = Some(receiver_url.clone());
+    // The demo dealership's HighLevel advisor, by name rather than by user id.
+    config
+        .inbox
+        .people
+        .entry(HIGHLEVEL_ADVISOR.into())
+        .or_insert_with(|| "Nina".into());
 
     let sandbox = start_sandbox(crate::sandbox::Options {
         listen: "127.0.0.1:0".parse().expect("an address"),

@@ -47,6 +47,7 @@ pub fn run(options: Options, config: &Config) -> Result<()> {
     let (action_tx, action_rx) = mpsc::channel();
     let mut state = State::new(chrono::Utc::now().timestamp_millis());
     state.bell = config.inbox.bell;
+    state.people = config.inbox.people.clone();
     let worker = match start_sender(&options, config, action_tx.clone()) {
         Ok(w) => Some(w),
         Err(why) => {

@@ -114,6 +114,8 @@ pub struct State {
     /// New messages arrived while a thread was open: mark it read when the list says it is unread.
     pub read_on_arrival: bool,
     pub bell: bool,
+    /// Names for vendor user ids (`[inbox.people]`).
+    pub people: std::collections::BTreeMap<String, String>,
     /// When the bell last rang (it rings at most once per `update::BELL_INTERVAL_MS`).
     pub last_bell_ms: Option<i64>,
     pub notice: Option<String>,
@@ -150,6 +152,7 @@ impl State {
             links: None,
             read_on_arrival: false,
             bell: true,
+            people: Default::default(),
             last_bell_ms: None,
             notice: None,
             last_refusal: None,

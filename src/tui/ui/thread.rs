@@ -129,7 +129,7 @@ pub fn message_lines(messages: &[Message], w: usize, view: &View) -> (Vec<Line<'
         let inner = w.saturating_sub(indent + 2).max(10);
         let pad_str = " ".repeat(indent);
         let time = when.map(|d| d.format("%H:%M").to_string()).unwrap_or_default();
-        let sender = sanitize::line(m.sender.as_deref().unwrap_or("")).into_owned();
+        let sender = sanitize::line(&who(m.sender.as_deref().unwrap_or(""), &view.state.people)).into_owned();
         let (status, status_style) = status_label(m);
         let channel = sanitize::line(&m.channel).replace('_', " ");
         // The status word is never cut: the sender, then the channel's word, give way first.
@@ -242,5 +242,20 @@ fn human_size(bytes: u64) -> String {
         b if b < 1024 => format!("{b} B"),
         b if b < 1024 * 1024 => format!("{:.0} KiB", b as f64 / 1024.0),
         b => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
+    }
+}
+
+/// A sender as people know them: a vendor user id (stored as `user ID`) by the name configured
+/// under `[inbox.people]`, else as "advisor" and the id's last characters.
+fn who(sender: &str, people: &std::collections::BTreeMap<String, String>) -> String {
+    match sender.strip_prefix("user ") {
+        Some(id) => match people.get(id) {
+            Some(name) => name.clone(),
+            None => {
+                let tail: String = id.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
+                format!("advisor …{tail}")
+            }
+        },
+        None => sender.to_string(),
     }
 }
