@@ -25,7 +25,7 @@ if [ "$mode" = full ]; then
   data=benches/.data
   import_conv=5000 import_msgs=164300 pairs=3
   big_conv=50000 big_msgs=1000000 small_conv=100 small_msgs=1000
-  recv_seconds=10 rate=5000 repeat=400 signed=200000
+  recv_seconds=10 rate=5000 repeat=400 signed=200000 presses=100 idle=60
   results=benches/RESULTS.md
 else
   cargo build --quiet
@@ -33,7 +33,7 @@ else
   data=$(mktemp -d)
   import_conv=50 import_msgs=1000 pairs=1
   big_conv=500 big_msgs=5000 small_conv=20 small_msgs=200
-  recv_seconds=1 rate=200 repeat=10 signed=5000
+  recv_seconds=1 rate=200 repeat=10 signed=5000 presses=5 idle=2
   results=$data/RESULTS.md
 fi
 mkdir -p "$data"
@@ -177,6 +177,22 @@ row_latency() { # label key
   printf '| %s | %.2f ms (p99 %.1f) | %.2f ms (p99 %.1f) | **%s×** | ≤ 1.5×, p99 < 16 ms |\n' "$1" "$lm" "$lp" "$sm" "$sp" "$(div "$lm" "$sm")"
 }
 
+# ---------------------------------------------------------------- 5. inbox in a real terminal
+log "== inbox in a pseudo-terminal"
+for name in small large; do
+  db=$small; [ "$name" = large ] && db=$large
+  idle_here=0; [ "$name" = large ] && idle_here=$idle
+  "$bin" --db "$db" bench-terminal --width 80 --height 24 --presses "$presses" --idle-seconds "$idle_here" > "$work/pty-$name.json"
+  flat "$work/pty-$name.json" > "$work/pty-$name.flat"
+done
+commands+=("$bin --db DB bench-terminal --width 80 --height 24 --presses $presses --idle-seconds $idle   (idle on the large database only)")
+PS=$work/pty-small.flat PL=$work/pty-large.flat
+row_terminal() { # label key
+  local sm sp lm lp
+  sm=$(get "$PS" "keys.$2.median_ms"); sp=$(get "$PS" "keys.$2.p99_ms"); lm=$(get "$PL" "keys.$2.median_ms"); lp=$(get "$PL" "keys.$2.p99_ms")
+  printf '| %s | %.2f ms (p99 %.1f) | %.2f ms (p99 %.1f) | %s× | ≤ 5 ms median, ≤ 16 ms p99 |\n' "$1" "$lm" "$lp" "$sm" "$sp" "$(div "$lm" "$sm")"
+}
+
 # ---------------------------------------------------------------- report
 machine="$(uname -srm); $(nproc) cores; $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo); $(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo); $(df -T "$data" | awk 'NR == 2 { print $2 }') filesystem"
 table=$(cat <<EOF
@@ -186,15 +202,26 @@ table=$(cat <<EOF
 | Rebuild, $large_events events | $rebuild_rate events/s | the same sqlite3 import | **${rebuild_ratio}×** | |
 | Receiver, durable signed 4 KiB deliveries, 64 connections | $durable_rps req/s | do-nothing route, same server: $noop_rps req/s (nginx \`return 200\`: $nginx_rps) | **${recv_ratio}×** | ≥ 0.3× |
 | Receiver at $rate req/s (constant rate) | p99 $rate_p99 ms, p50 $rate_p50 ms ($rate_achieved req/s sent, $rate_bad not 2xx) | | | p99 < 20 ms |
-| Inbox first frame, $(get "$L" messages) vs $(get "$S" messages) messages | $(num "$(get "$L" first_frame_ms)" 1) ms | $(num "$(get "$S" first_frame_ms)" 1) ms | **$(div "$(get "$L" first_frame_ms)" "$(get "$S" first_frame_ms)")×** | < 100 ms |
-$(row_latency "Inbox: move one row" move_one_row)
-$(row_latency "Inbox: page down" page_down)
-$(row_latency "Inbox: open a thread" open_thread)
-$(row_latency "Inbox: page up a thread" thread_page_up)
-$(row_latency "Inbox: search a common word" search)
-$(row_latency "Inbox: switch to the failed filter" filter_failed)
+| Headless: first frame, $(get "$L" messages) vs $(get "$S" messages) messages | $(num "$(get "$L" first_frame_ms)" 1) ms | $(num "$(get "$S" first_frame_ms)" 1) ms | **$(div "$(get "$L" first_frame_ms)" "$(get "$S" first_frame_ms)")×** | < 100 ms |
+$(row_latency "Headless: move one row" move_one_row)
+$(row_latency "Headless: page down" page_down)
+$(row_latency "Headless: open a thread" open_thread)
+$(row_latency "Headless: page up a thread" thread_page_up)
+$(row_latency "Headless: search a common word" search)
+$(row_latency "Headless: switch to the failed filter" filter_failed)
 | Bytes for a one-row move | $(get "$L" move_one_row_bytes) B | full frame $(get "$L" full_frame_bytes) B | **$(div "$(( $(get "$L" move_one_row_bytes) * 100 ))" "$(get "$L" full_frame_bytes)") %** | ≤ 10 % |
 | Bytes to open a thread | $(get "$L" open_thread_bytes) B | full frame $(get "$L" full_frame_bytes) B | $(div "$(( $(get "$L" open_thread_bytes) * 100 ))" "$(get "$L" full_frame_bytes)") % | |
+| Terminal: first frame (exec to list drawn, warm cache) | $(num "$(get "$PL" first_frame.median_ms)" 1) ms (p99 $(num "$(get "$PL" first_frame.p99_ms)" 1)) | $(num "$(get "$PS" first_frame.median_ms)" 1) ms | $(div "$(get "$PL" first_frame.median_ms)" "$(get "$PS" first_frame.median_ms)")× | ≤ 50 ms |
+$(row_terminal "Terminal: move one row" move)
+$(row_terminal "Terminal: page down / up" page)
+$(row_terminal "Terminal: open a thread" open_thread)
+$(row_terminal "Terminal: back to the list" back)
+$(row_terminal "Terminal: next filter" next_filter)
+$(row_terminal "Terminal: search a common word" search)
+$(row_terminal "Terminal: page up a thread" thread_page_up)
+$(row_terminal "Terminal: open the reply pane" open_reply)
+| Terminal: idle $(get "$PL" idle.seconds) s | $(get "$PL" idle.bytes) B written, $(num "$(get "$PL" idle.cpu_ms)" 1) ms CPU | | | only the clock's bytes, ≤ 10 ms CPU |
+| Terminal: presses unanswered | $(get "$PL" unanswered) | $(get "$PS" unanswered) | | 0 |
 | Inbox peak RSS | $(num "$(div "$(get "$L" peak_rss_kib)" 1024)" 1) MiB | $(num "$(div "$(get "$S" peak_rss_kib)" 1024)" 1) MiB at $(get "$S" messages) messages | | < 60 MB |
 EOF
 )
@@ -215,6 +242,8 @@ EOF
   echo "- receiver, constant rate: $(tr -d '\n ' < "$work/rate.json")"
   echo "- inbox, $(get "$S" messages) messages: $(tr -d '\n ' < "$work/inbox-small.json")"
   echo "- inbox, $(get "$L" messages) messages: $(tr -d '\n ' < "$work/inbox-large.json")"
+  echo "- terminal, $(get "$PS" messages) messages: $(tr -d '\n ' < "$work/pty-small.json")"
+  echo "- terminal, $(get "$PL" messages) messages: $(tr -d '\n ' < "$work/pty-large.json")"
   echo
   echo "## Commands"
   echo
