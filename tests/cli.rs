@@ -501,3 +501,22 @@ fn contact_search_ignores_accents_and_case() {
     let list = db.json(&["conversations", "--search", "gonzalez", "--json"]);
     assert_eq!(list[0]["contact"]["name"], "María González");
 }
+
+#[test]
+fn every_visible_option_has_help_text() {
+    use clap::CommandFactory;
+    let cli = switchboard::cli::Cli::command();
+    let mut missing = vec![];
+    let mut check = |cmd: &clap::Command, name: &str| {
+        for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+            if arg.get_help().is_none() && !["help", "version"].contains(&arg.get_id().as_str()) {
+                missing.push(format!("{name} --{}", arg.get_id()));
+            }
+        }
+    };
+    check(&cli, "switchboard");
+    for sub in cli.get_subcommands().filter(|s| !s.is_hide_set()) {
+        check(sub, sub.get_name());
+    }
+    assert!(missing.is_empty(), "options without help: {missing:?}");
+}

@@ -143,11 +143,13 @@ pub struct ServeArgs {
 
 #[derive(Args, Debug)]
 pub struct GenArgs {
+    /// Conversations the messages are spread over
     #[arg(long, default_value_t = 1000)]
     pub conversations: u64,
     /// Messages to write (some get a later status update, so there are more events)
     #[arg(long, default_value_t = 10_000)]
     pub messages: u64,
+    /// The same seed writes the same bytes
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Where to write; standard output when absent
@@ -195,6 +197,7 @@ pub struct ConversationsArgs {
     /// Only conversations whose messages or contact match these words
     #[arg(long)]
     pub search: Option<String>,
+    /// At most this many conversations
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
     #[command(flatten)]
@@ -217,6 +220,7 @@ pub struct FailuresArgs {
     /// Exit with status 1 when there is any failure (for alerting scripts)
     #[arg(long)]
     pub exit_code: bool,
+    /// At most this many failures
     #[arg(long, default_value_t = 200)]
     pub limit: usize,
     #[command(flatten)]
@@ -231,6 +235,7 @@ pub struct EventsArgs {
     /// Write one event's stored body, byte-exact, to standard output
     #[arg(long, value_name = "EVENT_ID", conflicts_with = "rejected")]
     pub raw: Option<i64>,
+    /// At most this many events
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
     #[command(flatten)]

@@ -22,6 +22,7 @@ pub struct SendArgs {
     /// Send an email with this body (needs --subject)
     #[arg(long, value_name = "BODY", requires = "subject")]
     pub email: Option<String>,
+    /// The email's subject (with --email)
     #[arg(long, value_name = "SUBJECT")]
     pub subject: Option<String>,
     /// The customer's number or address [default: the conversation's]
@@ -57,14 +58,17 @@ pub struct SendArgs {
 pub struct OutboxArgs {
     /// Only this conversation's replies
     pub conversation: Option<String>,
+    /// At most this many replies
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
+    /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Args, Debug)]
 pub struct SandboxArgs {
+    /// Address to listen on (loopback only)
     #[arg(long, default_value = "127.0.0.1:8788", value_name = "ADDR")]
     pub listen: std::net::SocketAddr,
     /// The Basic-auth username it accepts
