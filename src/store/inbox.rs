@@ -16,7 +16,8 @@ pub struct Totals {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Watermark {
     pub last_message_id: i64,
-    pub failed_messages: i64,
+    /// Failed or unknown messages, and failed or unknown replies that never became messages.
+    pub needs_attention: i64,
 }
 
 impl Store {
@@ -53,14 +54,17 @@ impl Store {
         Ok(self
             .conn
             .prepare_cached(
+                // Each count reads only its partial index (a scan of every message took 150 ms at a
+                // million, on every write another process made).
                 "SELECT (SELECT coalesce(max(id), 0) FROM messages),
-                    (SELECT count(*) FROM messages WHERE status = 'failed' AND direction = 'outbound')
-                    + (SELECT count(*) FROM outbox WHERE status = 'failed' AND message_key IS NULL)",
+                    (SELECT count(*) FROM messages INDEXED BY messages_attention WHERE status IN ('failed', 'unknown'))
+                    + (SELECT count(*) FROM outbox INDEXED BY outbox_attention
+                       WHERE status IN ('failed', 'unknown') AND message_key IS NULL)",
             )?
             .query_row([], |r| {
                 Ok(Watermark {
                     last_message_id: r.get(0)?,
-                    failed_messages: r.get(1)?,
+                    needs_attention: r.get(1)?,
                 })
             })?)
     }

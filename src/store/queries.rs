@@ -1,7 +1,7 @@
 //! Read queries: one page at a time, each served by an index.
 
 use super::Store;
-use crate::model::{Attachment, Call, Contact, Conversation, Message};
+use crate::model::{Attachment, Call, Channel, Contact, Conversation, Message};
 use anyhow::{Result, bail};
 use rusqlite::{OptionalExtension, Row, params_from_iter, types::Value};
 
@@ -220,9 +220,12 @@ impl Store {
         // Unread and failed conversations are few: their own activity-ordered partial indexes hold
         // only them, so a page never walks past thousands of others.
         let index = match filter {
-            ConversationFilter::Unread => "conversations_unread_activity",
-            ConversationFilter::Failed => "conversations_failed_activity",
-            _ => "conversations_activity",
+            ConversationFilter::Unread => "conversations_unread_activity".to_string(),
+            ConversationFilter::Failed => "conversations_failed_activity".to_string(),
+            ConversationFilter::Channel(ch) if Channel::KNOWN.contains(&ch.as_str()) || ch == "other" => {
+                format!("conversations_channel_{ch}")
+            }
+            _ => "conversations_activity".to_string(),
         };
         let mut sql =
             format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c INDEXED BY {index} WHERE c.message_count > 0");
@@ -231,6 +234,10 @@ impl Store {
             ConversationFilter::All => {}
             ConversationFilter::Unread => sql.push_str(" AND c.unread > 0"),
             ConversationFilter::Failed => sql.push_str(" AND c.failed_count > 0"),
+            // A known channel word, written as its partial index's condition so the index applies.
+            ConversationFilter::Channel(ch) if Channel::KNOWN.contains(&ch.as_str()) || ch == "other" => {
+                sql.push_str(&format!(" AND (',' || c.channels || ',') LIKE '%,{ch},%'"));
+            }
             ConversationFilter::Channel(ch) => {
                 sql.push_str(" AND (',' || c.channels || ',') LIKE ?");
                 args.push(Value::Text(format!("%,{ch},%")));

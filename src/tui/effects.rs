@@ -160,7 +160,7 @@ impl Watch {
         self.version = version;
         let mark = store.watermark()?;
         let new_inbound = store.inbound_since(self.mark.last_message_id)?;
-        let new_failures = (mark.failed_messages - self.mark.failed_messages).max(0);
+        let new_failures = (mark.needs_attention - self.mark.needs_attention).max(0);
         self.mark = mark;
         Ok(Some(Action::StoreChanged {
             new_inbound,
@@ -197,7 +197,13 @@ impl Runner {
             loop {
                 match rx.recv_timeout(Duration::from_millis(250)) {
                     Ok(effect) => {
-                        if let Some(action) = run(&mut store, effect, worker.as_ref()) {
+                        // Everything asked for at once is answered at once (opening a thread
+                        // loads its page and its draft): the screen then draws one frame, not two.
+                        let mut answers: Vec<Action> = run(&mut store, effect, worker.as_ref()).into_iter().collect();
+                        while let Ok(more) = rx.try_recv() {
+                            answers.extend(run(&mut store, more, worker.as_ref()));
+                        }
+                        for action in answers {
                             if actions.send(action).is_err() {
                                 return;
                             }

@@ -106,9 +106,13 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
         Action::Key(key) => on_key(state, keymap, key),
         Action::Layout(layout) => {
             if layout != state.layout {
+                // Only what the new geometry moves needs a frame: the list's window.
+                let before = (state.selected, state.list_offset);
                 state.layout = layout;
                 clamp_list(state);
-                state.dirty = true;
+                if (state.selected, state.list_offset) != before {
+                    state.dirty = true;
+                }
             }
             if let Some(t) = state.thread.as_mut().filter(|t| t.complete) {
                 let max = layout.thread_lines.saturating_sub(layout.thread_rows);

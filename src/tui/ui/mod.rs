@@ -5,6 +5,7 @@ mod compose;
 mod help;
 mod links;
 mod list;
+mod message;
 mod status;
 mod thread;
 
