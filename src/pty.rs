@@ -158,16 +158,16 @@ impl Pty {
         }
     }
 
-    /// CPU time (user + system) the program has used so far, from /proc.
+    /// CPU time the program's threads have used so far, in nanoseconds of scheduler accounting
+    /// (/proc/PID/task/*/schedstat; the clock-tick counts in /proc/PID/stat are 10 ms coarse).
     pub fn cpu_time(&self) -> Option<Duration> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
-        // Fields after the command name (which may hold spaces) are space-separated.
-        let rest = &stat[stat.rfind(')')? + 2..];
-        let fields: Vec<&str> = rest.split(' ').collect();
-        let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-        // SAFETY: sysconf has no preconditions.
-        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-        Some(Duration::from_micros(ticks * 1_000_000 / hz))
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.child.id())).ok()?;
+        let mut ns: u64 = 0;
+        for task in tasks.flatten() {
+            let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+            ns += stat.split_whitespace().next().and_then(|v| v.parse().ok()).unwrap_or(0);
+        }
+        Some(Duration::from_nanos(ns))
     }
 }
 

@@ -51,6 +51,8 @@ pub fn run(store: &mut Store, effect: Effect, worker: Option<&Worker>) -> Option
         Effect::LoadDraft(key) => load_draft(store, &key).map(Some),
         Effect::SaveDraft(draft) => store.save_draft(&draft).map(|_| None),
         Effect::Send { draft, recipient } => enqueue(store, draft, recipient, worker).map(Some),
+        // The effects thread looks for other writers after every effect.
+        Effect::LookForWrites => Ok(None),
         Effect::Bell | Effect::Copy(_) | Effect::Quit | Effect::Editor { .. } => Ok(None),
     };
     result.unwrap_or_else(|e| Some(Action::Failed(format!("{e:#}"))))
@@ -170,7 +172,8 @@ impl Watch {
     }
 }
 
-/// The effect thread: runs effects in order and checks for other writers between them.
+/// The effect thread: runs effects in order and checks for other writers between them. `Quit`
+/// sent to it (by `finish`) stops it once what was queued before has run.
 pub struct Runner {
     pub effects: mpsc::Sender<Effect>,
     thread: std::thread::JoinHandle<()>,
@@ -179,7 +182,8 @@ pub struct Runner {
 impl Runner {
     /// Run what is queued (a last draft save, say), then stop.
     pub fn finish(self) {
-        drop(self.effects);
+        // The file watcher holds a sender too: say "stop" rather than wait for the channel to close.
+        let _ = self.effects.send(Effect::Quit);
         let _ = self.thread.join();
     }
 
@@ -193,15 +197,29 @@ impl Runner {
                 last_event_at: last,
             });
         }
+        // Woken by the kernel when the database file changes; polled only where it cannot say.
+        let poke = effects.clone();
+        let watched =
+            super::file_watch::start(store.path(), move || poke.send(Effect::LookForWrites).is_ok()).is_some();
+        let wait = if watched {
+            Duration::from_secs(24 * 3600)
+        } else {
+            Duration::from_millis(250)
+        };
         let thread = std::thread::Builder::new().name("effects".into()).spawn(move || {
             loop {
-                match rx.recv_timeout(Duration::from_millis(250)) {
+                match rx.recv_timeout(wait) {
                     Ok(effect) => {
                         // Everything asked for at once is answered at once (opening a thread
                         // loads its page and its draft): the screen then draws one frame, not two.
+                        let mut stop = effect == Effect::Quit;
                         let mut answers: Vec<Action> = run(&mut store, effect, worker.as_ref()).into_iter().collect();
                         while let Ok(more) = rx.try_recv() {
+                            stop |= more == Effect::Quit;
                             answers.extend(run(&mut store, more, worker.as_ref()));
+                        }
+                        if stop {
+                            return; // after the last draft save queued before it
                         }
                         for action in answers {
                             if actions.send(action).is_err() {

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod compose;
 pub mod effects;
+pub mod file_watch;
 pub mod headless;
 pub mod input;
 pub mod keymap;

@@ -93,6 +93,8 @@ pub enum Effect {
     Bell,
     /// Put text on the user's clipboard (OSC 52, which crosses SSH and tmux).
     Copy(String),
+    /// Another process may have written the database (the file watcher saw it): look.
+    LookForWrites,
     Quit,
 }
 
