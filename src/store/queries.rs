@@ -225,6 +225,9 @@ impl Store {
             ConversationFilter::Channel(ch) if Channel::KNOWN.contains(&ch.as_str()) || ch == "other" => {
                 format!("conversations_channel_{ch}")
             }
+            ConversationFilter::Provider(p) if ["mykaarma", "highlevel", "partoo"].contains(&p.as_str()) => {
+                format!("conversations_provider_{p}")
+            }
             _ => "conversations_activity".to_string(),
         };
         let mut sql =
@@ -241,6 +244,9 @@ impl Store {
             ConversationFilter::Channel(ch) => {
                 sql.push_str(" AND (',' || c.channels || ',') LIKE ?");
                 args.push(Value::Text(format!("%,{ch},%")));
+            }
+            ConversationFilter::Provider(p) if ["mykaarma", "highlevel", "partoo"].contains(&p.as_str()) => {
+                sql.push_str(&format!(" AND c.provider = '{p}'"));
             }
             ConversationFilter::Provider(p) => {
                 sql.push_str(" AND c.provider = ?");

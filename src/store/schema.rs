@@ -234,6 +234,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX conversations_channel_other ON conversations (last_at DESC, key DESC)
         WHERE (',' || channels || ',') LIKE '%,other,%';
     "#,
+    // 7: and so does each vendor filter.
+    r#"
+    CREATE INDEX conversations_provider_mykaarma ON conversations (last_at DESC, key DESC) WHERE provider = 'mykaarma';
+    CREATE INDEX conversations_provider_highlevel ON conversations (last_at DESC, key DESC) WHERE provider = 'highlevel';
+    CREATE INDEX conversations_provider_partoo ON conversations (last_at DESC, key DESC) WHERE provider = 'partoo';
+    "#,
 ];
 
 /// Text as search compares it: lower case, accents removed (NFD without combining marks).
