@@ -582,7 +582,7 @@ fn resend(state: &mut State) -> Vec<Effect> {
             c.unsaved_since = Some(now);
             state.focus = Focus::Compose;
             state.notice = Some(
-                "Check the thread first: a reply whose fate is unknown may have arrived. Ctrl-S sends it again.".into(),
+                "Check the thread first: a reply whose fate is unknown may have arrived. ctrl-s sends it again.".into(),
             );
         }
         Some(_) => state.notice = Some("Send or clear the reply being written first.".into()),

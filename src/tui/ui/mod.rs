@@ -131,7 +131,10 @@ pub fn draw(frame: &mut Frame, view: &View) -> Layout {
 /// The message, wrapped to the width (at most `MESSAGE_ROWS` rows).
 fn message_lines(text: &str, width: usize, view: &View) -> Vec<ratatui::text::Line<'static>> {
     let clean = crate::sanitize::line(text);
-    let mut lines: Vec<_> = textwrap::wrap(&format!("! {clean}"), width.saturating_sub(1).max(10))
+    // Never split at a hyphen: "ctrl-s" stays one word.
+    let options =
+        textwrap::Options::new(width.saturating_sub(1).max(10)).word_splitter(textwrap::WordSplitter::NoHyphenation);
+    let mut lines: Vec<_> = textwrap::wrap(&format!("! {clean}"), options)
         .into_iter()
         .map(|l| ratatui::text::Line::styled(l.into_owned(), view.theme.notice()))
         .collect();

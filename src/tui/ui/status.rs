@@ -60,40 +60,61 @@ pub fn draw(frame: &mut Frame, bar: Rect, hints: Rect, view: &View) {
             Span::styled("   enter search · esc cancel", t.dim()),
         ]),
         None => {
-            let mut spans = vec![];
-            let shown: &[(Command, &str)] = match s.focus {
+            // (command, label, drop order: the highest goes first when the line is too narrow;
+            // help and quit stay).
+            let shown: &[(Command, &str, u8)] = match s.focus {
                 Focus::List => &[
-                    (Command::Down, "move"),
-                    (Command::Open, "open"),
-                    (Command::NextFilter, "filter"),
-                    (Command::Search, "search"),
-                    (Command::ToggleRead, "read/unread"),
-                    (Command::Help, "help"),
-                    (Command::Quit, "quit"),
+                    (Command::Down, "move", 3),
+                    (Command::Open, "open", 1),
+                    (Command::NextFilter, "filter", 2),
+                    (Command::Search, "search", 2),
+                    (Command::ToggleRead, "read/unread", 4),
+                    (Command::Help, "help", 0),
+                    (Command::Quit, "quit", 0),
                 ],
                 Focus::Thread => &[
-                    (Command::Up, "scroll"),
-                    (Command::Reply, "reply"),
-                    (Command::Back, "back"),
-                    (Command::Links, "links"),
-                    (Command::ToggleRead, "read/unread"),
-                    (Command::Help, "help"),
-                    (Command::Quit, "quit"),
+                    (Command::Up, "scroll", 3),
+                    (Command::Reply, "reply", 1),
+                    (Command::Back, "back", 1),
+                    (Command::Links, "links", 2),
+                    (Command::ToggleRead, "read/unread", 4),
+                    (Command::Help, "help", 0),
+                    (Command::Quit, "quit", 0),
                 ],
                 Focus::Compose => &[
-                    (Command::SendReply, "send"),
-                    (Command::LeaveReply, "back (draft kept)"),
-                    (Command::ReplyHelp, "help"),
-                    (Command::SendOptions, "options"),
-                    (Command::ToggleProtocol, "text/email"),
-                    (Command::ExternalEditor, "$EDITOR"),
+                    (Command::SendReply, "send", 0),
+                    (Command::LeaveReply, "back (draft kept)", 1),
+                    (Command::ReplyHelp, "help", 0),
+                    (Command::SendOptions, "options", 2),
+                    (Command::ToggleProtocol, "text/email", 3),
+                    (Command::ExternalEditor, "$EDITOR", 4),
                 ],
             };
-            for (command, label) in shown {
-                if let Some(key) = view.keymap.key_for(*command) {
-                    spans.push(Span::styled(format!(" {key}"), t.key()));
-                    spans.push(Span::styled(format!(" {label} "), t.dim()));
-                }
+            let mut hints_shown: Vec<(String, &str, u8)> = shown
+                .iter()
+                .filter_map(|(c, label, rank)| Some((view.keymap.key_for(*c)?.to_string(), *label, *rank)))
+                .collect();
+            let width_of = |h: &[(String, &str, u8)]| {
+                h.iter()
+                    .map(|(k, l, _)| k.chars().count() + l.chars().count() + 3)
+                    .sum::<usize>()
+            };
+            while width_of(&hints_shown) > hints.width as usize {
+                let Some(worst) = hints_shown
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, h)| h.2 > 0)
+                    .max_by_key(|(i, h)| (h.2, *i))
+                    .map(|(i, _)| i)
+                else {
+                    break;
+                };
+                hints_shown.remove(worst);
+            }
+            let mut spans = vec![];
+            for (key, label, _) in hints_shown {
+                spans.push(Span::styled(format!(" {key}"), t.key()));
+                spans.push(Span::styled(format!(" {label} "), t.dim()));
             }
             Line::from(spans)
         }
