@@ -61,6 +61,10 @@ struct MessageEvent {
     to: Option<OneOrMany>,
     subject: Option<String>,
     error: Option<String>,
+    /// The most specific channel word (`TYPE_CUSTOM_PROVIDER_SMS`, `TYPE_VOICEMAIL`, …).
+    message_type_string: Option<String>,
+    /// HighLevel's own plain-text rendering of an email body.
+    plain_text: Option<String>,
 }
 
 /// The schema says `to` is a string; the examples send an array.
@@ -168,7 +172,8 @@ pub(crate) fn parse(body: &[u8]) -> VendorParse {
             Err(reason) => (Outcome::Rejected(reason), None),
         },
         Some("ConversationUnreadUpdate") => match typed::<UnreadEvent>(text, "") {
-            Ok(ev) => (unread(ev, event_at.unwrap_or(0)), None),
+            // The documented event has no time: it is as of when it was received (the fold knows).
+            Ok(ev) => (unread(ev, event_at), None),
             Err(reason) => (Outcome::Rejected(reason), None),
         },
         Some("ContactCreate" | "ContactUpdate") => match typed::<ContactEvent>(text, "") {
@@ -233,26 +238,44 @@ fn message(ev: MessageEvent, event_at: Option<i64>) -> Outcome {
         _ => Direction::Outbound,
     };
     let type_word = ev.message_type.as_deref().unwrap_or("");
-    let channel = channel(type_word);
+    // The most specific documented word wins: `messageTypeString` (`TYPE_CUSTOM_PROVIDER_SMS` under
+    // `messageType: "Custom"`, `TYPE_VOICEMAIL` under `CALL`), else `messageType`.
+    let channel = match ev.message_type_string.as_deref().map(channel) {
+        Some(specific) if !matches!(specific, Channel::Other(_)) => specific,
+        _ => channel(type_word),
+    };
+    // An internal comment is a note for the team, never sent to the contact.
+    let direction = if channel == Channel::Note {
+        Direction::Internal
+    } else {
+        direction
+    };
     let at = ev.date_added.as_deref().and_then(parse_rfc3339);
 
-    // Email addresses: the customer is the sender of what comes in and the recipient of what goes out.
-    let (from_name, from_addr) = ev.from.as_deref().map(split_mailbox).unwrap_or((None, None));
-    let (to_name, to_addr) = ev
-        .to
-        .as_ref()
-        .and_then(OneOrMany::first)
-        .map(split_mailbox)
-        .unwrap_or((None, None));
-    let (contact_name, contact_email) = match direction {
-        Direction::Inbound => (from_name.clone(), from_addr),
-        _ => (to_name, to_addr),
+    // The customer is the sender of what comes in and the recipient of what goes out: a phone
+    // number (E.164, for SMS and calls) or an email mailbox.
+    let customer_side = match direction {
+        Direction::Inbound => ev.from.clone(),
+        _ => ev.to.as_ref().and_then(OneOrMany::first).map(str::to_string),
     };
+    let (contact_name, contact_phone, contact_email) = match customer_side.as_deref().map(str::trim) {
+        Some(v) if looks_like_phone(v) => (None, Some(v.to_string()), None),
+        Some(v) if direction != Direction::Internal => {
+            let (name, addr) = split_mailbox(v);
+            (name, None, addr)
+        }
+        _ => (None, None, None),
+    };
+    let from_name = ev
+        .from
+        .as_deref()
+        .filter(|f| !looks_like_phone(f.trim()))
+        .and_then(|f| split_mailbox(f).0);
     let conversation = ConversationPart {
         key: format!("highlevel:{}", ev.conversation_id),
         provider: Some(Provider::HighLevel),
         contact_name,
-        contact_phone: None,
+        contact_phone,
         contact_email,
         vendor_contact_id: present(&ev.contact_id),
     };
@@ -289,19 +312,28 @@ fn message(ev: MessageEvent, event_at: Option<i64>) -> Outcome {
     let html_body = ev.content_type.as_deref().is_some_and(|t| t.contains("html"))
         || (channel == Channel::Email && raw_body.as_deref().is_some_and(html::looks_like_html));
     let (body, body_html) = match raw_body {
-        Some(b) if html_body => (Some(html::to_text(&b)), Some(b)),
+        // HighLevel's own plain text of an email, when it sends one, is preferred to ours.
+        Some(b) if html_body => (present(&ev.plain_text).or_else(|| Some(html::to_text(&b))), Some(b)),
+        Some(b) if channel == Channel::Note => (Some(without_mention_ids(&b)), None),
         other => (other, None),
     };
 
     let key = match &ev.message_id {
         Some(id) => format!("highlevel:{id}"),
-        // The inbound SMS example has no messageId: name the message by what it is.
+        // The inbound SMS example has no messageId: name the message by everything that tells
+        // two messages apart (an inbound and an outbound text with the same words at the same
+        // second are two messages).
         None => format!(
             "highlevel:h{}",
             short_hash(&[
                 &ev.conversation_id,
                 ev.date_added.as_deref().unwrap_or(""),
-                ev.body.as_deref().unwrap_or("")
+                ev.body.as_deref().unwrap_or(""),
+                direction.as_str(),
+                channel.as_str(),
+                ev.message_type.as_deref().unwrap_or(""),
+                ev.message_type_string.as_deref().unwrap_or(""),
+                &ev.kind,
             ])
         ),
     };
@@ -309,7 +341,12 @@ fn message(ev: MessageEvent, event_at: Option<i64>) -> Outcome {
         Direction::Inbound => from_name,
         _ => from_name.or(present(&ev.user_id).map(|u| format!("user {u}"))),
     };
-    let status = status(direction, is_call, ev.status.as_deref(), ev.error.as_deref());
+    let status = if direction == Direction::Internal {
+        // A note has no delivery: "delivered" on a comment means only that it was posted.
+        StatusReport::explicit(Status::Received, ev.status.as_deref())
+    } else {
+        status(direction, is_call, ev.status.as_deref(), ev.error.as_deref())
+    };
     Outcome::Ok(vec![Change::Message(Box::new(MessagePart {
         conversation,
         provider_message_id: ev
@@ -336,6 +373,32 @@ fn message(ev: MessageEvent, event_at: Option<i64>) -> Outcome {
     }))])
 }
 
+/// A phone number as HighLevel writes `from`/`to` for texts and calls (E.164, or digits).
+fn looks_like_phone(s: &str) -> bool {
+    let digits = s.chars().filter(char::is_ascii_digit).count();
+    !s.contains('@')
+        && digits >= 7
+        && s.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.'))
+}
+
+/// A comment's mentions as people read them: `@John Doe<userId>Fwo3…</userId>` → `@John Doe`.
+fn without_mention_ids(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body;
+    while let Some(open) = rest.find("<userId>") {
+        out.push_str(&rest[..open]);
+        match rest[open..].find("</userId>") {
+            Some(close) => rest = &rest[open + close + "</userId>".len()..],
+            None => {
+                rest = &rest[open..];
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// `messageType` strings, matched case-insensitively and ignoring separators; the REST API's
 /// `TYPE_…` spellings are accepted too.
 fn channel(raw: &str) -> Channel {
@@ -356,6 +419,7 @@ fn channel(raw: &str) -> Channel {
         "gmb" | "google" => Channel::Google,
         "whatsapp" => Channel::Whatsapp,
         "livechat" | "webchat" => Channel::LiveChat,
+        "internalcomment" | "comment" => Channel::Note,
         _ => Channel::Other(raw.to_string()),
     }
 }
@@ -433,7 +497,7 @@ fn call(
     }
 }
 
-fn unread(ev: UnreadEvent, at: i64) -> Outcome {
+fn unread(ev: UnreadEvent, at: Option<i64>) -> Outcome {
     let conversation = ConversationPart {
         key: format!("highlevel:{}", ev.id),
         provider: Some(Provider::HighLevel),

@@ -60,11 +60,12 @@ impl Outcome {
 pub enum Change {
     /// What an event says about one message (and the conversation it belongs to).
     Message(Box<MessagePart>),
-    /// The vendor's unread count for a conversation at the event time (HighLevel).
+    /// The vendor's unread count for a conversation at the event time (HighLevel); with no time
+    /// in the event, as of when it was received.
     UnreadCount {
         conversation: ConversationPart,
         count: i64,
-        at: i64,
+        at: Option<i64>,
     },
     /// The vendor says the conversation was read up to this time (Partoo `is_read`).
     ReadThrough { conversation: ConversationPart, at: i64 },

@@ -57,6 +57,14 @@ pub(super) fn fold_event(
                 count,
                 at,
             } => {
+                // Untimed: as of its arrival, so messages that came before it are not counted again.
+                let at = match at {
+                    Some(at) => *at,
+                    None => tx
+                        .prepare_cached("SELECT received_at FROM events WHERE id = ?1")?
+                        .query_row([event_id], |r| r.get(0))?,
+                };
+                let at = &at;
                 let ver = version(Some(*at), 0, &parsed.dedupe_key);
                 let id = ensure_conversation(tx, conversation, &ver)?;
                 tx.prepare_cached(
