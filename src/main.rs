@@ -16,7 +16,8 @@ fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             // One line: what failed and why, never a backtrace.
-            eprintln!("switchboard: {e:#}");
+            // Errors can quote what a vendor or a file said: printable text only.
+            eprintln!("switchboard: {}", switchboard::sanitize::line(&format!("{e:#}")));
             ExitCode::from(2)
         }
     }
@@ -50,7 +51,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
                 Some(c) => format!("switchboard {c} --help"),
                 None => "switchboard --help".into(),
             };
-            eprintln!("switchboard: {first} (see `{help}`)");
+            eprintln!("switchboard: {} (see `{help}`)", switchboard::sanitize::line(first));
             ExitCode::from(2)
         }
     }

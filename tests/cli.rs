@@ -520,3 +520,57 @@ fn every_visible_option_has_help_text() {
     }
     assert!(missing.is_empty(), "options without help: {missing:?}");
 }
+
+#[test]
+fn hostile_vendor_ids_never_reach_stderr_and_stay_addressable() {
+    let db = Db::new();
+    let event = |conversation: &str, message: &str| {
+        serde_json::json!({
+            "type": "InboundMessage", "locationId": "l1", "conversationId": conversation,
+            "dateAdded": "2026-11-20T10:00:00.000Z", "direction": "inbound", "messageType": "SMS",
+            "messageId": message, "body": "hi", "from": "+15551234567",
+        })
+        .to_string()
+    };
+    let hostile = [
+        "evil\u{1b}]0;owned\u{7}\u{1b}]52;c;ZWNobyBwd25lZA==\u{7}",
+        "evil\u{1b}]8;;http://x.example\u{1b}\\link\u{1b}]8;;\u{1b}\\\u{90}dcs\u{9c}\u{202e}rtl",
+        "evil\u{1b}_apc\u{1b}\\\u{85}",
+    ];
+    let huge = "x".repeat(1 << 20);
+    let with_nul = "nul\u{0}id";
+    let mut lines: Vec<String> = hostile
+        .iter()
+        .enumerate()
+        .map(|(i, c)| event(c, &format!("m{i}")))
+        .collect();
+    lines.push(event(&huge, "m-huge"));
+    lines.push(event(with_nul, "m-nul"));
+    let file = db._dir.path().join("hostile.ndjson");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    db.run(&["import", file.to_str().unwrap()]);
+
+    // An ambiguous prefix lists keys on stderr: printable text only.
+    let out = db.cmd().args(["thread", "highlevel:"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        !err.chars().any(|c| c.is_control() && c != '\n') && !err.contains('\u{202e}'),
+        "{err:?}"
+    );
+    // Every conversation, the 1 MiB and the NUL one included, has a short printable key that
+    // `thread` accepts.
+    let list = db.json(&["conversations", "--json", "--limit", "10"]);
+    let keys: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(keys.len(), 5, "{keys:?}");
+    for key in &keys {
+        assert!(key.len() <= 140 && key.bytes().all(|b| b.is_ascii_graphic()), "{key:?}");
+        let text = db.run(&["thread", key]);
+        assert!(text.contains("hi"), "{key}: {text}");
+    }
+}

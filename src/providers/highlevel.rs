@@ -7,7 +7,8 @@
 
 use super::{
     Change, ContactPart, ConversationPart, Lenient, MessagePart, Outcome, StatusReport, UnixTime, VendorParse,
-    attachment_from_url, non_empty, normalise_message_id, parse_rfc3339, present, short_hash, split_mailbox, typed,
+    attachment_from_url, id_part, non_empty, normalise_message_id, parse_rfc3339, present, short_hash, split_mailbox,
+    typed,
 };
 use crate::html;
 use crate::model::{Call, CallOutcome, Channel, Direction, Provider, Status};
@@ -272,7 +273,7 @@ fn message(ev: MessageEvent, event_at: Option<i64>) -> Outcome {
         .filter(|f| !looks_like_phone(f.trim()))
         .and_then(|f| split_mailbox(f).0);
     let conversation = ConversationPart {
-        key: format!("highlevel:{}", ev.conversation_id),
+        key: format!("highlevel:{}", id_part(&ev.conversation_id)),
         provider: Some(Provider::HighLevel),
         contact_name,
         contact_phone,
@@ -319,7 +320,7 @@ fn message(ev: MessageEvent, event_at: Option<i64>) -> Outcome {
     };
 
     let key = match &ev.message_id {
-        Some(id) => format!("highlevel:{id}"),
+        Some(id) => format!("highlevel:{}", id_part(id)),
         // The inbound SMS example has no messageId: name the message by everything that tells
         // two messages apart (an inbound and an outbound text with the same words at the same
         // second are two messages).
@@ -378,7 +379,8 @@ fn looks_like_phone(s: &str) -> bool {
     let digits = s.chars().filter(char::is_ascii_digit).count();
     !s.contains('@')
         && digits >= 7
-        && s.chars().all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.'))
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '.'))
 }
 
 /// A comment's mentions as people read them: `@John Doe<userId>Fwo3…</userId>` → `@John Doe`.
@@ -499,7 +501,7 @@ fn call(
 
 fn unread(ev: UnreadEvent, at: Option<i64>) -> Outcome {
     let conversation = ConversationPart {
-        key: format!("highlevel:{}", ev.id),
+        key: format!("highlevel:{}", id_part(&ev.id)),
         provider: Some(Provider::HighLevel),
         vendor_contact_id: present(&ev.contact_id),
         ..Default::default()

@@ -318,6 +318,18 @@ pub fn body_hash_key(body: &[u8]) -> String {
 }
 
 /// A short stable hash, for keys of things the vendor gave no id.
+/// A vendor id as part of a key we print and people type: as it is when it is short and plain
+/// ASCII (every real id seen), else `~` and a hash of it, so a hostile id (a megabyte long, with
+/// NUL, escape sequences or bidi controls) can still be addressed and never reaches a terminal.
+pub(crate) fn id_part(id: &str) -> std::borrow::Cow<'_, str> {
+    let plain = !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic());
+    if plain {
+        std::borrow::Cow::Borrowed(id)
+    } else {
+        std::borrow::Cow::Owned(format!("~{}", short_hash(&[id])))
+    }
+}
+
 pub(crate) fn short_hash(parts: &[&str]) -> String {
     let mut h = Sha256::new();
     for p in parts {

@@ -6,7 +6,7 @@
 
 use super::{
     Change, ConversationPart, Lenient, MessagePart, Outcome, StatusReport, UnixTime, VendorParse, attachment_from_url,
-    parse_naive_utc, phone_or_email, present, reasons, typed,
+    id_part, parse_naive_utc, phone_or_email, present, reasons, typed,
 };
 use crate::html;
 use crate::model::{Attachment, Call, CallOutcome, Channel, Direction, Provider, Status};
@@ -192,7 +192,7 @@ fn normalise(env: &Envelope, p: Payload, event_at: Option<i64>) -> Outcome {
         );
     };
     let conversation = ConversationPart {
-        key: format!("mykaarma:{customer_key}@{department}"),
+        key: format!("mykaarma:{}@{}", id_part(&customer_key), id_part(&department)),
         provider: Some(Provider::MyKaarma),
         contact_name: present(&m.customer_name),
         contact_phone: phone,
@@ -243,7 +243,7 @@ fn normalise(env: &Envelope, p: Payload, event_at: Option<i64>) -> Outcome {
 
     Outcome::Ok(vec![Change::Message(Box::new(MessagePart {
         conversation,
-        key: format!("mykaarma:{}", m.uuid),
+        key: format!("mykaarma:{}", id_part(&m.uuid)),
         provider_message_id: m.uuid.clone(),
         at,
         at_provisional,

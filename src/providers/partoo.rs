@@ -5,8 +5,8 @@
 //! sends no event time: a message's events share `message.date` and are ordered by status.
 
 use super::{
-    Change, ConversationPart, Lenient, MessagePart, Outcome, StatusReport, VendorParse, attachment_from_url, non_empty,
-    parse_space_offset, present, reasons, typed,
+    Change, ConversationPart, Lenient, MessagePart, Outcome, StatusReport, VendorParse, attachment_from_url, id_part,
+    non_empty, parse_space_offset, present, reasons, typed,
 };
 use crate::model::{Channel, Direction, Provider, Status};
 use serde::Deserialize;
@@ -125,7 +125,7 @@ fn normalise(p: &Payload, at: Option<i64>) -> Outcome {
         return Outcome::Rejected("field `payload.conversation.id`: missing (and no message.conversation_id)".into());
     };
     let conversation = ConversationPart {
-        key: format!("partoo:{}", conversation_id.0),
+        key: format!("partoo:{}", id_part(&conversation_id.0)),
         provider: Some(Provider::Partoo),
         contact_name: c.and_then(|c| present(&c.consumer_name)),
         contact_phone: c.and_then(|c| present(&c.consumer_phone_number)),
@@ -150,7 +150,7 @@ fn normalise(p: &Payload, at: Option<i64>) -> Outcome {
 
     let mut changes = vec![Change::Message(Box::new(MessagePart {
         conversation: conversation.clone(),
-        key: format!("partoo:{}", m.id.0),
+        key: format!("partoo:{}", id_part(&m.id.0)),
         provider_message_id: m.id.0.clone(),
         at,
         at_provisional: None,
