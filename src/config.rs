@@ -111,6 +111,11 @@ pub struct ReceiverConfig {
     pub max_body_bytes: Option<usize>,
     /// How long a client may take to send its body, in seconds (default 10).
     pub read_timeout_secs: Option<u64>,
+    /// How long a client may take to send a request's headers, or stay idle between requests, in
+    /// seconds (default 10).
+    pub header_timeout_secs: Option<u64>,
+    /// Open connections at most (default 4096, less if the descriptor limit is lower).
+    pub max_connections: Option<usize>,
     pub mykaarma: Option<MyKaarmaKeys>,
     pub highlevel: Option<HighLevelKeys>,
     pub partoo: Option<PartooKeys>,

@@ -75,6 +75,53 @@ impl Verifiers {
         self.highlevel.as_ref().map(|h| h.max_age_secs)
     }
 
+    /// What can be refused from the headers alone, before the body is read: a missing signature
+    /// header, a signature kind with no key, a wrong myKaarma static token, an unsigned vendor.
+    pub fn precheck(&self, provider: &Provider, headers: &HeaderMap) -> Result<(), Refusal> {
+        let unsigned = || {
+            if self.insecure_accept_unsigned {
+                Ok(())
+            } else {
+                Err(Refusal(format!(
+                    "no key is configured for {provider}: its deliveries are refused"
+                )))
+            }
+        };
+        match provider {
+            Provider::MyKaarma => match &self.mykaarma {
+                Some(k) => {
+                    if header(headers, "mykaarma-signature-token").is_none() {
+                        return refuse("missing mykaarma-signature-token header");
+                    }
+                    k.check_token(headers)
+                }
+                None => unsigned(),
+            },
+            Provider::HighLevel => match &self.highlevel {
+                Some(k) => match (header(headers, "x-ghl-signature"), header(headers, "x-wh-signature")) {
+                    (Some(_), _) if k.ed25519.is_none() => {
+                        refuse("x-ghl-signature received but no HighLevel Ed25519 key is configured")
+                    }
+                    (Some(_), _) => Ok(()),
+                    (None, Some(_)) if k.rsa.is_none() => {
+                        refuse("only the legacy x-wh-signature was sent, and no HighLevel RSA key is configured")
+                    }
+                    (None, Some(_)) => Ok(()),
+                    (None, None) => refuse("missing x-ghl-signature header"),
+                },
+                None => unsigned(),
+            },
+            Provider::Partoo => match &self.partoo {
+                Some(_) if header(headers, "x-partoo-signature-v1").is_none() => {
+                    refuse("missing X-Partoo-Signature-v1 header")
+                }
+                Some(_) => Ok(()),
+                None => unsigned(),
+            },
+            Provider::Unknown(_) => Err(Refusal("unknown vendor".into())),
+        }
+    }
+
     pub fn verify(&self, provider: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<(), Refusal> {
         let unsigned = || {
             if self.insecure_accept_unsigned {
@@ -132,6 +179,11 @@ impl MyKaarma {
         if mac.verify_slice(&signature).is_err() {
             return refuse("mykaarma-signature-token does not match the body");
         }
+        self.check_token(headers)
+    }
+
+    /// The static `x-authorization-token`, when one is configured.
+    fn check_token(&self, headers: &HeaderMap) -> Result<(), Refusal> {
         if let Some(expected) = &self.authorization_token {
             let given = header(headers, "x-authorization-token").unwrap_or("").as_bytes();
             if given.len() != expected.len() || !bool::from(given.ct_eq(expected)) {

@@ -667,12 +667,13 @@ fn limits_bad_json_and_slow_clients() {
     let garbage = b"{\"type\": \"message_created\", \"payload\": ".to_vec();
     let (status, text) = server.post("/webhooks/partoo", &partoo_headers(&garbage), &garbage);
     assert_eq!((status, text.contains("kept for inspection")), (200, true), "{text}");
-    // A client trickling its body is cut off by the read timeout while others are served.
+    // A client trickling its body is cut off by the read timeout while others are served. (It
+    // carries a signature header: one without is refused before its body is read.)
     let addr = server.url.trim_start_matches("http://").to_string();
     let mut slow = std::net::TcpStream::connect(&addr).unwrap();
     write!(
         slow,
-        "POST /webhooks/partoo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{{"
+        "POST /webhooks/partoo HTTP/1.1\r\nHost: x\r\nX-Partoo-Signature-v1: c2lnbmVk\r\nContent-Length: 100\r\n\r\n{{"
     )
     .unwrap();
     let ok = fixture("partoo/google_consumer_success.json");

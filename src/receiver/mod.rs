@@ -10,6 +10,8 @@
 //! (the only status it retries) and the others 503. Refused requests get 401 and one audit row
 //! without the body. A body over the limit is 413; a client too slow to send one is 408.
 
+mod body;
+mod listener;
 mod writer;
 
 use crate::config::ReceiverConfig;
@@ -24,6 +26,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use body::{Budget, Held, ReadError};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -50,7 +53,12 @@ struct AppState {
     verifiers: Arc<Verifiers>,
     max_body: usize,
     read_timeout: Duration,
+    /// Bytes of bodies whose signature is not checked yet, all requests together.
+    unverified: Budget,
 }
+
+/// Unverified bodies held at once, all requests together (8 bodies at the default size limit).
+const UNVERIFIED_BYTES: usize = 64 * 1024 * 1024;
 
 /// Run the receiver until SIGTERM or SIGINT; then stop accepting, finish in-flight commits, return.
 pub fn serve(options: Options, config: &ReceiverConfig) -> Result<()> {
@@ -83,6 +91,11 @@ pub fn serve_until(
              loopback only, pass --insecure-accept-unsigned"
         );
     }
+    let open_files = listener::raise_open_files_limit();
+    let limits = listener::Limits {
+        max_connections: listener::connection_cap(open_files, config.max_connections),
+        header_timeout: Duration::from_secs(config.header_timeout_secs.unwrap_or(10).max(1)),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let writer = Writer::start(options.db.clone())?;
@@ -92,16 +105,16 @@ pub fn serve_until(
         let local = listener.local_addr()?;
         listening(local);
         announce(local, &verifiers);
+        let max_body = config.max_body_bytes.unwrap_or(8 * 1024 * 1024);
         let state = AppState {
             jobs: writer.jobs.clone(),
             verifiers: Arc::new(verifiers),
-            max_body: config.max_body_bytes.unwrap_or(8 * 1024 * 1024),
+            max_body,
             read_timeout: Duration::from_secs(config.read_timeout_secs.unwrap_or(10)),
+            unverified: Budget::new(UNVERIFIED_BYTES.max(max_body)),
         };
         let app = router(state, options.bench_noop);
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        listener::serve(listener, app, limits, shutdown).await;
         tracing::info!("stopped accepting; finishing queued commits");
         tokio::task::spawn_blocking(move || writer.finish()).await?;
         Ok(())
@@ -137,7 +150,7 @@ fn router(state: AppState, bench_noop: bool) -> Router {
     if bench_noop {
         app = app.route("/noop", post(noop));
     }
-    // The limit is enforced while reading (`read_body`), with an audit row; axum's own is off.
+    // The limit is enforced while reading (`body::read`), with an audit row; axum's own is off.
     app.layer(DefaultBodyLimit::disable()).with_state(state)
 }
 
@@ -147,33 +160,6 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
-    }
-}
-
-enum ReadError {
-    TooLarge,
-    Timeout,
-    Broken(String),
-}
-
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize, timeout: Duration) -> Result<Bytes, ReadError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(ReadError::TooLarge);
-    }
-    match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
-        Err(_) => Err(ReadError::Timeout),
-        Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(e)) => {
-            let inner = e.into_inner();
-            if inner.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
-                Err(ReadError::TooLarge)
-            } else {
-                Err(ReadError::Broken(inner.to_string()))
-            }
-        }
     }
 }
 
@@ -207,9 +193,22 @@ impl AppState {
         reply(status, serde_json::json!({ "error": reason }))
     }
 
-    async fn body(&self, route: &str, headers: &HeaderMap, body: Body, peer: SocketAddr) -> Result<Bytes, Response> {
-        match read_body(headers, body, self.max_body, self.read_timeout).await {
+    async fn body(
+        &self,
+        route: &str,
+        headers: &HeaderMap,
+        body: Body,
+        peer: SocketAddr,
+        busy: StatusCode,
+    ) -> Result<Held, Response> {
+        match body::read(headers, body, self.max_body, self.read_timeout, &self.unverified).await {
             Ok(b) => Ok(b),
+            Err(ReadError::Busy) => {
+                let mut r = reply(busy, serde_json::json!({ "error": "busy; try again shortly" }));
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                Err(r)
+            }
             Err(ReadError::TooLarge) => {
                 let why = format!("body larger than the {} byte limit", self.max_body);
                 Err(self.refuse(route, StatusCode::PAYLOAD_TOO_LARGE, why, peer, None).await)
@@ -243,15 +242,52 @@ async fn webhook(
         _ => return reply(StatusCode::NOT_FOUND, serde_json::json!({ "error": "unknown vendor" })),
     };
     let route = format!("/webhooks/{vendor}");
-    let bytes = match state.body(&route, &headers, body, peer).await {
+    // What the headers alone can refuse is refused before a byte of the body is read.
+    if let Err(refusal) = state.verifiers.precheck(&provider, &headers) {
+        return state
+            .refuse(&route, StatusCode::UNAUTHORIZED, refusal.0, peer, None)
+            .await;
+    }
+    let held = match state
+        .body(&route, &headers, body, peer, try_again_status(&provider))
+        .await
+    {
         Ok(b) => b,
         Err(response) => return response,
     };
-    if let Err(refusal) = state.verifiers.verify(&provider, &headers, &bytes) {
+    if let Err(refusal) = state.verifiers.verify(&provider, &headers, &held.bytes) {
         return state
-            .refuse(&route, StatusCode::UNAUTHORIZED, refusal.0, peer, Some(bytes.len()))
+            .refuse(
+                &route,
+                StatusCode::UNAUTHORIZED,
+                refusal.0,
+                peer,
+                Some(held.bytes.len()),
+            )
             .await;
     }
+    let bytes = held.bytes.clone();
+    drop(held); // verified: its bytes leave the budget for unverified ones
+    // From here the delivery is stored whether or not its sender waits for the answer: a client
+    // that hangs up must not take a signed event with it.
+    let task = tokio::spawn(store_delivery(state, provider.clone(), route, bytes, peer));
+    match task.await {
+        Ok(response) => response,
+        Err(_) => reply(
+            try_again_status(&provider),
+            serde_json::json!({ "error": "the delivery could not be stored; try again" }),
+        ),
+    }
+}
+
+/// Parse, store and answer one verified delivery (run as its own task).
+async fn store_delivery(
+    state: AppState,
+    provider: Provider,
+    route: String,
+    bytes: Bytes,
+    peer: SocketAddr,
+) -> Response {
     let body = bytes.to_vec();
     let parsed = if body.len() > PARSE_INLINE_MAX {
         let (b, p) = (body.clone(), provider.clone());
@@ -345,8 +381,11 @@ async fn callback(
     body: Body,
 ) -> Response {
     let route = "/callbacks/mykaarma";
-    let bytes = match state.body(route, &headers, body, peer).await {
-        Ok(b) => b,
+    let bytes = match state
+        .body(route, &headers, body, peer, StatusCode::SERVICE_UNAVAILABLE)
+        .await
+    {
+        Ok(b) => b.bytes,
         Err(response) => return response,
     };
     let parsed = providers::mykaarma::parse_callback(&token, &bytes);
@@ -407,7 +446,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 async fn noop(State(state): State<AppState>, headers: HeaderMap, body: Body) -> StatusCode {
-    match read_body(&headers, body, state.max_body, state.read_timeout).await {
+    match body::read(&headers, body, state.max_body, state.read_timeout, &state.unverified).await {
         Ok(_) => StatusCode::OK,
         Err(_) => StatusCode::BAD_REQUEST,
     }
