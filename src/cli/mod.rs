@@ -326,13 +326,30 @@ pub fn default_db_path() -> Result<PathBuf> {
     Ok(base.join("switchboard").join("switchboard.db"))
 }
 
+/// Run a command; a failure that comes down to a full disk says so.
 pub fn run(cli: Cli) -> Result<Exit> {
+    let db = cli.db.clone().or_else(|| default_db_path().ok());
+    run_command(cli).map_err(|e| match crate::store::space::explain(&e, db.as_deref()) {
+        Some(words) => e.context(words),
+        None => e,
+    })
+}
+
+fn run_command(cli: Cli) -> Result<Exit> {
     let db_path = || -> Result<PathBuf> {
         match &cli.db {
             Some(p) => Ok(p.clone()),
             None => default_db_path(),
         }
     };
+    // Commands that write refuse a (nearly) full disk up front, in words.
+    let writes = matches!(
+        cli.command,
+        None | Some(Command::Serve(_) | Command::Import(_) | Command::Rebuild(_) | Command::Send(_))
+    );
+    if writes && !dumb_terminal() {
+        crate::store::space::ensure_room(&db_path()?)?;
+    }
     let open = || -> Result<Store> { Store::open(&db_path()?) };
     // Commands that only read (or add to what is there) never create a database.
     let open_existing = || -> Result<Store> { Store::open_existing(&db_path()?) };

@@ -67,6 +67,9 @@ pub async fn serve(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
+        // A sender that hangs up right after writing its body still delivered it: read it to the
+        // end (the store then keeps it) instead of dropping the request at end of input.
+        .half_close(true)
         .keep_alive(true);
     tokio::pin!(shutdown);
     loop {

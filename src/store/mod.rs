@@ -10,6 +10,7 @@ mod inbox;
 mod outbox;
 mod queries;
 mod schema;
+pub mod space;
 
 pub use delivery::{AuditRow, CallbackStored};
 pub use inbox::{Totals, Watermark};
@@ -104,6 +105,7 @@ impl Store {
         conn.set_prepared_statement_cache_capacity(128);
         schema::register_functions(&conn)?;
         schema::migrate(&mut conn).with_context(|| format!("cannot prepare the database {}", path.display()))?;
+        space::allocate_shared_memory(path)?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),

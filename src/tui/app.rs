@@ -75,6 +75,23 @@ pub fn run(options: Options, config: &Config) -> Result<()> {
         let _ = stop.send(());
         let _ = thread.join();
     }
+    // A draft that could not be saved is not lost silently: it goes to the terminal, whose
+    // scrollback keeps it, and the exit status says something went wrong.
+    let unsaved = action_rx.try_iter().find_map(|a| match a {
+        Action::DraftNotSaved { key, why } => Some((key, why)),
+        _ => None,
+    });
+    if let (Some((key, why)), Some(c)) = (unsaved, state.compose.as_ref()) {
+        if c.conversation == key && !c.is_empty() {
+            eprintln!(
+                "The draft for {} was not saved ({}). Here it is:\n\n{}\n",
+                crate::sanitize::line(&key),
+                crate::sanitize::line(&why),
+                crate::sanitize::text(&c.draft().body)
+            );
+            anyhow::bail!("the draft could not be saved: {why}");
+        }
+    }
     result
 }
 

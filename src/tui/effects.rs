@@ -49,7 +49,12 @@ pub fn run(store: &mut Store, effect: Effect, worker: Option<&Worker>) -> Option
         Effect::MarkRead(key) => store.mark_read(&key).map(|_| Some(changed_here())),
         Effect::MarkUnread(key) => store.mark_unread(&key).map(|_| Some(changed_here())),
         Effect::LoadDraft(key) => load_draft(store, &key).map(Some),
-        Effect::SaveDraft(draft) => store.save_draft(&draft).map(|_| None),
+        Effect::SaveDraft(draft) => {
+            return store.save_draft(&draft).err().map(|e| Action::DraftNotSaved {
+                key: draft.conversation.clone(),
+                why: crate::store::space::explain(&e, Some(store.path())).unwrap_or_else(|| format!("{e:#}")),
+            });
+        }
         Effect::Send { draft, recipient } => enqueue(store, draft, recipient, worker).map(Some),
         // The effects thread looks for other writers after every effect.
         Effect::LookForWrites => Ok(None),
@@ -218,13 +223,13 @@ impl Runner {
                             stop |= more == Effect::Quit;
                             answers.extend(run(&mut store, more, worker.as_ref()));
                         }
-                        if stop {
-                            return; // after the last draft save queued before it
-                        }
                         for action in answers {
                             if actions.send(action).is_err() {
                                 return;
                             }
+                        }
+                        if stop {
+                            return; // after the last draft save queued before it, answered
                         }
                     }
                     Err(mpsc::RecvTimeoutError::Timeout) => {}

@@ -51,6 +51,11 @@ pub enum Action {
         result: Result<bool, String>,
         next_draft_id: String,
     },
+    /// Saving a draft failed (a full disk, say): it stays unsaved, to be tried again.
+    DraftNotSaved {
+        key: String,
+        why: String,
+    },
     /// A send attempt finished on the outbox worker.
     SendDone(Result<OutboxEntry, String>),
     /// `$EDITOR` closed: the text it left, or why it could not run.
@@ -313,6 +318,17 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
                     vec![]
                 }
             }
+        }
+        Action::DraftNotSaved { key, why } => {
+            let now = state.now_ms;
+            if let Some(c) = state.compose.as_mut().filter(|c| c.conversation == key) {
+                c.unsaved_since.get_or_insert(now);
+            }
+            state.notice = Some(format!(
+                "The draft could not be saved: {why}. It stays here; if the inbox closes before it can be saved, it is printed on the way out."
+            ));
+            state.dirty = true;
+            vec![]
         }
         Action::SendDone(result) => {
             let failed = match &result {
