@@ -75,18 +75,21 @@ impl Verifiers {
         self.highlevel.as_ref().map(|h| h.max_age_secs)
     }
 
+    /// A delivery for a vendor with no key: accepted only when unsigned ones are allowed.
+    fn unsigned(&self, provider: &Provider) -> Result<(), Refusal> {
+        if self.insecure_accept_unsigned {
+            Ok(())
+        } else {
+            Err(Refusal(format!(
+                "no key is configured for {provider}: its deliveries are refused"
+            )))
+        }
+    }
+
     /// What can be refused from the headers alone, before the body is read: a missing signature
     /// header, a signature kind with no key, a wrong myKaarma static token, an unsigned vendor.
     pub fn precheck(&self, provider: &Provider, headers: &HeaderMap) -> Result<(), Refusal> {
-        let unsigned = || {
-            if self.insecure_accept_unsigned {
-                Ok(())
-            } else {
-                Err(Refusal(format!(
-                    "no key is configured for {provider}: its deliveries are refused"
-                )))
-            }
-        };
+        let unsigned = || self.unsigned(provider);
         match provider {
             Provider::MyKaarma => match &self.mykaarma {
                 Some(k) => {
@@ -123,15 +126,7 @@ impl Verifiers {
     }
 
     pub fn verify(&self, provider: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<(), Refusal> {
-        let unsigned = || {
-            if self.insecure_accept_unsigned {
-                Ok(())
-            } else {
-                Err(Refusal(format!(
-                    "no key is configured for {provider}: its deliveries are refused"
-                )))
-            }
-        };
+        let unsigned = || self.unsigned(provider);
         match provider {
             Provider::MyKaarma => match &self.mykaarma {
                 Some(k) => k.verify(headers, body),

@@ -101,11 +101,14 @@ fn request(body: &[u8], signature: Option<&str>) -> Vec<u8> {
 
 /// One request on a fresh connection; the status code (0 when the connection broke).
 fn post(addr: &str, body: &[u8]) -> u16 {
+    send(addr, &request(body, Some(&sign(body))))
+}
+
+/// Write `request` whole on a fresh connection, then read the answer's status code (0: none).
+fn send(addr: &str, request: &[u8]) -> u16 {
     let Ok(mut s) = TcpStream::connect(addr) else { return 0 };
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    if s.write_all(&request(body, Some(&sign(body)))).is_err() {
-        return 0;
-    }
+    let _ = s.write_all(request);
     let mut buf = [0u8; 64];
     let n = s.read(&mut buf).unwrap_or(0);
     String::from_utf8_lossy(&buf[..n])

@@ -116,16 +116,21 @@ fn rows_written(bytes: &[u8]) -> Vec<u16> {
     rows
 }
 
-#[test]
-fn an_idle_inbox_writes_only_its_clock() {
+/// The inbox on the demo dealership in an 80×24 pseudo-terminal (and the directories it uses).
+fn inbox_on_the_demo() -> ((tempfile::TempDir, tempfile::TempDir), Pty) {
     let dir = tempfile::tempdir().unwrap();
-    let (_d, db) = common::demo_db();
+    let (d, db) = common::demo_db();
     let mut c = Command::new(env!("CARGO_BIN_EXE_switchboard"));
     c.arg("--db")
         .arg(&db)
         .env("XDG_STATE_HOME", dir.path())
         .env("TERM", "xterm-256color");
-    let mut pty = Pty::spawn(c, 80, 24).unwrap();
+    ((dir, d), Pty::spawn(c, 80, 24).unwrap())
+}
+
+#[test]
+fn an_idle_inbox_writes_only_its_clock() {
+    let (_dirs, mut pty) = inbox_on_the_demo();
     pty.settle(Duration::from_millis(500), Duration::from_secs(10), true);
     let before = pty.output.len();
     let cpu0 = pty.cpu_time().unwrap();
@@ -148,14 +153,7 @@ fn an_idle_inbox_writes_only_its_clock() {
 
 #[test]
 fn a_resized_window_is_redrawn_at_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_d, db) = common::demo_db();
-    let mut c = Command::new(env!("CARGO_BIN_EXE_switchboard"));
-    c.arg("--db")
-        .arg(&db)
-        .env("XDG_STATE_HOME", dir.path())
-        .env("TERM", "xterm-256color");
-    let mut pty = Pty::spawn(c, 80, 24).unwrap();
+    let (_dirs, mut pty) = inbox_on_the_demo();
     pty.settle(Duration::from_millis(300), Duration::from_secs(10), true);
     pty.resize(120, 40).unwrap();
     let t = Instant::now();
