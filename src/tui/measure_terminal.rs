@@ -1,6 +1,7 @@
 //! Measuring the inbox the way a person meets it: the real binary in a pseudo-terminal. A key's
 //! latency is the time from writing its bytes until the program's output has settled (the last
 //! byte of the answer; "settled" means nothing more for `QUIET`). Used by `benches/terminal.sh`.
+//! `SWITCHBOARD_BENCH_TRACE=1` prints every press and what it drew to stderr, to explain an outlier.
 
 use super::measure::{Timing, timing};
 use crate::pty::Pty;
@@ -52,7 +53,7 @@ impl Session {
         match settled.last_byte {
             Some(last) => {
                 let ms = (last - t).as_secs_f64() * 1000.0;
-                if ms > 0.0 && std::env::var_os("SWITCHBOARD_BENCH_TRACE").is_some() {
+                if std::env::var_os("SWITCHBOARD_BENCH_TRACE").is_some() {
                     let tail = self.pty.output.len().saturating_sub(settled.bytes);
                     eprintln!(
                         "slow {:?}: {ms:.1} ms, {:?}",
