@@ -225,3 +225,19 @@ fn esc_then_q_typed_at_once_leaves_the_reply_and_quits() {
     t.keys(&["-H", "1b", "71"]);
     t.wait_for("EXIT=0");
 }
+
+#[test]
+fn two_escapes_typed_at_once_are_two_keys() {
+    let t = Tmux::new("escesc");
+    import_demo(&t.db());
+    t.start(80, 24, "");
+    t.wait_for("/25");
+    open(&t, "Gonz", "María González");
+    t.keys(&["r"]);
+    t.wait_for("REPLY │");
+    // One write: ESC ESC. The reply pane closes, then the thread: the list is back.
+    t.keys(&["-H", "1b", "1b"]);
+    t.wait_for("LIST │");
+    t.keys(&["q"]);
+    t.wait_for("EXIT=0");
+}

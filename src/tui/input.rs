@@ -1,17 +1,16 @@
-//! The terminal's input on its own thread, feeding the inbox's one channel: keys, pastes and the
-//! hang-up. Nothing here polls on a timer: the thread sleeps in `poll(2)` on the terminal and a
-//! wake-up pipe, so a key reaches the loop the moment its bytes arrive.
+//! The terminal's input on its own thread, feeding the inbox's one channel: keys and the hang-up.
+//! Nothing here polls on a timer: the thread sleeps in `poll(2)` on the terminal and a wake-up
+//! pipe, reads what arrived itself and parses it (`keys`), so a key reaches the loop the moment its
+//! bytes arrive, and end of input (0 bytes, EIO, POLLHUP) is seen and reported as
+//! `Action::Hangup`. (Resizes come from the signals thread.)
 //!
-//! crossterm's reader loops forever once the terminal is gone (a read of 0 bytes, or EIO, is
-//! retried), so the thread asks the kernel first: a terminal that hung up is reported as
-//! `Action::Hangup` and crossterm is never asked to read from it again.
-//!
-//! An ESC followed quickly by a key reaches crossterm in one read and is parsed as Alt+key. Over a
-//! slow link `esc` `q` typed by a person arrives exactly like that; no default binding uses Alt, so
-//! an Alt+key that the keymap does not bind is given to the inbox as the two keys it was typed as.
+//! An ESC followed quickly by a key arrives in one read and reads as Alt+key. Over a slow link
+//! `esc` `q` typed by a person arrives exactly like that; no default binding uses Alt, so an Alt+key
+//! that the keymap does not bind is given to the inbox as the two keys it was typed as.
 
+use super::keys::Parser;
 use super::update::Action;
-use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
@@ -173,8 +172,8 @@ fn read_loop(
     actions: mpsc::Sender<Action>,
     alt_bound: AltBound,
 ) {
-    // Readiness that yields no event, over and over, is a terminal at end of input.
-    let mut empty_wakes = 0u32;
+    let mut parser = Parser::default();
+    let mut buf = [0u8; 4096];
     loop {
         {
             let (lock, cond) = &*pause;
@@ -203,49 +202,58 @@ fn read_loop(
             }
             Ready::Input => {}
         }
-        let mut got = 0;
-        // Take everything the terminal has now; the loop draws once for the whole burst.
-        while let Ok(true) = event::poll(Duration::ZERO) {
-            let Ok(e) = event::read() else { break };
-            got += 1;
-            for action in translate(e, &alt_bound) {
+        // Take what the terminal has now; the loop draws once for the whole burst.
+        // SAFETY: reading into a live buffer from the terminal's descriptor.
+        let n = unsafe { libc::read(tty.fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n == 0 {
+            let _ = actions.send(Action::Hangup("the terminal reached end of input".into()));
+            return;
+        }
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock
+            ) {
+                continue;
+            }
+            let _ = actions.send(Action::Hangup(format!("the terminal cannot be read: {e}")));
+            return;
+        }
+        let more = readable_now(&tty);
+        for key in parser.feed(&buf[..n as usize], more) {
+            for action in translate(key, &alt_bound) {
                 if actions.send(action).is_err() {
                     return; // the inbox has gone
                 }
             }
         }
-        empty_wakes = if got == 0 { empty_wakes + 1 } else { 0 };
-        if empty_wakes >= 1000 {
-            let _ = actions.send(Action::Hangup("the terminal reached end of input".into()));
-            return;
-        }
     }
 }
 
-/// A terminal event as the actions the inbox acts on.
-pub fn translate(e: Event, alt_bound: &AltBound) -> Vec<Action> {
-    match e {
-        Event::Key(k) if k.kind == KeyEventKind::Release => vec![],
-        Event::Key(k) if k.modifiers.contains(KeyModifiers::ALT) && !alt_bound(&k) => {
-            let mut plain = k;
-            plain.modifiers.remove(KeyModifiers::ALT);
-            vec![
-                Action::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
-                Action::Key(plain),
-            ]
-        }
-        Event::Key(k) => vec![Action::Key(k)],
-        Event::Resize(..) => vec![Action::Resize],
-        Event::Paste(text) => text
-            .chars()
-            .map(|c| match c {
-                '\n' | '\r' => KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE),
-                c => KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
-            })
-            .map(Action::Key)
-            .collect(),
-        _ => vec![],
+/// Whether more bytes are already waiting (a sequence may be split across reads).
+fn readable_now(tty: &Tty) -> bool {
+    let mut fds = [libc::pollfd {
+        fd: tty.fd,
+        events: libc::POLLIN,
+        revents: 0,
+    }];
+    // SAFETY: one live pollfd, no wait.
+    unsafe { libc::poll(fds.as_mut_ptr(), 1, 0) > 0 && fds[0].revents & libc::POLLIN != 0 }
+}
+
+/// A key as the actions the inbox acts on: an Alt+key no binding uses is the ESC and the key it
+/// was typed as.
+pub fn translate(k: KeyEvent, alt_bound: &AltBound) -> Vec<Action> {
+    if k.modifiers.contains(KeyModifiers::ALT) && !alt_bound(&k) {
+        let mut plain = k;
+        plain.modifiers.remove(KeyModifiers::ALT);
+        return vec![
+            Action::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+            Action::Key(plain),
+        ];
     }
+    vec![Action::Key(k)]
 }
 
 #[cfg(test)]
@@ -255,9 +263,9 @@ mod tests {
     #[test]
     fn an_unbound_alt_key_is_the_escape_and_the_key_it_was_typed_as() {
         let none: AltBound = Box::new(|_| false);
-        let alt_q = Event::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::ALT));
+        let alt_q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::ALT);
         assert_eq!(
-            translate(alt_q.clone(), &none),
+            translate(alt_q, &none),
             vec![
                 Action::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
                 Action::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)),

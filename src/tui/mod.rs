@@ -11,6 +11,7 @@ pub mod file_watch;
 pub mod headless;
 pub mod input;
 pub mod keymap;
+pub mod keys;
 pub mod measure;
 pub mod measure_terminal;
 pub mod screen;
