@@ -14,6 +14,7 @@ pub mod loadgen;
 pub mod model;
 pub mod providers;
 pub mod pty;
+pub mod random;
 pub mod receiver;
 pub mod sandbox;
 pub mod sanitize;

@@ -1,4 +1,5 @@
-//! Display width of text in terminal columns (CJK and emoji count two), and cutting to a width.
+//! Display width of text in terminal columns (CJK and emoji count two), cutting to a width, and
+//! sizes in words that fit a column.
 
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
@@ -26,6 +27,15 @@ pub fn fit(s: &str, max: usize) -> String {
     }
     out.push('…');
     out
+}
+
+/// A byte count as people read it: `812 B`, `340 KiB`, `6.2 MiB`.
+pub fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{:.0} KiB", b as f64 / 1024.0),
+        b => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
+    }
 }
 
 /// `fit`, then pad with spaces to exactly `columns`.

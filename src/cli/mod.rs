@@ -393,6 +393,7 @@ fn run_command(cli: Cli) -> Result<Exit> {
                 listen,
                 insecure_accept_unsigned: a.insecure_accept_unsigned,
                 bench_noop: a.bench_noop,
+                warn_on_stderr: true,
             };
             crate::receiver::serve(options, &config.receiver)?;
         }

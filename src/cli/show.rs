@@ -5,6 +5,7 @@ use crate::import::ImportSummary;
 use crate::model::{Conversation, Message};
 use crate::sanitize;
 use crate::store::{EventRow, FailureRow};
+use crate::width::human_size;
 use std::io::{self, Write};
 
 pub fn import_summary(out: &mut dyn Write, s: &ImportSummary) -> io::Result<()> {
@@ -166,14 +167,6 @@ pub fn thread(out: &mut dyn Write, c: &Conversation, messages: &[Message]) -> io
         }
     }
     Ok(())
-}
-
-fn human_size(bytes: u64) -> String {
-    match bytes {
-        b if b < 1024 => format!("{b} B"),
-        b if b < 1024 * 1024 => format!("{:.0} KiB", b as f64 / 1024.0),
-        b => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
-    }
 }
 
 pub fn failures(out: &mut dyn Write, rows: &[FailureRow]) -> io::Result<()> {

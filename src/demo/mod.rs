@@ -60,12 +60,6 @@ pub fn database() -> Result<PathBuf> {
     Ok(path)
 }
 
-fn random_hex(bytes: usize) -> Result<String> {
-    let mut b = vec![0u8; bytes];
-    getrandom::fill(&mut b).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    Ok(hex::encode(b))
-}
-
 fn signing_key() -> Result<ed25519_dalek::SigningKey> {
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
@@ -78,8 +72,8 @@ fn free_loopback_port() -> Result<SocketAddr> {
 
 /// Run the living demo's inbox on `db` until the user quits.
 pub fn run(db: &Path, mut config: Config, with_feed: bool) -> Result<()> {
-    let username = format!("demo-{}", random_hex(6)?);
-    let password = random_hex(16)?;
+    let username = format!("demo-{}", crate::random::hex(6)?);
+    let password = crate::random::hex(16)?;
     let highlevel = signing_key()?;
     let partoo = signing_key()?;
     let b64 =

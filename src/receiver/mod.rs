@@ -45,6 +45,9 @@ pub struct Options {
     /// Adds `POST /noop`, answering 200 after reading the body: the same stack doing no work, as a
     /// benchmark baseline.
     pub bench_noop: bool,
+    /// Print warnings meant for a person (the unsigned-delivery banner) to standard error; off when
+    /// the inbox owns the terminal and says it in its status bar instead.
+    pub warn_on_stderr: bool,
 }
 
 #[derive(Clone)]
@@ -104,7 +107,7 @@ pub fn serve_until(
             .with_context(|| format!("cannot listen on {}", options.listen))?;
         let local = listener.local_addr()?;
         listening(local);
-        announce(local, &verifiers);
+        announce(local, &verifiers, options.warn_on_stderr);
         let max_body = config.max_body_bytes.unwrap_or(8 * 1024 * 1024);
         let state = AppState {
             jobs: writer.jobs.clone(),
@@ -121,12 +124,11 @@ pub fn serve_until(
     })
 }
 
-fn announce(local: SocketAddr, verifiers: &Verifiers) {
+fn announce(local: SocketAddr, verifiers: &Verifiers, warn_on_stderr: bool) {
     if verifiers.insecure_accept_unsigned {
         let banner = "!!! --insecure-accept-unsigned: deliveries for vendors without a key are accepted UNSIGNED. \
                       Anyone who can reach this port can write into the inbox. Never use this outside a demo. !!!";
-        // On a terminal the inbox owns, the status bar says it instead.
-        if !crate::tui::app::ACTIVE.load(std::sync::atomic::Ordering::Relaxed) {
+        if warn_on_stderr {
             eprintln!("{banner}");
         }
         tracing::warn!("{banner}");

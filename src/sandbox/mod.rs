@@ -412,7 +412,5 @@ fn as_received(body: &str, s: &crate::send::wire::SendingAttributes, text: bool)
 }
 
 fn short_random() -> String {
-    let mut b = [0u8; 4];
-    let _ = getrandom::fill(&mut b);
-    hex::encode(b)
+    crate::random::hex(4).unwrap_or_default()
 }

@@ -75,9 +75,7 @@ impl Store {
 
     /// A new unguessable (128-bit) token for one outgoing message's callbacks.
     pub fn issue_callback_token(&mut self, outbox_id: Option<i64>) -> Result<String> {
-        let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness for a callback token: {e}"))?;
-        let token = hex::encode(bytes);
+        let token = crate::random::hex(16)?;
         self.conn.execute(
             "INSERT INTO callback_tokens (token, outbox_id, created_at) VALUES (?1, ?2, ?3)",
             params![token, outbox_id, chrono::Utc::now().timestamp_millis()],

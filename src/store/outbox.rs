@@ -66,9 +66,7 @@ pub struct Target {
 }
 
 pub fn new_client_id() -> Result<String> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    Ok(hex::encode(bytes))
+    crate::random::hex(16)
 }
 
 const ENTRY_COLUMNS: &str = "id, client_id, conversation_key, protocol, recipient, subject, body, options, status,

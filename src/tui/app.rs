@@ -26,7 +26,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 /// True while the inbox owns the terminal: nothing else may print to it.
-pub static ACTIVE: AtomicBool = AtomicBool::new(false);
+static ACTIVE: AtomicBool = AtomicBool::new(false);
 
 pub struct Options {
     pub db: PathBuf,
@@ -313,6 +313,7 @@ fn start_receiver(
         listen,
         insecure_accept_unsigned: options.insecure_accept_unsigned,
         bench_noop: false,
+        warn_on_stderr: false, // the status bar says it
     };
     let receiver_config = config.receiver.clone();
     let thread = std::thread::Builder::new().name("receiver".into()).spawn(move || {

@@ -216,9 +216,7 @@ pub fn run(db: &Path, width: u16, height: u16, presses: usize, idle_seconds: u64
 }
 
 fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
-    let mut b = [0u8; 6];
-    getrandom::fill(&mut b).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    let dir = std::env::temp_dir().join(format!("switchboard-bench-{}", hex::encode(b)));
+    let dir = std::env::temp_dir().join(format!("switchboard-bench-{}", crate::random::hex(6)?));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }

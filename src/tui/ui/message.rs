@@ -190,7 +190,11 @@ fn render(m: &Message, w: usize, view: &View) -> Block {
             }
         }
         for a in &m.attachments {
-            let size = a.size.map(human_size).map(|s| format!(", {s}")).unwrap_or_default();
+            let size = a
+                .size
+                .map(crate::width::human_size)
+                .map(|s| format!(", {s}"))
+                .unwrap_or_default();
             let text = format!(
                 "📎 {} ({}{size}) {}",
                 sanitize::line(a.name.as_deref().unwrap_or("attachment")),
@@ -201,14 +205,6 @@ fn render(m: &Message, w: usize, view: &View) -> Block {
         }
         lines.push(Line::default());
         Block { day, lines }
-    }
-}
-
-fn human_size(bytes: u64) -> String {
-    match bytes {
-        b if b < 1024 => format!("{b} B"),
-        b if b < 1024 * 1024 => format!("{:.0} KiB", b as f64 / 1024.0),
-        b => format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)),
     }
 }
 
