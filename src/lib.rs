@@ -19,6 +19,7 @@ pub mod receiver;
 pub mod sandbox;
 pub mod sanitize;
 pub mod send;
+pub mod server_thread;
 pub mod store;
 pub mod synthetic;
 pub mod tui;

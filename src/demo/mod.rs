@@ -8,6 +8,7 @@ pub mod today;
 
 use crate::config::{Config, HighLevelKeys, MyKaarmaKeys, PartooKeys, Secret};
 use crate::import;
+use crate::server_thread::ServerThread;
 use crate::store::Store;
 use anyhow::{Context, Result};
 use base64::Engine;
@@ -101,7 +102,7 @@ pub fn run(db: &Path, mut config: Config, with_feed: bool) -> Result<()> {
         .entry(HIGHLEVEL_ADVISOR.into())
         .or_insert_with(|| "Nina".into());
 
-    let sandbox = start_sandbox(crate::sandbox::Options {
+    let (sandbox, sandbox_addr) = start_sandbox(crate::sandbox::Options {
         listen: "127.0.0.1:0".parse().expect("an address"),
         username: username.clone(),
         password: password.clone(),
@@ -112,7 +113,7 @@ pub fn run(db: &Path, mut config: Config, with_feed: bool) -> Result<()> {
         slow: Duration::from_secs(30),
         redirect_to: "http://127.0.0.2:9/elsewhere".into(),
     })?;
-    config.mykaarma.base_url = format!("http://{}", sandbox.addr);
+    config.mykaarma.base_url = format!("http://{sandbox_addr}");
     config.mykaarma.username = Some(Secret::new(username.clone()));
     config.mykaarma.password = Some(Secret::new(password));
 
@@ -136,51 +137,24 @@ pub fn run(db: &Path, mut config: Config, with_feed: bool) -> Result<()> {
         &config,
     );
     stop.store(true, Ordering::Relaxed);
-    let _ = sandbox.stop.send(());
     if let Some(f) = feed {
         let _ = f.join();
     }
-    let _ = sandbox.thread.join();
+    sandbox.stop();
     result
 }
 
-struct Sandbox {
-    addr: SocketAddr,
-    stop: tokio::sync::oneshot::Sender<()>,
-    thread: std::thread::JoinHandle<()>,
-}
-
-fn start_sandbox(options: crate::sandbox::Options) -> Result<Sandbox> {
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (bound_tx, bound_rx) = std::sync::mpsc::channel();
-    let thread = std::thread::Builder::new().name("sandbox".into()).spawn(move || {
-        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-            Ok(r) => r,
-            Err(e) => {
-                let _ = bound_tx.send(Err(format!("{e}")));
-                return;
-            }
-        };
-        let result = runtime.block_on(crate::sandbox::serve(
-            options,
-            async move {
-                let _ = stopped.await;
-            },
-            {
-                let tx = bound_tx.clone();
-                move |addr| {
-                    let _ = tx.send(Ok(addr));
-                }
-            },
-        ));
-        if let Err(e) = result {
-            let _ = bound_tx.send(Err(format!("{e:#}")));
-        }
+/// The sandbox on its own thread, and the address it listens on.
+fn start_sandbox(options: crate::sandbox::Options) -> Result<(ServerThread, SocketAddr)> {
+    let (thread, bound) = crate::server_thread::start("sandbox", move |shutdown, bound| {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        runtime.block_on(crate::sandbox::serve(options, shutdown, bound))
     })?;
-    let addr = match bound_rx.recv_timeout(Duration::from_secs(5)) {
-        Ok(Ok(a)) => a,
-        Ok(Err(why)) => anyhow::bail!("the demo's sandbox did not start: {why}"),
-        Err(_) => anyhow::bail!("the demo's sandbox did not start within 5 s"),
-    };
-    Ok(Sandbox { addr, stop, thread })
+    match bound {
+        Ok(addr) => Ok((thread, addr)),
+        Err(why) => {
+            thread.stop();
+            anyhow::bail!("the demo's sandbox did not start: {why}")
+        }
+    }
 }

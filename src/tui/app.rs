@@ -12,6 +12,7 @@ use super::update::{self, Action, Effect};
 use crate::config::Config;
 use crate::send::deliver::Sender;
 use crate::send::worker::Worker;
+use crate::server_thread::ServerThread;
 use crate::store::Store;
 use anyhow::{Context, Result};
 use crossterm::terminal;
@@ -71,9 +72,8 @@ pub fn run(options: Options, config: &Config) -> Result<()> {
     }
     runner.finish();
     leave();
-    if let Some((stop, thread)) = receiver {
-        let _ = stop.send(());
-        let _ = thread.join();
+    if let Some(receiver) = receiver {
+        receiver.stop();
     }
     // A draft that could not be saved is not lost silently: it goes to the terminal, whose
     // scrollback keeps it, and the exit status says something went wrong.
@@ -296,8 +296,6 @@ fn osc52(text: &str) -> Vec<u8> {
     format!("\x1b]52;c;{encoded}\x07").into_bytes()
 }
 
-type ReceiverHandle = (tokio::sync::oneshot::Sender<()>, std::thread::JoinHandle<()>);
-
 /// Start the webhook receiver on its own thread; its commits reach the screen like anyone else's.
 fn start_receiver(
     options: &Options,
@@ -305,9 +303,7 @@ fn start_receiver(
     config: &Config,
     actions: mpsc::Sender<Action>,
     state: &mut State,
-) -> Result<ReceiverHandle> {
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (bound_tx, bound_rx) = mpsc::channel();
+) -> Result<ServerThread> {
     let receiver_options = crate::receiver::Options {
         db: options.db.clone(),
         listen,
@@ -316,23 +312,14 @@ fn start_receiver(
         warn_on_stderr: false, // the status bar says it
     };
     let receiver_config = config.receiver.clone();
-    let thread = std::thread::Builder::new().name("receiver".into()).spawn(move || {
-        let shutdown = async move {
-            let _ = stopped.await;
-        };
-        let bound = bound_tx.clone();
-        let result = crate::receiver::serve_until(receiver_options, &receiver_config, shutdown, move |addr| {
-            let _ = bound.send(Ok(addr));
-        });
-        if let Err(e) = result {
-            let _ = bound_tx.send(Err(format!("{e:#}")));
+    let (thread, bound) = crate::server_thread::start("receiver", move |shutdown, bound| {
+        crate::receiver::serve_until(receiver_options, &receiver_config, shutdown, bound).inspect_err(|e| {
             let _ = actions.send(Action::Failed(format!("receiver stopped: {e:#}")));
-        }
+        })
     })?;
-    state.receiver = match bound_rx.recv_timeout(Duration::from_secs(5)) {
-        Ok(Ok(addr)) => Receiver::Listening(addr.to_string()),
-        Ok(Err(why)) => Receiver::Failed(why),
-        Err(_) => Receiver::Failed("did not start within 5 s".into()),
+    state.receiver = match bound {
+        Ok(addr) => Receiver::Listening(addr.to_string()),
+        Err(why) => Receiver::Failed(why),
     };
-    Ok((stop, thread))
+    Ok(thread)
 }
