@@ -153,7 +153,11 @@ fn the_inbox_keeps_a_draft_it_cannot_save() {
     let wait_for = |pty: &mut Pty, text: &str| {
         let started = Instant::now();
         while !String::from_utf8_lossy(&pty.output).contains(text) {
-            assert!(started.elapsed() < Duration::from_secs(10), "waited for {text:?}");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "waited for {text:?}; the terminal got: {:?}",
+                String::from_utf8_lossy(&pty.output[pty.output.len().saturating_sub(3000)..])
+            );
             pty.settle(Duration::from_millis(100), Duration::from_secs(1), false);
         }
     };
@@ -163,10 +167,10 @@ fn the_inbox_keeps_a_draft_it_cannot_save() {
     std::thread::sleep(Duration::from_millis(300));
     pty.write(b"r").unwrap();
     pty.settle(Duration::from_millis(200), Duration::from_secs(2), false);
-    pty.write(b"Your loaner is ready at 5").unwrap();
-    pty.settle(Duration::from_millis(200), Duration::from_secs(2), false);
-    // The disk fills while the advisor types; the autosave two seconds later fails, and says so.
+    // The disk fills up while the reply pane is open (filled before typing, so the autosave two
+    // seconds after the typing stops surely meets a full disk); it fails, and says so.
     fill(&disk.mnt, "fill-more", 0);
+    pty.write(b"Your loaner is ready at 5").unwrap();
     wait_for(&mut pty, "could not be saved");
     pty.write(b"\x1b").unwrap();
     pty.settle(Duration::from_millis(200), Duration::from_secs(2), false);

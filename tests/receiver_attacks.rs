@@ -133,6 +133,17 @@ fn peak_rss_mb(pid: u32) -> f64 {
     kb / 1024.0
 }
 
+/// `n` connections that have sent the start of a request's headers and then wait.
+fn slowloris(addr: &str, n: usize) -> Vec<TcpStream> {
+    (0..n)
+        .filter_map(|_| {
+            let mut s = TcpStream::connect(addr).ok()?;
+            s.write_all(b"POST /webhooks/mykaarma HTTP/1.1\r\nHost: x\r\n").ok()?;
+            Some(s)
+        })
+        .collect()
+}
+
 /// Let this test process hold thousands of sockets.
 fn raise_open_files() {
     let mut lim = libc::rlimit {
@@ -181,13 +192,7 @@ fn idle_and_slowloris_connections_are_closed_and_healthz_keeps_answering() {
         .filter_map(|_| TcpStream::connect(&server.addr).ok())
         .collect();
     assert!(idle.len() >= 1500, "only {} connections opened", idle.len());
-    let slow: Vec<TcpStream> = (0..50)
-        .filter_map(|_| {
-            let mut s = TcpStream::connect(&server.addr).ok()?;
-            s.write_all(b"POST /webhooks/mykaarma HTTP/1.1\r\nHost: x\r\n").ok()?;
-            Some(s)
-        })
-        .collect();
+    let slow = slowloris(&server.addr, 50);
     // Meanwhile a delivery and /healthz are answered at once.
     let t = Instant::now();
     assert_eq!(post(&server.addr, &event("during", "hi", false)), 200);
@@ -283,13 +288,7 @@ fn an_oversized_body_written_whole_before_reading_gets_its_413() {
 fn deliveries_flow_while_slowloris_and_deep_html_email_are_in_flight() {
     raise_open_files();
     let server = start("header_timeout_secs = 10");
-    let slow: Vec<TcpStream> = (0..600)
-        .filter_map(|_| {
-            let mut s = TcpStream::connect(&server.addr).ok()?;
-            s.write_all(b"POST /webhooks/mykaarma HTTP/1.1\r\nHost: x\r\n").ok()?;
-            Some(s)
-        })
-        .collect();
+    let slow = slowloris(&server.addr, 600);
     assert!(slow.len() >= 500);
     // Two signed 240 KB emails nested as deep as they can be.
     let deep: Vec<_> = (0..2)

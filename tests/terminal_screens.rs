@@ -212,15 +212,21 @@ fn status_words_are_whole_side_by_side() {
     }
 }
 
-#[test]
-fn esc_then_q_typed_at_once_leaves_the_reply_and_quits() {
-    let t = Tmux::new("escq");
+/// The reply pane open on María's thread, at 80×24.
+fn replying_to_maria(name: &str) -> Tmux {
+    let t = Tmux::new(name);
     import_demo(&t.db());
     t.start(80, 24, "");
     t.wait_for("/25");
     open(&t, "Gonz", "María González");
     t.keys(&["r"]);
     t.wait_for("REPLY │");
+    t
+}
+
+#[test]
+fn esc_then_q_typed_at_once_leaves_the_reply_and_quits() {
+    let t = replying_to_maria("escq");
     // One write, as a slow link delivers two keys typed quickly: ESC then q.
     t.keys(&["-H", "1b", "71"]);
     t.wait_for("EXIT=0");
@@ -228,13 +234,7 @@ fn esc_then_q_typed_at_once_leaves_the_reply_and_quits() {
 
 #[test]
 fn two_escapes_typed_at_once_are_two_keys() {
-    let t = Tmux::new("escesc");
-    import_demo(&t.db());
-    t.start(80, 24, "");
-    t.wait_for("/25");
-    open(&t, "Gonz", "María González");
-    t.keys(&["r"]);
-    t.wait_for("REPLY │");
+    let t = replying_to_maria("escesc");
     // One write: ESC ESC. The reply pane closes, then the thread: the list is back.
     t.keys(&["-H", "1b", "1b"]);
     t.wait_for("LIST │");

@@ -109,16 +109,26 @@ fn escape(b: &[u8], more: bool) -> Step {
 fn ss3(b: &[u8]) -> Step {
     let Some(&c) = b.get(2) else { return Step::NeedMore };
     let code = match c {
+        b'P'..=b'S' => KeyCode::F(1 + c - b'P'),
+        c => match cursor_key(c) {
+            Some(code) => code,
+            None => return Step::Key(None, 3),
+        },
+    };
+    Step::Key(key(code, KeyModifiers::NONE), 3)
+}
+
+/// The final byte of an arrow, Home or End sequence (the same after `ESC [` and `ESC O`).
+fn cursor_key(c: u8) -> Option<KeyCode> {
+    Some(match c {
         b'A' => KeyCode::Up,
         b'B' => KeyCode::Down,
         b'C' => KeyCode::Right,
         b'D' => KeyCode::Left,
         b'H' => KeyCode::Home,
         b'F' => KeyCode::End,
-        b'P'..=b'S' => KeyCode::F(1 + c - b'P'),
-        _ => return Step::Key(None, 3),
-    };
-    Step::Key(key(code, KeyModifiers::NONE), 3)
+        _ => return None,
+    })
 }
 
 /// `ESC [ params final`.
@@ -134,15 +144,11 @@ fn csi(b: &[u8]) -> Step {
         .next()
         .and_then(|m| m.parse::<u8>().ok())
         .map_or(KeyModifiers::NONE, modifiers_of);
-    let code = match b[2 + end] {
-        b'A' => KeyCode::Up,
-        b'B' => KeyCode::Down,
-        b'C' => KeyCode::Right,
-        b'D' => KeyCode::Left,
-        b'H' => KeyCode::Home,
-        b'F' => KeyCode::End,
-        b'Z' => return Step::Key(key(KeyCode::BackTab, KeyModifiers::SHIFT), used),
-        b'~' => match first {
+    let last = b[2 + end];
+    let code = match (cursor_key(last), last) {
+        (Some(code), _) => code,
+        (None, b'Z') => return Step::Key(key(KeyCode::BackTab, KeyModifiers::SHIFT), used),
+        (None, b'~') => match first {
             1 | 7 => KeyCode::Home,
             2 => KeyCode::Insert,
             3 => KeyCode::Delete,
