@@ -45,7 +45,13 @@ fn usage_error(e: clap::Error) -> ExitCode {
             let text = e.to_string();
             let first = text.lines().next().unwrap_or("invalid usage");
             let first = first.strip_prefix("error: ").unwrap_or(first);
-            let names = Cli::command_names();
+            use clap::CommandFactory;
+            let cli = Cli::command();
+            let names: Vec<&str> = cli
+                .get_subcommands()
+                .filter(|c| !c.is_hide_set())
+                .map(|c| c.get_name())
+                .collect();
             let command = std::env::args().skip(1).find(|a| names.contains(&a.as_str()));
             let help = match command {
                 Some(c) => format!("switchboard {c} --help"),

@@ -395,6 +395,20 @@ fn the_bell_rings_once_for_a_burst_and_at_most_every_30_seconds() {
     assert_eq!(arrive(&mut s), 1);
 }
 
+/// The list's answer to query `generation`.
+fn loaded(s: &mut State, k: &Keymap, generation: u64, rows: Vec<Conversation>) -> Vec<Effect> {
+    update(
+        s,
+        k,
+        Action::ListLoaded {
+            generation,
+            rows,
+            append: false,
+            totals: Totals::default(),
+        },
+    )
+}
+
 #[test]
 fn a_message_arriving_in_the_open_thread_is_read() {
     let (mut s, k) = with_list(&["a", "b"], 10, false);
@@ -413,32 +427,14 @@ fn a_message_arriving_in_the_open_thread_is_read() {
         Effect::LoadList { generation, .. } => *generation,
         other => panic!("{other:?}"),
     };
-    let effects = update(
-        &mut s,
-        &k,
-        Action::ListLoaded {
-            generation,
-            rows: vec![conv("a", 1), conv("b", 1)],
-            append: false,
-            totals: Totals::default(),
-        },
-    );
+    let effects = loaded(&mut s, &k, generation, vec![conv("a", 1), conv("b", 1)]);
     assert!(effects.contains(&Effect::MarkRead("a".into())), "{effects:?}");
     assert_eq!(s.list[0].unread, 0);
     // `u` afterwards marks it unread, and a refresh does not undo that.
     let effects = key(&mut s, &k, "u");
     assert!(effects.contains(&Effect::MarkUnread("a".into())));
     let generation = s.generation;
-    let effects = update(
-        &mut s,
-        &k,
-        Action::ListLoaded {
-            generation,
-            rows: vec![conv("a", 1), conv("b", 1)],
-            append: false,
-            totals: Totals::default(),
-        },
-    );
+    let effects = loaded(&mut s, &k, generation, vec![conv("a", 1), conv("b", 1)]);
     assert!(!effects.iter().any(|e| matches!(e, Effect::MarkRead(_))), "{effects:?}");
 }
 

@@ -144,18 +144,9 @@ fn slowloris(addr: &str, n: usize) -> Vec<TcpStream> {
         .collect()
 }
 
-/// Let this test process hold thousands of sockets.
+/// Let this test process hold thousands of sockets (as the receiver does for itself).
 fn raise_open_files() {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: get/setrlimit on a live struct.
-    unsafe {
-        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
-        lim.rlim_cur = lim.rlim_max;
-        libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-    }
+    switchboard::receiver::raise_open_files_limit();
 }
 
 #[test]
@@ -235,20 +226,7 @@ fn floods_of_unverified_bodies_keep_memory_flat() {
         let threads: Vec<_> = (0..128)
             .map(|_| {
                 let (addr, big) = (server.addr.clone(), big.clone());
-                std::thread::spawn(move || {
-                    let Ok(mut s) = TcpStream::connect(&addr) else {
-                        return 0u16;
-                    };
-                    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-                    let _ = s.write_all(&request(&big, signature));
-                    let mut buf = [0u8; 64];
-                    let n = s.read(&mut buf).unwrap_or(0);
-                    String::from_utf8_lossy(&buf[..n])
-                        .split_whitespace()
-                        .nth(1)
-                        .and_then(|c| c.parse().ok())
-                        .unwrap_or(0)
-                })
+                std::thread::spawn(move || send(&addr, &request(&big, signature)))
             })
             .collect();
         threads.into_iter().map(|t| t.join().unwrap()).collect::<Vec<u16>>()

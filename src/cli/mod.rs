@@ -42,25 +42,6 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-impl Cli {
-    /// The subcommands' names, for pointing at the right `--help`.
-    pub fn command_names() -> Vec<&'static str> {
-        vec![
-            "serve",
-            "import",
-            "conversations",
-            "thread",
-            "failures",
-            "events",
-            "rebuild",
-            "send",
-            "outbox",
-            "sandbox",
-            "demo",
-        ]
-    }
-}
-
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Receive vendor webhooks: store every event before acknowledging it

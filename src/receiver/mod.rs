@@ -27,6 +27,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use body::{Budget, Held, ReadError};
+pub use listener::raise_open_files_limit;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -40,7 +40,8 @@ pub fn run(options: Options, config: &Config) -> Result<()> {
     if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
         anyhow::bail!("the inbox needs a terminal; for scripts use `switchboard conversations` and `thread`");
     }
-    let keymap = Keymap::new(&config.keys).map_err(|e| anyhow::anyhow!("config: {e}"))?;
+    // One keymap: the loop routes keys with it, the input thread asks it which Alt keys are bound.
+    let keymap = std::sync::Arc::new(Keymap::new(&config.keys).map_err(|e| anyhow::anyhow!("config: {e}"))?);
     let theme = Theme {
         color: config.inbox.color && Theme::from_env().color,
     };
@@ -62,7 +63,7 @@ pub fn run(options: Options, config: &Config) -> Result<()> {
         None => None,
     };
     watch_signals(action_tx.clone())?;
-    let alt_keys = Keymap::new(&config.keys).map_err(|e| anyhow::anyhow!("config: {e}"))?;
+    let alt_keys = keymap.clone();
     let input = Input::start(action_tx, Box::new(move |k| alt_keys.binds(k))).context("cannot read the terminal")?;
     let mut terminal = enter()?;
     let result = event_loop(&mut terminal, &mut state, &keymap, theme, &runner, &action_rx, &input);

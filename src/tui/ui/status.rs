@@ -99,18 +99,7 @@ pub fn draw(frame: &mut Frame, bar: Rect, hints: Rect, view: &View) {
                     .map(|(k, l, _)| k.chars().count() + l.chars().count() + 3)
                     .sum::<usize>()
             };
-            while width_of(&hints_shown) > hints.width as usize {
-                let Some(worst) = hints_shown
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, h)| h.2 > 0)
-                    .max_by_key(|(i, h)| (h.2, *i))
-                    .map(|(i, _)| i)
-                else {
-                    break;
-                };
-                hints_shown.remove(worst);
-            }
+            drop_least_useful(&mut hints_shown, |h| h.2, |h| width_of(h) <= hints.width as usize);
             let mut spans = vec![];
             for (key, label, _) in hints_shown {
                 spans.push(Span::styled(format!(" {key}"), t.key()));
@@ -130,21 +119,24 @@ pub fn draw(frame: &mut Frame, bar: Rect, hints: Rect, view: &View) {
 /// Join the parts with " │ ", dropping the least useful (highest rank) until the line fits.
 fn fit_parts(mut parts: Vec<(String, u8)>, width: usize) -> String {
     let join = |parts: &[(String, u8)]| parts.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>().join(" │ ");
-    loop {
-        let line = join(&parts);
-        if crate::width::width(&line) <= width || parts.len() <= 1 {
-            return fit(&line, width);
-        }
-        let Some(worst) = parts
+    drop_least_useful(&mut parts, |p| p.1, |p| crate::width::width(&join(p)) <= width);
+    fit(&join(&parts), width)
+}
+
+/// Remove items, the highest `rank` first (the later of equals first; rank 0 always stays), until
+/// `fits` says the rest fit.
+fn drop_least_useful<T>(items: &mut Vec<T>, rank: impl Fn(&T) -> u8, fits: impl Fn(&[T]) -> bool) {
+    while !fits(items) {
+        let Some(worst) = items
             .iter()
             .enumerate()
-            .filter(|(_, (_, rank))| *rank > 0)
-            .max_by_key(|(i, (_, rank))| (*rank, *i))
+            .filter(|(_, item)| rank(item) > 0)
+            .max_by_key(|(i, item)| (rank(item), *i))
             .map(|(i, _)| i)
         else {
-            return fit(&line, width);
+            return;
         };
-        parts.remove(worst);
+        items.remove(worst);
     }
 }
 
