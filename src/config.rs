@@ -37,9 +37,15 @@ pub struct Config {
     pub receiver: ReceiverConfig,
     #[serde(default)]
     pub inbox: InboxConfig,
-    /// The send-message API replies go through.
+    /// myKaarma's send-message API, for replies in myKaarma conversations.
     #[serde(default)]
-    pub mykaarma: SendConfig,
+    pub mykaarma: MyKaarmaSend,
+    /// HighLevel's conversations API, for replies in HighLevel conversations.
+    #[serde(default)]
+    pub highlevel: HighLevelSend,
+    /// Partoo's messages API, for replies in Partoo conversations.
+    #[serde(default)]
+    pub partoo: PartooSend,
     /// Command name → keys, for only the commands being rebound (e.g. `quit = ["q", "ctrl-q"]`).
     #[serde(default)]
     pub keys: std::collections::HashMap<String, Vec<String>>,
@@ -73,7 +79,7 @@ impl Default for InboxConfig {
 /// myKaarma's send-message API (`[mykaarma]`).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct SendConfig {
+pub struct MyKaarmaSend {
     /// `https://api.mykaarma.com`; plain `http://` only to a loopback address (the sandbox).
     pub base_url: String,
     pub username: Option<Secret>,
@@ -86,13 +92,63 @@ pub struct SendConfig {
     pub timeout_secs: u64,
 }
 
-impl Default for SendConfig {
+impl Default for MyKaarmaSend {
     fn default() -> Self {
-        SendConfig {
+        MyKaarmaSend {
             base_url: "https://api.mykaarma.com".into(),
             username: None,
             password: None,
             user_uuid: "DEFAULT".into(),
+            connect_timeout_secs: 5,
+            timeout_secs: 30,
+        }
+    }
+}
+
+/// HighLevel's `POST /conversations/messages` (`[highlevel]`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HighLevelSend {
+    /// `https://services.leadconnectorhq.com`; plain `http://` only to a loopback address.
+    pub base_url: String,
+    /// A Private Integration token of the sub-account, or an OAuth access token (scopes
+    /// `conversations/message.write` and `conversations/message.readonly`).
+    pub token: Option<Secret>,
+    /// The API's `Version` header.
+    pub version: String,
+    pub connect_timeout_secs: u64,
+    pub timeout_secs: u64,
+}
+
+impl Default for HighLevelSend {
+    fn default() -> Self {
+        HighLevelSend {
+            base_url: "https://services.leadconnectorhq.com".into(),
+            token: None,
+            version: "2021-04-15".into(),
+            connect_timeout_secs: 5,
+            timeout_secs: 30,
+        }
+    }
+}
+
+/// Partoo's `POST /v2/messages` (`[partoo]`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PartooSend {
+    /// `https://api.partoo.co` (its sandbox: `https://api.sandbox.partoo.co`).
+    pub base_url: String,
+    /// The `x-APIKey` of a Partoo user; replies are attributed to that user.
+    pub api_key: Option<Secret>,
+    pub connect_timeout_secs: u64,
+    pub timeout_secs: u64,
+}
+
+impl Default for PartooSend {
+    fn default() -> Self {
+        PartooSend {
+            base_url: "https://api.partoo.co".into(),
+            api_key: None,
             connect_timeout_secs: 5,
             timeout_secs: 30,
         }
@@ -198,7 +254,11 @@ impl Config {
     }
 
     fn has_secrets(&self) -> bool {
-        self.receiver.mykaarma.is_some() || self.mykaarma.username.is_some() || self.mykaarma.password.is_some()
+        self.receiver.mykaarma.is_some()
+            || self.mykaarma.username.is_some()
+            || self.mykaarma.password.is_some()
+            || self.highlevel.token.is_some()
+            || self.partoo.api_key.is_some()
     }
 
     fn apply_env(&mut self) {
@@ -212,6 +272,18 @@ impl Config {
         }
         if let Some(password) = var("SWITCHBOARD_MYKAARMA_PASSWORD") {
             m.password = Some(Secret::new(password));
+        }
+        if let Some(url) = var("SWITCHBOARD_HIGHLEVEL_BASE_URL") {
+            self.highlevel.base_url = url;
+        }
+        if let Some(token) = var("SWITCHBOARD_HIGHLEVEL_TOKEN") {
+            self.highlevel.token = Some(Secret::new(token));
+        }
+        if let Some(url) = var("SWITCHBOARD_PARTOO_BASE_URL") {
+            self.partoo.base_url = url;
+        }
+        if let Some(key) = var("SWITCHBOARD_PARTOO_API_KEY") {
+            self.partoo.api_key = Some(Secret::new(key));
         }
         if let Some(url) = var("SWITCHBOARD_PUBLIC_URL") {
             self.receiver.public_url = Some(url);

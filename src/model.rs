@@ -86,12 +86,14 @@ vocabulary!(
 );
 
 vocabulary!(
-    /// Delivery state of a message. `Received` is the state of every inbound message.
+    /// Delivery state of a message. `Received` is the state of every inbound message; `accepted` (the
+    /// vendor took our reply, no word from the carrier yet) is the outbox's own.
     Status {
         Received => "received",
         Pending => "pending",
         Queued => "queued",
         Sending => "sending",
+        Accepted => "accepted",
         Sent => "sent",
         Delivered => "delivered",
         Read => "read",
@@ -147,19 +149,25 @@ impl fmt::Display for Direction {
 }
 
 impl Status {
-    /// Tie-break between two statuses reported at the same vendor time: the one further along a
-    /// message's life wins. A delivery or read receipt proves arrival, so it outranks a failure
-    /// reported at the same instant; a failure outranks a bare "sent".
-    pub fn precedence(&self) -> u8 {
+    /// How far along a message's life this status is: the one ranking used by the fold (to break
+    /// ties between reports of the same vendor time), by the outbox (a report only moves a reply
+    /// forward) and by the thread (which of the outbox's word and the vendor's to show).
+    ///
+    /// A delivery or read receipt proves arrival, so it outranks a failure; a failure outranks
+    /// "sent" (a carrier may fail a sent message) and "accepted". A word we do not know — the
+    /// outbox's "fate unknown" or a vendor word outside the vocabulary — says no more than
+    /// "sending".
+    pub fn progress(&self) -> u8 {
         match self {
-            Status::Unknown(_) | Status::Received => 0,
+            Status::Received => 0,
             Status::Pending => 1,
             Status::Queued => 2,
-            Status::Sending => 3,
-            Status::Sent => 4,
-            Status::Failed => 5,
-            Status::Delivered => 6,
-            Status::Read => 7,
+            Status::Sending | Status::Unknown(_) => 3,
+            Status::Accepted => 4,
+            Status::Sent => 5,
+            Status::Failed => 6,
+            Status::Delivered => 7,
+            Status::Read => 8,
         }
     }
 
@@ -193,6 +201,23 @@ pub struct Call {
     pub transcript: Option<String>,
 }
 
+impl Call {
+    /// One line: "call no answer (busy tone) 2:05", the vendor's detail sanitised.
+    pub fn summary(&self) -> String {
+        let duration = self
+            .duration_s
+            .filter(|d| *d > 0)
+            .map(|d| format!(" {}:{:02}", d / 60, d % 60))
+            .unwrap_or_default();
+        let detail = self
+            .outcome_detail
+            .as_deref()
+            .map(|d| format!(" ({})", crate::sanitize::line(d)))
+            .unwrap_or_default();
+        format!("call {}{detail}{duration}", self.outcome.replace('_', " "))
+    }
+}
+
 /// The person on the customer's side of a conversation.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Contact {
@@ -208,16 +233,40 @@ impl Contact {
     }
 }
 
+/// A moment, in UTC; printed and serialised as RFC 3339.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+/// A timestamp from the store's epoch milliseconds; 0 (never set) is `None`.
+pub fn timestamp(ms: i64) -> Option<Timestamp> {
+    (ms != 0).then(|| chrono::DateTime::from_timestamp_millis(ms)).flatten()
+}
+
+/// RFC 3339 with the precision the moment has, `Z` for UTC.
+pub fn rfc3339(t: &Timestamp) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+/// A channel as people read it: the vocabulary's word, or `other:<vendor's word>`.
+pub fn channel_label(channel: &Channel) -> std::borrow::Cow<'_, str> {
+    match channel.raw().filter(|raw| !raw.is_empty()) {
+        Some(raw) => format!("other:{raw}").into(),
+        None => channel.as_str().into(),
+    }
+}
+
+fn serialize_channel_label<S: serde::Serializer>(channel: &Channel, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&channel_label(channel))
+}
+
 /// A conversation as the list shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Conversation {
     /// Stable printable key, e.g. `partoo:40977`.
-    pub id: String,
-    pub provider: String,
+    pub conversation_key: String,
+    pub provider: Provider,
     pub contact: Contact,
-    pub channels: Vec<String>,
-    /// RFC 3339 UTC.
-    pub last_activity: Option<String>,
+    pub channels: Vec<Channel>,
+    pub last_activity: Option<Timestamp>,
     pub preview: Option<String>,
     pub unread: i64,
     pub message_count: i64,
@@ -228,17 +277,17 @@ pub struct Conversation {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Message {
     /// Stable printable key, e.g. `mykaarma:Gl2eDo…`.
-    pub id: String,
+    pub message_key: String,
     pub provider_message_id: String,
-    pub channel: String,
-    pub direction: String,
-    /// RFC 3339 UTC.
-    pub at: Option<String>,
+    #[serde(serialize_with = "serialize_channel_label")]
+    pub channel: Channel,
+    pub direction: Direction,
+    pub at: Option<Timestamp>,
     pub sender: Option<String>,
     pub subject: Option<String>,
     /// Plain text (HTML email rendered as text).
     pub body: Option<String>,
-    pub status: String,
+    pub status: Status,
     pub status_detail: Option<String>,
     pub attachments: Vec<Attachment>,
     pub call: Option<Call>,
@@ -264,11 +313,14 @@ mod tests {
     }
 
     #[test]
-    fn precedence_orders_a_messages_life() {
+    fn progress_orders_a_messages_life() {
         use Status::*;
-        let order = [Pending, Queued, Sending, Sent, Failed, Delivered, Read];
+        let order = [
+            Received, Pending, Queued, Sending, Accepted, Sent, Failed, Delivered, Read,
+        ];
         for pair in order.windows(2) {
-            assert!(pair[0].precedence() < pair[1].precedence(), "{pair:?}");
+            assert!(pair[0].progress() < pair[1].progress(), "{pair:?}");
         }
+        assert_eq!(Status::parse("unknown").progress(), Sending.progress());
     }
 }

@@ -103,7 +103,7 @@ fn the_demo_dealership_is_a_realistic_day() {
             channels.insert(ch.as_str().unwrap().to_string());
         }
         for key in [
-            "id",
+            "conversation_key",
             "provider",
             "contact",
             "channels",
@@ -145,12 +145,12 @@ fn thread_json_is_oldest_first_with_every_field() {
     import_demo(&db);
     // An unambiguous prefix is enough.
     let t = db.json(&["thread", "highlevel:emailConvEmily", "--json"]);
-    assert_eq!(t["conversation"]["id"], "highlevel:emailConvEmily01");
+    assert_eq!(t["conversation"]["conversation_key"], "highlevel:emailConvEmily01");
     let messages = t["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 2);
     let reply = &messages[1];
     for key in [
-        "id",
+        "message_key",
         "provider_message_id",
         "channel",
         "direction",
@@ -239,7 +239,7 @@ fn filters_and_search() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|c| c["id"].as_str().unwrap().to_string())
+            .map(|c| c["conversation_key"].as_str().unwrap().to_string())
             .collect()
     };
     let failed = ids(&["--filter", "failed"]);
@@ -335,7 +335,7 @@ fn rebuild_keeps_every_thread_identical() {
         let list = db.run(&["conversations", "--json", "--limit", "1000"]);
         let mut all = list.clone();
         for c in serde_json::from_str::<Value>(&list).unwrap().as_array().unwrap() {
-            all.push_str(&db.run(&["thread", c["id"].as_str().unwrap(), "--json"]));
+            all.push_str(&db.run(&["thread", c["conversation_key"].as_str().unwrap(), "--json"]));
         }
         all
     };
@@ -565,7 +565,7 @@ fn hostile_vendor_ids_never_reach_stderr_and_stay_addressable() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| c["id"].as_str().unwrap().to_string())
+        .map(|c| c["conversation_key"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(keys.len(), 5, "{keys:?}");
     for key in &keys {

@@ -1,23 +1,27 @@
 //! `update` is pure: these tests feed it actions and check the state and the effects it asks for.
 
-use switchboard::model::{Contact, Conversation};
+use switchboard::model::{Channel, Contact, Conversation, Direction, Provider, Status, Timestamp};
 use switchboard::store::{ConversationFilter, Totals};
 use switchboard::tui::headless::parse_key;
 use switchboard::tui::keymap::Keymap;
 use switchboard::tui::state::{Focus, LIST_PAGE, Layout, State};
 use switchboard::tui::update::{Action, Effect, update};
 
+fn at(rfc3339: &str) -> Timestamp {
+    chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap().to_utc()
+}
+
 fn conv(id: &str, unread: i64) -> Conversation {
     Conversation {
-        id: id.into(),
-        provider: "partoo".into(),
+        conversation_key: id.into(),
+        provider: Provider::Partoo,
         contact: Contact {
             name: Some(id.to_uppercase()),
             phone: None,
             email: None,
         },
-        channels: vec!["sms".into()],
-        last_activity: Some("2026-11-20T12:00:00Z".into()),
+        channels: vec![Channel::Sms],
+        last_activity: Some(at("2026-11-20T12:00:00Z")),
         preview: Some("hi".into()),
         unread,
         message_count: 1,
@@ -185,7 +189,7 @@ fn live_refresh_keeps_the_selection_on_the_same_conversation() {
     let (mut s, k) = with_list(&["a", "b", "c", "d"], 10, false);
     key(&mut s, &k, "j");
     key(&mut s, &k, "j");
-    assert_eq!(s.selected_conversation().unwrap().id, "c");
+    assert_eq!(s.selected_conversation().unwrap().conversation_key, "c");
     let effects = update(
         &mut s,
         &k,
@@ -211,7 +215,7 @@ fn live_refresh_keeps_the_selection_on_the_same_conversation() {
             totals: Totals::default(),
         },
     );
-    assert_eq!(s.selected_conversation().unwrap().id, "c");
+    assert_eq!(s.selected_conversation().unwrap().conversation_key, "c");
     assert_eq!(s.selected, 3);
     s.bell = false;
     let quiet = update(
@@ -251,15 +255,15 @@ fn scrolling_up_a_thread_asks_for_the_page_before() {
     key(&mut s, &k, "enter");
     let messages: Vec<_> = (0..200)
         .map(|i| switchboard::model::Message {
-            id: format!("m{i:03}"),
+            message_key: format!("m{i:03}"),
             provider_message_id: format!("{i}"),
-            channel: "sms".into(),
-            direction: "inbound".into(),
-            at: Some(format!("2026-11-20T10:{:02}:{:02}Z", i / 60, i % 60)),
+            channel: Channel::Sms,
+            direction: Direction::Inbound,
+            at: Some(at(&format!("2026-11-20T10:{:02}:{:02}Z", i / 60, i % 60))),
             sender: None,
             subject: None,
             body: Some("x".into()),
-            status: "received".into(),
+            status: Status::Received,
             status_detail: None,
             attachments: vec![],
             call: None,
@@ -321,15 +325,15 @@ fn search_is_typed_then_submitted() {
 
 fn message(id: &str, at: &str) -> switchboard::model::Message {
     switchboard::model::Message {
-        id: id.into(),
+        message_key: id.into(),
         provider_message_id: id.into(),
-        channel: "sms".into(),
-        direction: "inbound".into(),
-        at: Some(at.into()),
+        channel: Channel::Sms,
+        direction: Direction::Inbound,
+        at: Some(self::at(at)),
         sender: None,
         subject: None,
         body: Some(format!("see https://example.com/{id}.")),
-        status: "received".into(),
+        status: Status::Received,
         status_detail: None,
         attachments: vec![],
         call: None,

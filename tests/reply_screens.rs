@@ -3,8 +3,9 @@
 //! confirmed, and replies showing in their thread as they move through the outbox.
 
 use ratatui::backend::TestBackend;
-use switchboard::send::outbox::{OutboxStatus, Problem, Protocol, SendOptions};
-use switchboard::store::{NewSend, Report, Store};
+use switchboard::model::{Channel, Provider};
+use switchboard::outbox::{NewSend, OutboxStatus, Problem, Report, SendOptions};
+use switchboard::store::Store;
 use switchboard::tui::compose::Stage;
 use switchboard::tui::headless::Headless;
 use switchboard::tui::state::Focus;
@@ -74,7 +75,7 @@ fn email_asks_for_a_subject_and_options_toggle() {
     h.press("r");
     h.press("ctrl-t");
     let c = h.state.compose.as_ref().unwrap();
-    assert_eq!(c.protocol, Protocol::Email);
+    assert_eq!(c.channel, Channel::Email);
     h.type_text("x");
     h.press("backspace");
     h.type_text("Your invoice");
@@ -143,8 +144,10 @@ fn one_draft_sent_from_two_inboxes_is_one_outbox_entry() {
     let mut b = Store::open(&path).unwrap();
     let send = NewSend {
         client_id: "draft-7f3a".into(),
-        conversation: a.resolve_conversation(MK).unwrap(),
-        protocol: Protocol::Text,
+        conversation_key: a.resolve_conversation(MK).unwrap(),
+        provider: Provider::MyKaarma,
+        channel: Channel::Sms,
+        reply_to: None,
         recipient: Some("3105550142".into()),
         subject: None,
         body: "On my way".into(),
@@ -193,13 +196,47 @@ fn drafts_survive_a_restart_per_conversation() {
 }
 
 #[test]
-fn conversations_from_other_vendors_say_where_to_reply() {
+fn partoo_and_highlevel_conversations_reply_on_the_customers_channel() {
     let (_d, path) = demo_db();
     let mut h = inbox(&path, 80, 24);
+    // Partoo replies only into the conversation, on its channel (this one is Facebook).
     open(&mut h, "partoo:40981");
     h.press("r");
-    assert_eq!(h.state.focus, Focus::Thread);
-    assert!(h.state.notice.as_deref().unwrap().contains("reply there"));
+    assert_eq!(h.state.focus, Focus::Compose);
+    let c = h.state.compose.as_ref().unwrap();
+    assert_eq!(c.channel, Channel::Facebook);
+    assert_eq!(c.addressing.channels, vec![Channel::Facebook]);
+    assert!(screen(&h).contains("Reply · Facebook via Partoo"), "{}", screen(&h));
+    // Only one channel: ctrl-t keeps it; the send options are myKaarma's and say so.
+    h.press("ctrl-t");
+    assert_eq!(h.state.compose.as_ref().unwrap().channel, Channel::Facebook);
+    h.press("ctrl-o");
+    assert!(
+        h.state
+            .notice
+            .as_deref()
+            .unwrap()
+            .contains("Partoo sends the text as typed")
+    );
+    h.press("esc");
+    h.press("esc");
+    // A HighLevel Facebook conversation replies on Facebook by default and can switch to a text,
+    // saying that the customer wrote on Facebook.
+    open(&mut h, "highlevel:fbConvJordan");
+    h.press("r");
+    let c = h.state.compose.as_ref().unwrap();
+    assert_eq!(c.channel, Channel::Facebook);
+    assert_eq!(c.addressing.channels.first(), Some(&Channel::Facebook));
+    assert!(c.addressing.channels.contains(&Channel::Sms));
+    while h.state.compose.as_ref().unwrap().channel != Channel::Sms {
+        h.press("ctrl-t");
+    }
+    let s = screen(&h);
+    assert!(s.contains("Reply · text via HighLevel to +13105550177"), "{s}");
+    assert!(
+        s.contains("⚠ the customer wrote on Facebook; this goes out by text"),
+        "{s}"
+    );
 }
 
 #[test]
@@ -210,8 +247,10 @@ fn replies_show_in_the_thread_as_they_move() {
     let q = store
         .enqueue(&NewSend {
             client_id: "draft-a".into(),
-            conversation: key.clone(),
-            protocol: Protocol::Text,
+            conversation_key: key.clone(),
+            provider: Provider::MyKaarma,
+            channel: Channel::Sms,
+            reply_to: None,
             recipient: Some("3105550142".into()),
             subject: None,
             body: "Your loaner is ready".into(),
@@ -262,7 +301,7 @@ fn the_external_editor_gets_the_text_and_gives_it_back() {
     h.type_text("Dear María");
     h.press("ctrl-e");
     assert_eq!(h.editor_requests, vec!["Dear María".to_string()]);
-    let key = h.state.compose.as_ref().unwrap().conversation.clone();
+    let key = h.state.compose.as_ref().unwrap().conversation_key.clone();
     // What an editor leaves is kept printable: an escape sequence in the file is not let through.
     h.act(switchboard::tui::update::Action::EditorDone {
         key,

@@ -178,12 +178,12 @@ impl Rig {
             .count()
     }
 
-    fn entry(&self, id: i64) -> switchboard::send::outbox::OutboxEntry {
+    fn entry(&self, id: i64) -> switchboard::outbox::OutboxEntry {
         Store::open(&self.db).unwrap().outbox_entry(id).unwrap().unwrap()
     }
 
     /// The entry once its status is `want`, or a panic after `secs`.
-    fn wait_for(&self, id: i64, want: &str, secs: u64) -> switchboard::send::outbox::OutboxEntry {
+    fn wait_for(&self, id: i64, want: &str, secs: u64) -> switchboard::outbox::OutboxEntry {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             let e = self.entry(id);
@@ -231,7 +231,7 @@ fn texts_and_emails_sync_and_async_reach_delivered() {
     let rig = Rig::new(100, 30, 10, "http://127.0.0.2:9/");
     let (code, v, err) = rig.send(&["--text", "Your car is ready for pickup."], &[]);
     assert_eq!((code, v["status"].as_str()), (0, Some("accepted")), "{v} {err}");
-    assert!(v["message_uuid"].as_str().unwrap().starts_with("sbx-"));
+    assert!(v["vendor_message_id"].as_str().unwrap().starts_with("sbx-"));
     let text = id(&v);
     let e = rig.wait_for(text, "delivered", 10);
     assert!(e.message_key.is_some(), "the webhook's message is tied to the entry");
@@ -244,9 +244,9 @@ fn texts_and_emails_sync_and_async_reach_delivered() {
 
     // The thread shows the message once, delivered, with myKaarma's TCPA footer.
     let thread = Store::open(&rig.db).unwrap().thread(CONVERSATION).unwrap();
-    let ours: Vec<_> = thread.iter().filter(|m| m.direction == "outbound").collect();
+    let ours: Vec<_> = thread.iter().filter(|m| m.direction.as_str() == "outbound").collect();
     assert_eq!(ours.len(), 1, "{ours:?}");
-    assert_eq!(ours[0].status, "delivered");
+    assert_eq!(ours[0].status.as_str(), "delivered");
     assert!(ours[0].body.as_deref().unwrap().ends_with("Text STOP to opt-out"));
 
     let (code, v, err) = rig.send(
@@ -326,7 +326,7 @@ fn every_error_class_is_explained() {
     let failed = store
         .conversations(&switchboard::store::ConversationFilter::Failed, None, 50)
         .unwrap();
-    assert!(failed.iter().any(|c| c.id == CONVERSATION));
+    assert!(failed.iter().any(|c| c.conversation_key == CONVERSATION));
 
     let (code, v, _) = rig.send(&["--text", "hello", "--to", "+13105550001"], &[]);
     assert_eq!(code, 0);
@@ -338,14 +338,19 @@ fn every_error_class_is_explained() {
     let thread = Store::open(&rig.db).unwrap().thread(CONVERSATION).unwrap();
     let failed = thread.iter().find(|m| {
         m.body.as_deref().is_some_and(|b| b.starts_with("hello"))
-            && m.status == "failed"
-            && !m.id.starts_with("outbox:")
+            && m.status.as_str() == "failed"
+            && !m.message_key.starts_with("outbox:")
             && m.status_detail.as_deref().is_some_and(|d| d.contains("carrier"))
     });
     assert!(failed.is_some(), "{thread:#?}");
 
     // An unknown code is shown verbatim.
-    let p = switchboard::send::outbox::Problem::new("NEW_CODE", Some("Something new".into()));
+    let code = "NEW_CODE";
+    let p = switchboard::outbox::Problem::vendor(
+        code,
+        Some("Something new".into()),
+        switchboard::send::mykaarma::codes::advice(code),
+    );
     assert_eq!(p.sentence(), "NEW_CODE: Something new");
 }
 
@@ -405,10 +410,10 @@ fn a_webhook_resolves_an_unknown_send() {
         (code, v["status"].as_str(), v["http_status"].as_i64()),
         (3, Some("unknown"), Some(500))
     );
-    assert!(v["message_uuid"].is_null());
+    assert!(v["vendor_message_id"].is_null());
     let e = rig.wait_for(id(&v), "delivered", 10);
     assert!(
-        e.message_uuid.as_deref().unwrap().starts_with("sbx-"),
+        e.vendor_message_id.as_deref().unwrap().starts_with("sbx-"),
         "learnt from the webhook"
     );
     assert_eq!(rig.requests_for(e.id), 1);

@@ -36,7 +36,7 @@ fn snapshot(store: &Store) -> String {
     let mut out = serde_json::to_string_pretty(&list).unwrap();
     for c in &list {
         out.push('\n');
-        out.push_str(&thread_json(store, &c.id).unwrap());
+        out.push_str(&thread_json(store, &c.conversation_key).unwrap());
     }
     out
 }
@@ -322,9 +322,12 @@ fn search_finds_conversations_by_words_and_accents() {
         .conversations(&ConversationFilter::All, Some("devis"), 10)
         .unwrap();
     assert_eq!(hits.len(), 1);
-    assert_eq!(hits[0].id, "partoo:40977");
+    assert_eq!(hits[0].conversation_key, "partoo:40977");
     let prefix = store.conversations(&ConversationFilter::All, Some("read"), 10).unwrap();
-    assert!(prefix[0].id.starts_with("mykaarma:"), "prefix match on 'ready'");
+    assert!(
+        prefix[0].conversation_key.starts_with("mykaarma:"),
+        "prefix match on 'ready'"
+    );
     let accent = store
         .conversations(&ConversationFilter::All, Some("Bonjour le"), 10)
         .unwrap();

@@ -46,17 +46,20 @@ fn every_message_is_whole_on_an_80_by_24_screen() {
     );
     t.wait_for("/25");
 
-    // A HighLevel thread: replies go elsewhere, said in full.
+    // A HighLevel thread with no HighLevel token: the pane says exactly what to set.
     open(&t, "Jordan", "Jordan Lee");
     t.keys(&["r"]);
-    let screen = t.flat_screen();
+    t.wait_for("SWITCHBOARD_HIGHLEVEL_TOKEN");
     assert!(
-        screen.contains("Replies go through myKaarma; this conversation came from highlevel: reply there."),
+        t.flat_screen().contains(
+            "Replies to HighLevel conversations need a token: set SWITCHBOARD_HIGHLEVEL_TOKEN to the sub-account's Private Integration token"
+        ),
         "{}",
         t.screen()
     );
 
-    // No failed reply to send again.
+    // No failed reply to send again (back in the thread, the draft kept).
+    t.keys(&["Escape"]);
     t.keys(&["R"]);
     assert!(
         t.flat_screen()
@@ -76,7 +79,7 @@ fn every_message_is_whole_on_an_80_by_24_screen() {
     t.keys(&["C-s"]);
     let screen = t.flat_screen();
     assert!(
-        screen.contains("Not sent. Sending is off: no myKaarma credentials: set SWITCHBOARD_MYKAARMA_USERNAME and SWITCHBOARD_MYKAARMA_PASSWORD (or [mykaarma] username/password in a 0600 config file)"),
+        screen.contains("Not sent. Replies to myKaarma conversations need its API credentials: set SWITCHBOARD_MYKAARMA_USERNAME and SWITCHBOARD_MYKAARMA_PASSWORD (or [mykaarma] username/password in a 0600 config file)."),
         "{}",
         t.screen()
     );
@@ -130,7 +133,7 @@ fn the_reply_pane_shows_its_text_and_question_at_60_by_15() {
     t.wait_for("REPLY │");
     t.keys(&["-l", "On my way over now"]);
     let screen = t.wait_for("On my way over now");
-    assert!(screen.contains("Reply · TEXT"), "{screen}");
+    assert!(screen.contains("Reply · text via myKaarma"), "{screen}");
     t.keys(&["C-s"]);
     let screen = t.wait_for("Send this text to 3105550142?");
     assert!(screen.contains("On my way over now"), "{screen}");

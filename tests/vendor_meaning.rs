@@ -57,8 +57,8 @@ fn a_highlevel_internal_comment_is_a_note_with_mentions_as_names() {
 
     let (_d, store) = store_with(&[fixture("highlevel/internal_comment_mentions_doc_example.json")]);
     let thread = store.thread("highlevel:fcanlLgpbQgQhderivVs").unwrap();
-    assert_eq!(thread[0].direction, "internal");
-    assert_eq!(thread[0].channel, "note");
+    assert_eq!(thread[0].direction.as_str(), "internal");
+    assert_eq!(thread[0].channel.as_str(), "note");
     assert_eq!(store.failures(None, 10).unwrap().len(), 0);
 }
 
@@ -116,7 +116,7 @@ fn two_messages_without_ids_stay_two() {
     assert_eq!(thread.len(), 2, "{thread:?}");
     let directions: Vec<&str> = thread.iter().map(|m| m.direction.as_str()).collect();
     assert!(directions.contains(&"inbound") && directions.contains(&"outbound"));
-    assert!(thread.iter().any(|m| m.status == "received"));
+    assert!(thread.iter().any(|m| m.status.as_str() == "received"));
 }
 
 #[test]

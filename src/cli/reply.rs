@@ -1,49 +1,56 @@
 //! `send`, `outbox` and `sandbox`: replying from scripts, looking at what was sent, and the local
-//! stand-in for myKaarma's send API.
+//! stand-in for the vendors' send APIs.
 
 use super::table::Table;
 use super::{Exit, show};
 use crate::config::Config;
-use crate::send::deliver::{self, Sender};
-use crate::send::outbox::{OutboxEntry, OutboxStatus, Protocol, SendOptions};
-use crate::store::{NewSend, Store};
+use crate::model::{Channel, Provider};
+use crate::outbox::{NewSend, OutboxEntry, OutboxStatus, SendOptions, vendor_name};
+use crate::send::attempt::Sender;
+use crate::store::Store;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::io::Write;
 
 #[derive(Args, Debug)]
-#[command(group(clap::ArgGroup::new("what").required(true).args(["text", "email"])))]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["message", "text", "email"])))]
 pub struct SendArgs {
     /// A conversation id as `conversations` prints it (an unambiguous prefix is enough)
     pub conversation: String,
-    /// Send a text message with this body
+    /// Send this message on --channel [default channel: the one the customer last wrote on]
+    #[arg(long, value_name = "BODY")]
+    pub message: Option<String>,
+    /// The channel the reply goes out on: sms, email, whatsapp, facebook, instagram, live_chat, …
+    #[arg(long, value_name = "CHANNEL", requires = "message")]
+    pub channel: Option<String>,
+    /// Send a text message with this body (--message BODY --channel sms)
     #[arg(long, value_name = "BODY")]
     pub text: Option<String>,
-    /// Send an email with this body (needs --subject)
+    /// Send an email with this body (--message BODY --channel email; needs --subject)
     #[arg(long, value_name = "BODY", requires = "subject")]
     pub email: Option<String>,
-    /// The email's subject (with --email)
+    /// The email's subject
     #[arg(long, value_name = "SUBJECT")]
     pub subject: Option<String>,
-    /// The customer's number or address [default: the conversation's]
+    /// The customer's number or address [default: the conversation's] (myKaarma)
     #[arg(long, value_name = "NUMBER|EMAIL")]
     pub to: Option<String>,
-    /// Wait for the carrier or email provider before myKaarma answers
+    /// Wait for the carrier or email provider before myKaarma answers (myKaarma)
     #[arg(long)]
     pub sync: bool,
-    /// Append the sending user's name
+    /// Append the sending user's name (myKaarma)
     #[arg(long)]
     pub signature: bool,
-    /// Append the dealership footer
+    /// Append the dealership footer (myKaarma)
     #[arg(long)]
     pub footer: bool,
-    /// Leave off the "Text STOP to opt-out" footer (on by default for texts)
+    /// Leave off the "Text STOP to opt-out" footer (myKaarma; on by default for texts)
     #[arg(long)]
     pub no_tcpa_footer: bool,
-    /// Send the department's contact card (texts)
+    /// Send the department's contact card (myKaarma texts)
     #[arg(long)]
     pub vcard: bool,
-    /// Queue the text until a not-yet-opted-in customer opts in
+    /// Queue the text until a not-yet-opted-in customer opts in (myKaarma)
     #[arg(long)]
     pub queue_if_opted_out: bool,
     /// Run it again with the same key and it is not sent twice: the first run's entry is reported
@@ -120,21 +127,39 @@ pub fn sandbox(a: SandboxArgs) -> Result<Exit> {
 pub fn send(store: &mut Store, config: &Config, a: SendArgs, out: &mut dyn Write) -> Result<Exit> {
     let key = store.resolve_conversation(&a.conversation)?;
     let target = store.target(&key)?;
-    if let Some(why) = deliver::unreachable(&target) {
+    let sender = Sender::from_config(config, config.receiver.public_url.clone());
+    if let Some(why) = sender.cannot_send(&target.provider) {
         bail!("{why}");
     }
-    let (protocol, body) = match (a.text, a.email) {
-        (Some(t), None) => (Protocol::Text, t),
-        (None, Some(e)) => (Protocol::Email, e),
-        _ => bail!("give one of --text or --email"),
+    let (channel, body) = match (a.message, a.text, a.email) {
+        (Some(m), None, None) => {
+            let channel = match a.channel.as_deref() {
+                Some(word) => Channel::parse(&word.trim().to_ascii_lowercase()),
+                None => crate::send::default_channel(&target)
+                    .with_context(|| format!("{} cannot reply in this conversation", vendor_name(&target.provider)))?,
+            };
+            (channel, m)
+        }
+        (None, Some(t), None) => (Channel::Sms, t),
+        (None, None, Some(e)) => (Channel::Email, e),
+        _ => bail!("give one of --message, --text or --email"),
     };
     if body.trim().is_empty() {
         bail!("the message is empty");
     }
-    let sender = Sender {
-        client: crate::send::client::Client::new(&config.mykaarma)?,
-        public_url: config.receiver.public_url.clone(),
-    };
+    let can = crate::send::channels(&target);
+    if !can.contains(&channel) {
+        let words: Vec<&str> = can.iter().map(|c| c.as_str()).collect();
+        bail!(
+            "{} cannot send a {channel} reply in this conversation; it can send: {}",
+            vendor_name(&target.provider),
+            if words.is_empty() {
+                "nothing".to_string()
+            } else {
+                words.join(", ")
+            }
+        );
+    }
     let options = SendOptions {
         signature: a.signature,
         footer: a.footer,
@@ -143,19 +168,41 @@ pub fn send(store: &mut Store, config: &Config, a: SendArgs, out: &mut dyn Write
         queue_if_opted_out: a.queue_if_opted_out,
         synchronous: a.sync,
     };
-    let recipient = a.to.or_else(|| deliver::recipient(&target, protocol));
+    let mykaarma_only = [
+        ("--sync", a.sync),
+        ("--signature", a.signature),
+        ("--footer", a.footer),
+        ("--no-tcpa-footer", a.no_tcpa_footer),
+        ("--vcard", a.vcard),
+        ("--queue-if-opted-out", a.queue_if_opted_out),
+        ("--to", a.to.is_some()),
+    ];
+    if target.provider != Provider::MyKaarma {
+        let given: Vec<&str> = mykaarma_only.iter().filter(|(_, on)| *on).map(|(f, _)| *f).collect();
+        if !given.is_empty() {
+            bail!(
+                "{} applies to myKaarma replies only; {} sends the text as typed, to the conversation's contact",
+                given.join(", "),
+                vendor_name(&target.provider)
+            );
+        }
+    }
+    let recipient = a.to.or_else(|| crate::send::recipient(&target, &channel));
     let client_id = match a.idempotency_key {
         Some(k) => format!("cli:{k}"),
         None => crate::store::new_client_id()?,
     };
     // An earlier run with this key that died mid-request is `unknown` now, never sent again.
-    store.sweep_interrupted(sender.client.timeout.as_millis() as i64 + 10_000)?;
+    store.sweep_interrupted(sender.longest_request().as_millis() as i64)?;
+    let email = channel == Channel::Email;
     let queued = store.enqueue(&NewSend {
         client_id,
-        conversation: key,
-        protocol,
+        conversation_key: key,
+        provider: target.provider.clone(),
+        reply_to: target.last_inbound_email.clone().filter(|_| email),
+        channel,
         recipient,
-        subject: a.subject.filter(|_| protocol == Protocol::Email),
+        subject: a.subject.filter(|_| email),
         body,
         options,
     })?;
@@ -187,11 +234,13 @@ pub fn send(store: &mut Store, config: &Config, a: SendArgs, out: &mut dyn Write
 struct SendDoc<'a> {
     id: i64,
     status: &'a str,
-    message_uuid: Option<&'a str>,
-    conversation: &'a str,
+    vendor: &'a str,
+    channel: &'a str,
+    vendor_message_id: Option<&'a str>,
+    conversation_key: &'a str,
     http_status: Option<i64>,
-    errors: &'a [crate::send::outbox::Problem],
-    warnings: &'a [crate::send::outbox::Problem],
+    errors: &'a [crate::outbox::Problem],
+    warnings: &'a [crate::outbox::Problem],
 }
 
 impl<'a> From<&'a OutboxEntry> for SendDoc<'a> {
@@ -199,8 +248,10 @@ impl<'a> From<&'a OutboxEntry> for SendDoc<'a> {
         SendDoc {
             id: e.id,
             status: e.status.as_str(),
-            message_uuid: e.message_uuid.as_deref(),
-            conversation: &e.conversation,
+            vendor: e.provider.as_str(),
+            channel: e.channel.as_str(),
+            vendor_message_id: e.vendor_message_id.as_deref(),
+            conversation_key: &e.conversation_key,
             http_status: e.http_status,
             errors: &e.errors,
             warnings: &e.warnings,
@@ -233,6 +284,7 @@ fn outbox_table(out: &mut dyn Write, entries: &[OutboxEntry]) -> Result<()> {
         ("ID", 4, 8),
         ("WHEN", 4, 10),
         ("STATUS", 6, 9),
+        ("CHANNEL", 5, 9),
         ("TO", 8, 24),
         ("MESSAGE", 12, 40),
         ("WHAT HAPPENED", 20, 200),
@@ -240,9 +292,13 @@ fn outbox_table(out: &mut dyn Write, entries: &[OutboxEntry]) -> Result<()> {
     for e in entries {
         t.row(vec![
             e.id.to_string(),
-            show::relative(Some(&e.status_at)),
+            show::ago(Some(&e.status_at)),
             e.status.as_str().into(),
-            e.recipient.clone().unwrap_or_else(|| "(preferred)".into()),
+            e.channel.to_string(),
+            e.recipient.clone().unwrap_or_else(|| match e.provider {
+                Provider::MyKaarma => "(preferred)".into(),
+                _ => "(conversation)".into(),
+            }),
             e.body.clone(),
             e.explanation().unwrap_or_default(),
         ]);

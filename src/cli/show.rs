@@ -2,9 +2,10 @@
 
 use super::table::Table;
 use crate::import::ImportSummary;
-use crate::model::{Conversation, Message};
+use crate::model::{Conversation, Direction, Message, Timestamp, channel_label, rfc3339};
 use crate::sanitize;
 use crate::store::{EventRow, FailureRow};
+use crate::when::Clock;
 use crate::width::human_size;
 use std::io::{self, Write};
 
@@ -31,20 +32,9 @@ fn short_key(key: &str) -> String {
     }
 }
 
-/// "5m", "3h", "2d", or the date when older than a week.
-pub fn relative(rfc3339: Option<&str>) -> String {
-    let Some(t) = rfc3339.and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok()) else {
-        return "-".into();
-    };
-    let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds();
-    match secs {
-        s if s < 0 => t.format("%Y-%m-%d").to_string(),
-        s if s < 60 => format!("{s}s"),
-        s if s < 3600 => format!("{}m", s / 60),
-        s if s < 86_400 => format!("{}h", s / 3600),
-        s if s < 7 * 86_400 => format!("{}d", s / 86_400),
-        _ => t.format("%Y-%m-%d").to_string(),
-    }
+/// "5m", "3h", "2d", or the date; "-" when the time is not known.
+pub fn ago(t: Option<&Timestamp>) -> String {
+    t.map_or_else(|| "-".into(), |t| Clock::local().ago(&chrono::Utc::now(), t))
 }
 
 fn contact_label(c: &crate::model::Contact) -> String {
@@ -66,10 +56,10 @@ pub fn conversations(out: &mut dyn Write, list: &[Conversation]) -> io::Result<(
     ]);
     for c in list {
         t.row(vec![
-            short_key(&c.id),
+            short_key(&c.conversation_key),
             contact_label(&c.contact),
-            c.channels.join(","),
-            relative(c.last_activity.as_deref()),
+            c.channels.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(","),
+            ago(c.last_activity.as_ref()),
             if c.unread > 0 {
                 c.unread.to_string()
             } else {
@@ -86,11 +76,11 @@ pub fn conversations(out: &mut dyn Write, list: &[Conversation]) -> io::Result<(
     t.write(out)
 }
 
-fn glyph(direction: &str) -> &'static str {
+fn glyph(direction: Direction) -> &'static str {
     match direction {
-        "inbound" => "←",
-        "outbound" => "→",
-        _ => "•",
+        Direction::Inbound => "←",
+        Direction::Outbound => "→",
+        Direction::Internal => "•",
     }
 }
 
@@ -103,25 +93,22 @@ pub fn thread(out: &mut dyn Write, c: &Conversation, messages: &[Message]) -> io
     writeln!(
         out,
         "{} — {} ({} messages)",
-        s(&c.id),
+        s(&c.conversation_key),
         contact.join(" · "),
         c.message_count
     )?;
     for m in messages {
         let at =
-            m.at.as_deref()
-                .map(|t| t.replace('T', " ").trim_end_matches('Z').to_string())
+            m.at.as_ref()
+                .map(|t| rfc3339(t).replace('T', " ").trim_end_matches('Z').to_string())
                 .unwrap_or("-".into());
-        let mut status = m.status.clone();
-        if m.draft {
-            status = "draft".into();
-        }
+        let status = if m.draft { "draft" } else { m.status.as_str() };
         writeln!(
             out,
             "\n{at}  {} {} {}  {}  [{}]{}",
-            glyph(&m.direction),
+            glyph(m.direction),
             m.direction,
-            s(&m.channel),
+            s(&channel_label(&m.channel)),
             s(m.sender.as_deref().unwrap_or("")),
             status,
             if m.deleted { " (deleted)" } else { "" }
@@ -148,16 +135,7 @@ pub fn thread(out: &mut dyn Write, c: &Conversation, messages: &[Message]) -> io
             )?;
         }
         if let Some(call) = &m.call {
-            let duration = call
-                .duration_s
-                .map(|d| format!(" {}:{:02}", d / 60, d % 60))
-                .unwrap_or_default();
-            let detail = call
-                .outcome_detail
-                .as_deref()
-                .map(|d| format!(" ({})", s(d)))
-                .unwrap_or_default();
-            writeln!(out, "    ☎ {}{detail}{duration}", call.outcome.replace('_', " "))?;
+            writeln!(out, "    ☎ {}", call.summary())?;
             if let Some(url) = &call.recording_url {
                 writeln!(out, "      recording: {}", s(url))?;
             }
@@ -183,11 +161,11 @@ pub fn failures(out: &mut dyn Write, rows: &[FailureRow]) -> io::Result<()> {
     ]);
     for r in rows {
         t.row(vec![
-            relative(r.message.at.as_deref()),
-            short_key(&r.conversation),
+            ago(r.message.at.as_ref()),
+            short_key(&r.conversation_key),
             contact_label(&r.contact),
-            r.message.channel.clone(),
-            r.message.status.clone(),
+            channel_label(&r.message.channel).into_owned(),
+            r.message.status.to_string(),
             r.message
                 .status_detail
                 .clone()

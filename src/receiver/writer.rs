@@ -137,7 +137,12 @@ fn process(store: &mut Store, batch: Vec<Job>) {
                 parsed: p,
                 reply,
             } => {
-                let _ = reply.send(store.ingest_callback(&token, &body, &p).map_err(|e| format!("{e:#}")));
+                let report = crate::send::mykaarma::callback_report(&body);
+                let _ = reply.send(
+                    store
+                        .ingest_callback(&token, &body, &p, report.as_ref())
+                        .map_err(|e| format!("{e:#}")),
+                );
             }
             Job::Audit(row) => audits.push(row),
             Job::Health { reply } => {

@@ -2,8 +2,8 @@
 //! signed `messages` webhook events (the sent message, then its delivery update) to a receiver.
 //! Only to loopback addresses: the sandbox is a stand-in and never talks to the world.
 
-use crate::send::client::check_url;
-use crate::send::wire::SendResponse;
+use crate::send::http::check_url;
+use crate::send::mykaarma::wire::SendResponse;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::time::Duration;

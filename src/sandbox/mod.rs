@@ -10,7 +10,7 @@
 pub mod emit;
 pub mod script;
 
-use crate::send::wire::{OUTBOX_ID_KEY, SendRequest, SendResponse};
+use crate::send::mykaarma::wire::{OUTBOX_ID_KEY, SendRequest, SendResponse};
 use anyhow::{Context, Result};
 use axum::Router;
 use axum::extract::{Extension, Path, State};
@@ -272,7 +272,7 @@ async fn send_message(
         .map(|m| m.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect());
     // Queuing for opt-in applies to texts only (vendor-docs: CANT_QUEUE_MESSAGE_IF_OPTED_OUT).
     let warnings = if sending.queue_if_opted_out == Some(true) && a.protocol.as_deref() == Some("EMAIL") {
-        vec![crate::send::wire::WireWarning {
+        vec![crate::send::mykaarma::wire::WireWarning {
             warning_code: Some("CANT_QUEUE_MESSAGE_IF_OPTED_OUT".into()),
             warning_description: Some("Queuing not supported for this message type.".into()),
         }]
@@ -397,7 +397,7 @@ impl Sandbox {
 }
 
 /// The text as the customer gets it: myKaarma appends the signature and footers it was asked for.
-fn as_received(body: &str, s: &crate::send::wire::SendingAttributes, text: bool) -> String {
+fn as_received(body: &str, s: &crate::send::mykaarma::wire::SendingAttributes, text: bool) -> String {
     let mut out = body.to_string();
     if s.add_signature == Some(true) {
         out.push_str("\n-- Sandbox Advisor");

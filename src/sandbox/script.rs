@@ -1,7 +1,7 @@
 //! What the sandbox does with a send request: the documented validation, and outcomes scripted by
 //! the recipient's number so tests and demos can ask for each case.
 
-use crate::send::wire::{SendRequest, SendResponse, WireError};
+use crate::send::mykaarma::wire::{SendRequest, SendResponse, WireError};
 
 /// The recipient's last four digits choose the outcome (README, "The sandbox").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -21,7 +21,7 @@ pub const TCPA_FOOTER: &str = "\nText STOP to opt-out";
 
 /// A text as the customer's phone receives it: the TCPA footer appended when it is on. (The
 /// signature and dealership footer are the dealer's own texts, unknown here.)
-pub fn as_delivered(body: &str, options: &crate::send::outbox::SendOptions) -> String {
+pub fn as_delivered(body: &str, options: &crate::outbox::SendOptions) -> String {
     if options.tcpa_footer && !body.is_empty() {
         format!("{body}{TCPA_FOOTER}")
     } else {

@@ -1,7 +1,7 @@
 //! Folding normalised changes into `conversations` and `messages`.
 //!
 //! The result depends only on the *set* of events, never on their arrival order:
-//! - Every event gets a version `(vendor time, status precedence, dedupe key)`, a total order.
+//! - Every event gets a version `(vendor time, status progress, dedupe key)`, a total order.
 //! - A message's content is the merge of its events in version order, newest non-empty value per
 //!   field. An event newer than all seen so far is merged straight onto the row; an older one
 //!   (it arrived late) makes the message re-merge from all its events (`message_events`).
@@ -15,7 +15,7 @@ use anyhow::Result;
 use rusqlite::{OptionalExtension, Transaction, params};
 use std::collections::BTreeSet;
 
-/// `(time, precedence, dedupe key)` as a string whose byte order is the tuple order.
+/// `(time, progress, dedupe key)` as a string whose byte order is the tuple order.
 fn version(at: Option<i64>, precedence: u8, dedupe_key: &str) -> String {
     format!(
         "{:013}{}{}",
@@ -29,12 +29,12 @@ fn status_version(report: &StatusReport, ver: &str) -> String {
     format!("{}{}", u8::from(report.explicit), ver)
 }
 
-/// The version of the event for one change: its status precedence breaks ties between events
+/// The version of the event for one change: its status progress breaks ties between events
 /// of the same vendor time.
 fn change_version(parsed: &Parsed, status: Option<&StatusReport>) -> String {
     version(
         parsed.event_at,
-        status.map_or(0, |s| s.status.precedence()),
+        status.map_or(0, |s| s.status.progress()),
         &parsed.dedupe_key,
     )
 }

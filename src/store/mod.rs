@@ -4,18 +4,19 @@
 //! committed event survives a crash or power loss, and a second process (the receiver) can write
 //! while another (the inbox) reads.
 
-mod delivery;
+mod drafts;
 mod fold;
 mod inbox;
-mod outbox;
+mod outbox_table;
 mod queries;
+mod receiving;
 mod schema;
 pub mod space;
 
-pub use delivery::{AuditRow, CallbackStored};
 pub use inbox::{Totals, Watermark};
-pub use outbox::{Draft, Enqueued, NewSend, Report, Target, new_client_id};
+pub use outbox_table::new_client_id;
 pub use queries::{ConversationFilter, EventRow, FailureRow, rfc3339};
+pub use receiving::{AuditRow, CallbackStored};
 
 use crate::model::Provider;
 use crate::providers::{self, Outcome, Parsed};
@@ -197,7 +198,7 @@ impl Store {
             }
         }
         fold::refresh_conversations(&tx, &touched)?;
-        outbox::reconcile(&tx, parsed)?;
+        outbox_table::reconcile(&tx, parsed)?;
         tx.commit().context("cannot commit to the database")?;
         Ok((report, results))
     }

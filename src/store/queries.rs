@@ -1,7 +1,7 @@
 //! Read queries: one page at a time, each served by an index.
 
 use super::Store;
-use crate::model::{Attachment, Call, Channel, Contact, Conversation, Message};
+use crate::model::{Attachment, Call, Channel, Contact, Conversation, Direction, Message, Provider, Status, timestamp};
 use anyhow::{Result, bail};
 use rusqlite::{OptionalExtension, Row, params_from_iter, types::Value};
 
@@ -39,7 +39,7 @@ impl ConversationFilter {
 /// An outbound message that failed (or whose fate is unknown), with its conversation.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct FailureRow {
-    pub conversation: String,
+    pub conversation_key: String,
     pub contact: Contact,
     pub message: Message,
 }
@@ -72,8 +72,8 @@ const CONVERSATION_COLUMNS: &str =
 fn conversation_row(r: &Row) -> rusqlite::Result<Conversation> {
     let channels: String = r.get(5)?;
     Ok(Conversation {
-        id: r.get(0)?,
-        provider: r.get(1)?,
+        conversation_key: r.get(0)?,
+        provider: Provider::parse(&r.get::<_, String>(1)?),
         contact: Contact {
             name: r.get(2)?,
             phone: r.get(3)?,
@@ -82,9 +82,9 @@ fn conversation_row(r: &Row) -> rusqlite::Result<Conversation> {
         channels: channels
             .split(',')
             .filter(|c| !c.is_empty())
-            .map(str::to_string)
+            .map(Channel::parse)
             .collect(),
-        last_activity: r.get::<_, Option<i64>>(6)?.map(rfc3339),
+        last_activity: r.get::<_, Option<i64>>(6)?.and_then(timestamp),
         preview: r.get(7)?,
         unread: r.get(8)?,
         message_count: r.get(9)?,
@@ -97,37 +97,18 @@ pub const SEARCH_CONVERSATIONS: usize = 1000;
 /// …found among at most this many of the newest matching messages.
 pub const SEARCH_SCAN: i64 = 50_000;
 
-/// How far along a status word is, for choosing between the thread's and the outbox's.
-fn display_rank(status: &str) -> u8 {
-    match status {
-        "received" => 0,
-        "pending" | "queued" => 1,
-        "sending" | "unknown" => 2,
-        "accepted" => 3,
-        "sent" => 4,
-        "failed" => 5,
-        "delivered" => 6,
-        "read" => 7,
-        _ => 0,
-    }
-}
-
 /// An outbox entry shown in its thread before any webhook reported it.
-fn outbox_message(e: &crate::send::outbox::OutboxEntry) -> Message {
-    use crate::send::outbox::Protocol;
+fn outbox_message(e: &crate::outbox::OutboxEntry) -> Message {
     Message {
-        id: format!("outbox:{}", e.id),
-        provider_message_id: e.message_uuid.clone().unwrap_or_default(),
-        channel: match e.protocol {
-            Protocol::Text => "sms".into(),
-            Protocol::Email => "email".into(),
-        },
-        direction: "outbound".into(),
-        at: Some(e.created_at.clone()),
+        message_key: format!("outbox:{}", e.id),
+        provider_message_id: e.vendor_message_id.clone().unwrap_or_default(),
+        channel: e.channel.clone(),
+        direction: Direction::Outbound,
+        at: Some(e.created_at),
         sender: Some("you (Switchboard)".into()),
         subject: e.subject.clone(),
         body: Some(e.body.clone()),
-        status: e.status.as_str().into(),
+        status: e.status.as_status(),
         status_detail: e.explanation(),
         attachments: vec![],
         call: None,
@@ -156,19 +137,19 @@ fn message_row(r: &Row) -> rusqlite::Result<Message> {
     let channel: String = r.get(2)?;
     let channel_raw: Option<String> = r.get(14)?;
     Ok(Message {
-        id: r.get(0)?,
+        message_key: r.get(0)?,
         provider_message_id: r.get(1)?,
-        // An unknown channel shows what the vendor called it.
-        channel: match channel_raw.filter(|raw| !raw.is_empty()) {
-            Some(raw) if channel == "other" => format!("other:{raw}"),
-            _ => channel,
+        // An unknown channel keeps what the vendor called it.
+        channel: match (Channel::parse(&channel), channel_raw) {
+            (Channel::Other(_), Some(raw)) => Channel::Other(raw),
+            (known, _) => known,
         },
-        direction: r.get(3)?,
-        at: Some(r.get::<_, i64>(4)?).filter(|&at| at != 0).map(rfc3339),
+        direction: Direction::parse(&r.get::<_, String>(3)?).unwrap_or(Direction::Internal),
+        at: timestamp(r.get(4)?),
         sender: r.get(5)?,
         subject: r.get(6)?,
         body: r.get(7)?,
-        status: r.get(8)?,
+        status: Status::parse(&r.get::<_, String>(8)?),
         status_detail: r.get(9)?,
         attachments,
         call,
@@ -396,13 +377,13 @@ impl Store {
             if let Some(m) = e
                 .message_key
                 .as_ref()
-                .and_then(|k| page.iter_mut().find(|m| m.id == *k))
+                .and_then(|k| page.iter_mut().find(|m| m.message_key == *k))
             {
-                let ours = e.status.as_str();
-                if display_rank(ours) > display_rank(&m.status) {
-                    m.status = ours.to_string();
+                let ours = e.status.as_status();
+                if ours.progress() > m.status.progress() {
+                    m.status = ours;
                     m.status_detail = e.explanation().or(m.status_detail.take());
-                } else if m.status == "failed" && e.status.as_str() == "failed" {
+                } else if m.status == Status::Failed && e.status == crate::outbox::OutboxStatus::Failed {
                     if let Some(words) = e.explanation().filter(|w| Some(w) != m.status_detail.as_ref()) {
                         m.status_detail = Some(match m.status_detail.take() {
                             Some(vendor) => format!("{words} ({vendor})"),
@@ -416,11 +397,7 @@ impl Store {
             }
         }
         if added {
-            page.sort_by_key(|m| {
-                m.at.as_deref()
-                    .and_then(|a| chrono::DateTime::parse_from_rfc3339(a).ok())
-                    .map(|t| t.timestamp_millis())
-            });
+            page.sort_by_key(|m| m.at);
         }
         Ok(())
     }
@@ -442,7 +419,7 @@ impl Store {
         let rows = q.query_map(rusqlite::params![since_ms.unwrap_or(i64::MIN), limit as i64], |r| {
             Ok(FailureRow {
                 message: message_row(r)?,
-                conversation: r.get(15)?,
+                conversation_key: r.get(15)?,
                 contact: Contact {
                     name: r.get(16)?,
                     phone: r.get(17)?,
@@ -471,21 +448,16 @@ impl Store {
                 ))
             })?
             .collect::<rusqlite::Result<_>>()?;
-        for (id, conversation, contact) in ours {
+        for (id, conversation_key, contact) in ours {
             if let Some(entry) = self.outbox_entry(id)? {
                 rows.push(FailureRow {
-                    conversation,
+                    conversation_key,
                     contact,
                     message: outbox_message(&entry),
                 });
             }
         }
-        let time = |m: &Message| {
-            m.at.as_deref()
-                .and_then(|a| chrono::DateTime::parse_from_rfc3339(a).ok())
-                .map(|t| t.timestamp_millis())
-        };
-        rows.sort_by_key(|r| std::cmp::Reverse(time(&r.message)));
+        rows.sort_by_key(|r| std::cmp::Reverse(r.message.at));
         rows.truncate(limit);
         Ok(rows)
     }

@@ -240,6 +240,21 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX conversations_provider_highlevel ON conversations (last_at DESC, key DESC) WHERE provider = 'highlevel';
     CREATE INDEX conversations_provider_partoo ON conversations (last_at DESC, key DESC) WHERE provider = 'partoo';
     "#,
+    // 8: one outbox for every vendor. A reply names its vendor and channel (the words of the
+    // model's vocabularies, `sms`/`email`/`whatsapp`/…, where myKaarma's protocol was stored), the
+    // vendor's message id whatever the vendor calls it, and the message it answers (email threading).
+    r#"
+    ALTER TABLE outbox RENAME COLUMN protocol TO channel;
+    UPDATE outbox SET channel = CASE channel WHEN 'TEXT' THEN 'sms' WHEN 'EMAIL' THEN 'email' ELSE lower(channel) END;
+    ALTER TABLE outbox ADD COLUMN provider TEXT NOT NULL DEFAULT 'mykaarma';
+    ALTER TABLE outbox ADD COLUMN reply_to TEXT;
+    ALTER TABLE outbox ADD COLUMN lookups INTEGER NOT NULL DEFAULT 0;   -- status lookups at the vendor
+    DROP INDEX outbox_message_uuid;
+    ALTER TABLE outbox RENAME COLUMN message_uuid TO vendor_message_id;
+    CREATE INDEX outbox_vendor_message_id ON outbox (vendor_message_id) WHERE vendor_message_id IS NOT NULL;
+    ALTER TABLE drafts RENAME COLUMN protocol TO channel;
+    UPDATE drafts SET channel = CASE channel WHEN 'TEXT' THEN 'sms' WHEN 'EMAIL' THEN 'email' ELSE lower(channel) END;
+    "#,
 ];
 
 /// Text as search compares it: lower case, accents removed (NFD without combining marks).

@@ -10,7 +10,7 @@ use super::theme::Theme;
 use super::ui::{self, Clock, View};
 use super::update::{self, Action, Effect};
 use crate::config::Config;
-use crate::send::deliver::Sender;
+use crate::send::attempt::Sender;
 use crate::send::worker::Worker;
 use crate::server_thread::ServerThread;
 use crate::store::Store;
@@ -83,7 +83,7 @@ pub fn run(options: Options, config: &Config) -> Result<()> {
         _ => None,
     });
     if let (Some((key, why)), Some(c)) = (unsaved, state.compose.as_ref()) {
-        if c.conversation == key && !c.is_empty() {
+        if c.conversation_key == key && !c.is_empty() {
             eprintln!(
                 "The draft for {} was not saved ({}). Here it is:\n\n{}\n",
                 crate::sanitize::line(&key),
@@ -141,17 +141,17 @@ fn take_terminal() -> Result<()> {
     Ok(())
 }
 
-/// The outbox worker, when myKaarma credentials are configured. Callbacks come back to this
-/// inbox's receiver when it runs one (and no public URL is configured).
+/// The outbox worker, sending for every vendor with credentials (the others say what to set when
+/// a reply is started). Callbacks come back to this inbox's receiver when it runs one (and no
+/// public URL is configured).
 fn start_sender(options: &Options, config: &Config, actions: mpsc::Sender<Action>) -> Result<Worker> {
-    let client = crate::send::client::Client::new(&config.mykaarma)?;
     let public_url = config.receiver.public_url.clone().or_else(|| {
         options
             .listen
             .filter(|a| a.ip().is_loopback())
             .map(|a| format!("http://{a}"))
     });
-    let sender = Sender { client, public_url };
+    let sender = Sender::from_config(config, public_url);
     let actions = std::sync::Mutex::new(actions);
     Worker::start(options.db.clone(), sender, move |result| {
         if let Ok(tx) = actions.lock() {

@@ -1,10 +1,10 @@
 //! The reply being written in the compose pane: its text (ratatui-textarea, soft-wrapped), subject,
-//! protocol and send options, and where it is in "write → confirm → hand to the outbox". Pure data
+//! channel and send options, and where it is in "write → confirm → hand to the outbox". Pure data
 //! and pure key handling; `update` decides what leaves as effects.
 
+use crate::model::{Channel, Provider};
+use crate::outbox::{Draft, NewSend, SendOptions};
 use crate::sanitize;
-use crate::send::outbox::{Protocol, SendOptions};
-use crate::store::Draft;
 use ratatui_textarea::{TextArea, WrapMode};
 
 /// A text editor, compared by its text and cursor (the widget itself has no equality).
@@ -54,19 +54,44 @@ pub enum Stage {
 }
 
 /// Where replies in this conversation go, or why they cannot.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Addressing {
+    pub provider: Provider,
+    /// The channels the vendor can send a reply on here, the default first.
+    pub channels: Vec<Channel>,
+    /// The channel the customer last wrote on.
+    pub customer_channel: Option<Channel>,
     pub phone: Option<String>,
     pub email: Option<String>,
-    /// Why this conversation cannot be replied to (not myKaarma, sending not configured, …).
+    /// The vendor's id of the customer's last email: an email reply threads under it.
+    pub reply_to: Option<String>,
+    /// Why this conversation cannot be replied to at all (its vendor offers no way).
     pub blocked: Option<String>,
+    /// What to set before a reply can be sent (the vendor's credentials are missing); a draft can
+    /// still be written and is kept.
+    pub no_credentials: Option<String>,
+}
+
+impl Default for Addressing {
+    fn default() -> Self {
+        Addressing {
+            provider: Provider::MyKaarma,
+            channels: vec![Channel::Sms, Channel::Email],
+            customer_channel: None,
+            phone: None,
+            email: None,
+            reply_to: None,
+            blocked: None,
+            no_credentials: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Compose {
-    pub conversation: String,
+    pub conversation_key: String,
     pub draft_id: String,
-    pub protocol: Protocol,
+    pub channel: Channel,
     pub subject: Editor,
     pub body: Editor,
     pub options: SendOptions,
@@ -84,9 +109,9 @@ pub struct Compose {
 impl Compose {
     pub fn from_draft(d: &Draft, addressing: Addressing) -> Compose {
         Compose {
-            conversation: d.conversation.clone(),
+            conversation_key: d.conversation_key.clone(),
             draft_id: d.draft_id.clone(),
-            protocol: d.protocol,
+            channel: d.channel.clone(),
             subject: Editor::new(d.subject.as_deref().unwrap_or_default()),
             body: Editor::new(&d.body),
             options: d.options,
@@ -99,7 +124,7 @@ impl Compose {
         }
     }
 
-    /// A fresh draft after this one was sent: same conversation, protocol and options.
+    /// A fresh draft after this one was sent: same conversation, channel and options.
     pub fn next(&self, draft_id: String) -> Compose {
         Compose {
             draft_id,
@@ -116,19 +141,47 @@ impl Compose {
 
     pub fn draft(&self) -> Draft {
         Draft {
-            conversation: self.conversation.clone(),
+            conversation_key: self.conversation_key.clone(),
             draft_id: self.draft_id.clone(),
-            protocol: self.protocol,
-            subject: (self.protocol == Protocol::Email).then(|| self.subject.text()),
+            channel: self.channel.clone(),
+            subject: self.is_email().then(|| self.subject.text()),
             body: self.body.text(),
             options: self.options,
         }
     }
 
+    /// The reply as the outbox takes it: one send per draft id.
+    pub fn new_send(&self) -> NewSend {
+        let d = self.draft();
+        NewSend {
+            client_id: d.draft_id,
+            conversation_key: d.conversation_key,
+            provider: self.addressing.provider.clone(),
+            recipient: self.recipient().map(str::to_string),
+            reply_to: self.addressing.reply_to.clone().filter(|_| self.is_email()),
+            channel: d.channel,
+            subject: d.subject,
+            body: d.body,
+            options: d.options,
+        }
+    }
+
+    pub fn is_email(&self) -> bool {
+        self.channel == Channel::Email
+    }
+
+    /// myKaarma's send switches apply (the other vendors send the text as typed).
+    pub fn has_options(&self) -> bool {
+        self.addressing.provider == Provider::MyKaarma
+    }
+
+    /// The phone for a text, the address for an email; `None` when the reply goes into the
+    /// conversation itself (messaging channels) or to myKaarma's preferred contact.
     pub fn recipient(&self) -> Option<&str> {
-        match self.protocol {
-            Protocol::Text => self.addressing.phone.as_deref(),
-            Protocol::Email => self.addressing.email.as_deref(),
+        match self.channel {
+            Channel::Sms => self.addressing.phone.as_deref(),
+            Channel::Email => self.addressing.email.as_deref(),
+            _ => None,
         }
     }
 
@@ -138,24 +191,42 @@ impl Compose {
 
     /// Why the reply cannot be sent as it stands, if it cannot.
     pub fn not_ready(&self) -> Option<String> {
-        if let Some(why) = &self.addressing.blocked {
+        if let Some(why) = self
+            .addressing
+            .blocked
+            .as_ref()
+            .or(self.addressing.no_credentials.as_ref())
+        {
             return Some(why.clone());
         }
         if self.is_empty() {
             return Some("Type a message first.".into());
         }
-        if self.protocol == Protocol::Email && self.subject.text().trim().is_empty() {
+        if !self.addressing.channels.contains(&self.channel) {
+            return Some(format!(
+                "{} cannot send a {} reply here; ctrl-t picks another channel.",
+                crate::outbox::vendor_name(&self.addressing.provider),
+                self.channel
+            ));
+        }
+        if self.is_email() && self.subject.text().trim().is_empty() {
             return Some("An email needs a subject (Tab moves to it).".into());
         }
         None
     }
 
-    pub fn toggle_protocol(&mut self) {
-        self.protocol = match self.protocol {
-            Protocol::Text => Protocol::Email,
-            Protocol::Email => Protocol::Text,
-        };
-        self.field = if self.protocol == Protocol::Email && self.subject.text().is_empty() {
+    /// The next channel the vendor can send on here.
+    pub fn next_channel(&mut self) {
+        let channels = &self.addressing.channels;
+        if let Some(next) = channels
+            .iter()
+            .position(|c| *c == self.channel)
+            .map(|i| channels[(i + 1) % channels.len()].clone())
+            .or_else(|| channels.first().cloned())
+        {
+            self.channel = next;
+        }
+        self.field = if self.is_email() && self.subject.text().is_empty() {
             Field::Subject
         } else {
             Field::Body
@@ -163,8 +234,8 @@ impl Compose {
     }
 
     pub fn editing(&mut self) -> &mut Editor {
-        match (self.field, self.protocol) {
-            (Field::Subject, Protocol::Email) => &mut self.subject,
+        match self.field {
+            Field::Subject if self.is_email() => &mut self.subject,
             _ => &mut self.body,
         }
     }

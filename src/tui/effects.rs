@@ -3,10 +3,9 @@
 
 use super::compose::Addressing;
 use super::update::{Action, Effect};
-use crate::send::deliver;
-use crate::send::outbox::{Protocol, SendOptions};
+use crate::outbox::{Draft, NewSend, SendOptions};
 use crate::send::worker::Worker;
-use crate::store::{Draft, NewSend, Store, Watermark, new_client_id};
+use crate::store::{Store, Watermark, new_client_id};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -48,14 +47,14 @@ pub fn run(store: &mut Store, effect: Effect, worker: Option<&Worker>) -> Option
         // Our own commits do not move `data_version` for us: say the store changed.
         Effect::MarkRead(key) => store.mark_read(&key).map(|_| Some(changed_here())),
         Effect::MarkUnread(key) => store.mark_unread(&key).map(|_| Some(changed_here())),
-        Effect::LoadDraft(key) => load_draft(store, &key).map(Some),
+        Effect::LoadDraft(key) => load_draft(store, &key, worker).map(Some),
         Effect::SaveDraft(draft) => {
             return store.save_draft(&draft).err().map(|e| Action::DraftNotSaved {
-                key: draft.conversation.clone(),
+                key: draft.conversation_key.clone(),
                 why: crate::store::space::explain(&e, Some(store.path())).unwrap_or_else(|| format!("{e:#}")),
             });
         }
-        Effect::Send { draft, recipient } => enqueue(store, draft, recipient, worker).map(Some),
+        Effect::Send(send) => enqueue(store, send, worker).map(Some),
         // The effects thread looks for other writers after every effect.
         Effect::LookForWrites => Ok(None),
         Effect::Bell | Effect::Copy(_) | Effect::Quit | Effect::Editor { .. } => Ok(None),
@@ -63,28 +62,43 @@ pub fn run(store: &mut Store, effect: Effect, worker: Option<&Worker>) -> Option
     result.unwrap_or_else(|e| Some(Action::Failed(format!("{e:#}"))))
 }
 
-fn load_draft(store: &Store, key: &str) -> anyhow::Result<Action> {
+fn load_draft(store: &Store, key: &str, worker: Option<&Worker>) -> anyhow::Result<Action> {
     let target = store.target(key)?;
-    let addressing = Addressing {
-        phone: target.phone.clone(),
-        email: target.email.clone(),
-        blocked: deliver::unreachable(&target),
-    };
+    let mut channels = crate::send::channels(&target);
+    // The channel the customer last wrote on comes first: a new reply goes back the same way.
+    if let Some(default) = crate::send::default_channel(&target) {
+        channels.retain(|c| *c != default);
+        channels.insert(0, default);
+    }
+    // Without a worker the inbox already says sending is off (`State::sending_disabled`).
+    let no_credentials = worker.and_then(|w| w.cannot_send(&target.provider));
+    let blocked = channels.is_empty().then(|| {
+        format!(
+            "{} offers no way to reply in this conversation; reply from {}.",
+            crate::outbox::vendor_name(&target.provider),
+            crate::outbox::vendor_name(&target.provider)
+        )
+    });
     let draft = match store.load_draft(key)? {
         Some(d) => d,
-        None => {
-            // A new reply goes out the way the customer last wrote: email if that was email.
-            let last = store.thread_page_before(key, None, 1)?;
-            let email = last.first().is_some_and(|m| m.channel == "email");
-            Draft {
-                conversation: key.to_string(),
-                draft_id: new_client_id()?,
-                protocol: if email { Protocol::Email } else { Protocol::Text },
-                subject: None,
-                body: String::new(),
-                options: SendOptions::default(),
-            }
-        }
+        None => Draft {
+            conversation_key: key.to_string(),
+            draft_id: new_client_id()?,
+            channel: channels.first().cloned().unwrap_or(crate::model::Channel::Sms),
+            subject: None,
+            body: String::new(),
+            options: SendOptions::default(),
+        },
+    };
+    let addressing = Addressing {
+        provider: target.provider.clone(),
+        channels,
+        customer_channel: target.last_inbound_channel.clone(),
+        phone: target.phone.clone(),
+        email: target.email.clone(),
+        reply_to: target.last_inbound_email.clone(),
+        blocked,
+        no_credentials,
     };
     Ok(Action::DraftLoaded {
         key: key.to_string(),
@@ -93,14 +107,9 @@ fn load_draft(store: &Store, key: &str) -> anyhow::Result<Action> {
     })
 }
 
-fn enqueue(
-    store: &mut Store,
-    draft: Draft,
-    recipient: Option<String>,
-    worker: Option<&Worker>,
-) -> anyhow::Result<Action> {
-    let key = draft.conversation.clone();
-    let draft_id = draft.draft_id.clone();
+fn enqueue(store: &mut Store, send: NewSend, worker: Option<&Worker>) -> anyhow::Result<Action> {
+    let key = send.conversation_key.clone();
+    let draft_id = send.client_id.clone();
     let next_draft_id = new_client_id()?;
     let Some(worker) = worker else {
         return Ok(Action::Enqueued {
@@ -110,15 +119,7 @@ fn enqueue(
             next_draft_id,
         });
     };
-    let queued = store.enqueue(&NewSend {
-        client_id: draft.draft_id,
-        conversation: draft.conversation,
-        protocol: draft.protocol,
-        recipient,
-        subject: draft.subject,
-        body: draft.body,
-        options: draft.options,
-    });
+    let queued = store.enqueue(&send);
     let result = match queued {
         Ok(q) => {
             if q.created {

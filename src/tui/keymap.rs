@@ -31,7 +31,7 @@ pub enum Command {
     SendReply,
     LeaveReply,
     NextField,
-    ToggleProtocol,
+    NextChannel,
     ExternalEditor,
     /// Compose: open the send options (each then one letter).
     SendOptions,
@@ -232,10 +232,10 @@ const DEFAULTS: &[DefaultBinding] = &[
         false,
     ),
     (
-        Command::ToggleProtocol,
-        "toggle_protocol",
+        Command::NextChannel,
+        "next_channel",
         &["ctrl-t"],
-        "switch between text and email",
+        "send on the next channel the vendor can (text, email, WhatsApp, …)",
         Context::Compose,
         true,
     ),

@@ -5,9 +5,9 @@
 use super::compose::{Addressing, Compose, Field, Stage};
 use super::keymap::{Command, Context, Keymap};
 use super::state::{FILTERS, Focus, LIST_PAGE, Layout, Link, LinkPicker, State, THREAD_PAGE, ThreadView};
-use crate::model::{Conversation, Message};
-use crate::send::outbox::{OutboxEntry, OutboxStatus, Protocol};
-use crate::store::{ConversationFilter, Draft, Totals};
+use crate::model::{Conversation, Direction, Message};
+use crate::outbox::{Draft, NewSend, OutboxEntry, OutboxStatus};
+use crate::store::{ConversationFilter, Totals};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -85,11 +85,8 @@ pub enum Effect {
     MarkUnread(String),
     LoadDraft(String),
     SaveDraft(Draft),
-    /// Put the draft in the outbox (committed before anything is sent) and hand it to the sender.
-    Send {
-        draft: Draft,
-        recipient: Option<String>,
-    },
+    /// Put the reply in the outbox (committed before anything is sent) and hand it to the sender.
+    Send(NewSend),
     /// Suspend the screen and edit `text` in `$EDITOR` (run by the terminal loop).
     Editor {
         key: String,
@@ -159,7 +156,7 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
             if generation != state.generation {
                 return vec![]; // an answer to a query that has since been replaced
             }
-            let keep = state.selected_conversation().map(|c| c.id.clone());
+            let keep = state.selected_conversation().map(|c| c.conversation_key.clone());
             let got = rows.len();
             if append {
                 state.list.extend(rows);
@@ -177,7 +174,7 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
             state.loaded_once = true;
             // Live refreshes keep the selection on the same conversation wherever it moved.
             if let Some(key) = keep {
-                if let Some(i) = state.list.iter().position(|c| c.id == key) {
+                if let Some(i) = state.list.iter().position(|c| c.conversation_key == key) {
                     state.selected = i;
                 }
             }
@@ -193,10 +190,10 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
                 if let Some(c) = state
                     .list
                     .iter_mut()
-                    .find(|c| Some(&c.id) == open.as_ref() && c.unread > 0)
+                    .find(|c| Some(&c.conversation_key) == open.as_ref() && c.unread > 0)
                 {
                     c.unread = 0;
-                    effects.push(Effect::MarkRead(c.id.clone()));
+                    effects.push(Effect::MarkRead(c.conversation_key.clone()));
                 }
             }
             effects
@@ -223,12 +220,12 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
                 }
             } else {
                 // A refresh of the newest page: keep older pages already loaded before it.
-                let first_new = messages.first().map(|m| (m.at.clone(), m.id.clone()));
+                let first_new = messages.first().map(|m| (m.at, m.message_key.clone()));
                 let keep: Vec<Message> = match first_new {
                     Some(first) => t
                         .messages
                         .iter()
-                        .filter(|m| (m.at.clone(), m.id.clone()) < first)
+                        .filter(|m| (m.at, m.message_key.clone()) < first)
                         .cloned()
                         .collect(),
                     None => vec![],
@@ -273,7 +270,7 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
         }
         Action::DraftLoaded { key, draft, addressing } => {
             let open = state.thread.as_ref().is_some_and(|t| t.key == key);
-            if open && state.compose.as_ref().is_none_or(|c| c.conversation != key) {
+            if open && state.compose.as_ref().is_none_or(|c| c.conversation_key != key) {
                 state.compose = Some(Compose::from_draft(&draft, addressing));
                 state.dirty = true;
             }
@@ -289,7 +286,7 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
             let Some(c) = state
                 .compose
                 .as_mut()
-                .filter(|c| c.conversation == key && c.draft_id == draft_id)
+                .filter(|c| c.conversation_key == key && c.draft_id == draft_id)
             else {
                 return vec![];
             };
@@ -321,7 +318,7 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
         }
         Action::DraftNotSaved { key, why } => {
             let now = state.now_ms;
-            if let Some(c) = state.compose.as_mut().filter(|c| c.conversation == key) {
+            if let Some(c) = state.compose.as_mut().filter(|c| c.conversation_key == key) {
                 c.unsaved_since.get_or_insert(now);
             }
             state.notice = Some(format!(
@@ -349,7 +346,7 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
         }
         Action::EditorDone { key, result } => {
             state.dirty = true;
-            let Some(c) = state.compose.as_mut().filter(|c| c.conversation == key) else {
+            let Some(c) = state.compose.as_mut().filter(|c| c.conversation_key == key) else {
                 return vec![];
             };
             match result {
@@ -409,11 +406,7 @@ pub fn next_tick(state: &State) -> Option<i64> {
     // The list's "now", "5m", "3h", "2d": the rows on screen.
     let rows = state.layout.list_rows.max(1);
     for c in state.list.iter().skip(state.list_offset).take(rows) {
-        let Some(t) = c
-            .last_activity
-            .as_deref()
-            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-        else {
+        let Some(t) = c.last_activity else {
             continue;
         };
         let t = t.timestamp_millis();
@@ -462,10 +455,7 @@ fn on_compose_key(state: &mut State, keymap: &Keymap, key: KeyEvent) -> Vec<Effe
             let yes = matches!(key.code, KeyCode::Char('y' | 'Y')) && !key.modifiers.contains(KeyModifiers::CONTROL);
             if yes {
                 c.stage = Stage::Submitting;
-                return vec![Effect::Send {
-                    draft: c.draft(),
-                    recipient: c.recipient().map(str::to_string),
-                }];
+                return vec![Effect::Send(c.new_send())];
             }
             c.stage = Stage::Writing;
             return vec![];
@@ -525,27 +515,34 @@ fn on_compose_key(state: &mut State, keymap: &Keymap, key: KeyEvent) -> Vec<Effe
             return vec![];
         }
         Some(Command::SendOptions) => {
-            c.options_open = true;
+            if c.has_options() {
+                c.options_open = true;
+            } else {
+                let vendor = crate::outbox::vendor_name(&c.addressing.provider).to_string();
+                state.notice = Some(format!(
+                    "{vendor} sends the text as typed: the send options (signature, footers, vCard) are myKaarma's."
+                ));
+            }
             return vec![];
         }
         Some(Command::NextField) => {
             touched = false;
-            if c.protocol == Protocol::Email {
+            if c.is_email() {
                 c.field = match c.field {
                     Field::Subject => Field::Body,
                     Field::Body => Field::Subject,
                 };
             }
         }
-        Some(Command::ToggleProtocol) => c.toggle_protocol(),
+        Some(Command::NextChannel) => c.next_channel(),
         Some(Command::ExternalEditor) => {
             return vec![Effect::Editor {
-                key: c.conversation.clone(),
+                key: c.conversation_key.clone(),
                 text: c.editing().text(),
             }];
         }
         _ => {
-            let subject = c.protocol == Protocol::Email && c.field == Field::Subject;
+            let subject = c.is_email() && c.field == Field::Subject;
             if subject && key.code == KeyCode::Enter {
                 c.field = Field::Body; // a subject is one line
                 touched = false;
@@ -566,7 +563,11 @@ fn start_reply(state: &mut State) -> Vec<Effect> {
         None => state.notice = Some("The reply pane is still loading.".into()),
         Some(c) => match &c.addressing.blocked {
             Some(why) => state.notice = Some(why.clone()),
-            None => state.focus = Focus::Compose,
+            None => {
+                // A draft can be written without credentials; what to set is said at once, whole.
+                state.notice = c.addressing.no_credentials.clone();
+                state.focus = Focus::Compose;
+            }
         },
     }
     vec![]
@@ -578,7 +579,7 @@ fn resend(state: &mut State) -> Vec<Effect> {
         t.messages
             .iter()
             .rev()
-            .find(|m| m.direction == "outbound" && matches!(m.status.as_str(), "failed" | "unknown"))
+            .find(|m| m.direction == Direction::Outbound && m.status.needs_attention())
             .and_then(|m| m.body.clone())
     });
     let Some(body) = last else {
@@ -752,8 +753,8 @@ pub fn links_in(messages: &[Message]) -> Vec<Link> {
     };
     for m in messages.iter().rev() {
         let when =
-            m.at.as_deref()
-                .map(|a| a.get(..16).unwrap_or(a).replace('T', " "))
+            m.at.as_ref()
+                .map(|a| a.format("%Y-%m-%d %H:%M").to_string())
                 .unwrap_or_default();
         for a in &m.attachments {
             if let Some(url) = &a.url {
@@ -835,17 +836,17 @@ fn cycle_filter(state: &mut State, step: usize) -> Vec<Effect> {
 
 fn toggle_read(state: &mut State) -> Vec<Effect> {
     let target = match (&state.focus, &state.thread) {
-        (Focus::Thread, Some(t)) => state.list.iter_mut().find(|c| c.id == t.key),
+        (Focus::Thread, Some(t)) => state.list.iter_mut().find(|c| c.conversation_key == t.key),
         _ => state.list.get_mut(state.selected),
     };
     let Some(c) = target else { return vec![] };
     // Show the change at once; the store's answer arrives with the next refresh.
     if c.unread > 0 {
         c.unread = 0;
-        vec![Effect::MarkRead(c.id.clone())]
+        vec![Effect::MarkRead(c.conversation_key.clone())]
     } else {
         c.unread = 1;
-        vec![Effect::MarkUnread(c.id.clone())]
+        vec![Effect::MarkUnread(c.conversation_key.clone())]
     }
 }
 
@@ -853,7 +854,7 @@ fn open_selected(state: &mut State, focus: bool) -> Vec<Effect> {
     let Some(c) = state.list.get_mut(state.selected) else {
         return vec![];
     };
-    let key = c.id.clone();
+    let key = c.conversation_key.clone();
     let was_unread = c.unread > 0 && focus;
     if focus {
         c.unread = 0;
@@ -914,16 +915,12 @@ fn move_list(state: &mut State, command: Command) -> Vec<Effect> {
     if !state.list_complete && !state.list_loading && state.selected + page >= state.list.len() {
         if let Some(c) = state.list.last() {
             state.list_loading = true;
-            let at = c
-                .last_activity
-                .as_deref()
-                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                .map(|t| t.timestamp_millis());
+            let at = c.last_activity.map(|t| t.timestamp_millis());
             effects.push(Effect::LoadList {
                 generation: state.generation,
                 filter: state.store_filter(),
                 search: state.search.clone(),
-                after: Some((at.unwrap_or(0), c.id.clone())),
+                after: Some((at.unwrap_or(0), c.conversation_key.clone())),
                 limit: LIST_PAGE,
                 append: true,
             });
@@ -986,15 +983,11 @@ fn more_thread(state: &mut State) -> Vec<Effect> {
 /// Ask for the page of messages before the first one loaded.
 fn older_page(t: &mut ThreadView) -> Vec<Effect> {
     let Some(first) = t.messages.first() else { return vec![] };
-    let at = first
-        .at
-        .as_deref()
-        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-        .map(|d| d.timestamp_millis());
+    let at = first.at.map(|d| d.timestamp_millis());
     t.loading_older = true;
     vec![Effect::LoadThread {
         key: t.key.clone(),
-        before: Some((at.unwrap_or(0), first.id.clone())),
+        before: Some((at.unwrap_or(0), first.message_key.clone())),
         limit: THREAD_PAGE,
         older: true,
     }]

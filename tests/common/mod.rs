@@ -80,13 +80,20 @@ pub fn screen(h: &Headless<TestBackend>) -> String {
 pub fn open(h: &mut Headless<TestBackend>, key: &str) {
     h.press("g");
     for _ in 0..h.state.list.len() {
-        if h.state.selected_conversation().is_some_and(|c| c.id.starts_with(key)) {
+        if h.state
+            .selected_conversation()
+            .is_some_and(|c| c.conversation_key.starts_with(key))
+        {
             break;
         }
         h.press("j");
     }
     assert!(
-        h.state.selected_conversation().unwrap().id.starts_with(key),
+        h.state
+            .selected_conversation()
+            .unwrap()
+            .conversation_key
+            .starts_with(key),
         "{key} not in the list"
     );
     h.press("enter");

@@ -2,8 +2,9 @@
 //! (soft-wrapped), the subject for email, SMS length and parts, and the send options when typing.
 
 use super::View;
+use crate::model::Channel;
+use crate::outbox::{SendOptions, vendor_name};
 use crate::sanitize;
-use crate::send::outbox::{Protocol, SendOptions};
 use crate::send::sms;
 use crate::tui::compose::{Compose, Field, Stage};
 use crate::tui::keymap::Command;
@@ -23,7 +24,7 @@ pub fn rows(view: &View, height: u16) -> u16 {
     }
     let c = view.state.compose.as_ref();
     let lines = c.map_or(1, |c| c.body.0.lines().len() as u16);
-    let subject = c.is_some_and(|c| c.protocol == Protocol::Email) as u16;
+    let subject = c.is_some_and(|c| c.is_email()) as u16;
     // Border, subject, the text (3 rows when there is room, else 1), the options/question line;
     // the thread keeps its heading row.
     let room = height.saturating_sub(1);
@@ -71,16 +72,14 @@ pub fn draw(frame: &mut Frame, pane: Rect, view: &View) {
             ]),
         };
         let mut lines = vec![first];
-        if let Some(why) = s.sending_disabled.as_ref().filter(|_| c.addressing.blocked.is_none()) {
+        let cannot_send = s.sending_disabled.as_ref().or(c.addressing.no_credentials.as_ref());
+        if let Some(why) = cannot_send.filter(|_| c.addressing.blocked.is_none()) {
             lines.push(Line::from(Span::styled(
                 format!(" {}", sanitize::line(why)),
                 t.failed(),
             )));
         } else if c.addressing.blocked.is_none() {
-            lines.push(Line::from(Span::styled(
-                format!(" {}", options_line(&c.options, c.protocol)),
-                t.dim(),
-            )));
+            lines.push(Line::from(Span::styled(format!(" {}", settings_line(c)), t.dim())));
         }
         let lines: Vec<Line> = lines.into_iter().map(|l| Line::from(fit(&l.to_string(), w))).collect();
         frame.render_widget(Paragraph::new(lines), inner);
@@ -92,7 +91,7 @@ pub fn draw(frame: &mut Frame, pane: Rect, view: &View) {
         width: inner.width.saturating_sub(1),
         ..inner
     };
-    if c.protocol == Protocol::Email {
+    if c.is_email() {
         let row = Rect { height: 1, ..area };
         let label = "Subject: ";
         frame.render_widget(Paragraph::new(Span::styled(label, t.key())), row);
@@ -109,13 +108,7 @@ pub fn draw(frame: &mut Frame, pane: Rect, view: &View) {
         height: area.height.saturating_sub(1),
         ..area
     };
-    render_editor(
-        frame,
-        body,
-        &c.body,
-        c.field == Field::Body || c.protocol == Protocol::Text,
-        t,
-    );
+    render_editor(frame, body, &c.body, c.field == Field::Body || !c.is_email(), t);
     let last = Rect {
         y: area.y + area.height.saturating_sub(1),
         height: 1,
@@ -124,15 +117,23 @@ pub fn draw(frame: &mut Frame, pane: Rect, view: &View) {
     let bottom = match c.stage {
         Stage::Writing if c.options_open => Line::from(vec![
             Span::styled(" options: ", t.title()),
-            Span::raw(options_keys(&c.options, c.protocol, view)),
+            Span::raw(options_keys(&c.options, &c.channel, view)),
             Span::styled(" · esc done", t.dim()),
         ]),
         Stage::Confirming => Line::from(vec![
             Span::styled(
                 format!(
                     " Send this {} to {}? ",
-                    if c.protocol == Protocol::Text { "text" } else { "email" },
-                    sanitize::line(c.recipient().unwrap_or("the customer's preferred contact"))
+                    match c.channel {
+                        Channel::Sms => "text".to_string(),
+                        Channel::Email => "email".to_string(),
+                        _ => format!("{} message", channel_name(&c.channel)),
+                    },
+                    sanitize::line(c.recipient().unwrap_or(if c.has_options() {
+                        "the customer's preferred contact"
+                    } else {
+                        "the conversation"
+                    }))
                 ),
                 t.title(),
             ),
@@ -140,12 +141,19 @@ pub fn draw(frame: &mut Frame, pane: Rect, view: &View) {
             Span::styled(" send · other key: edit", t.dim()),
         ]),
         Stage::Submitting => Line::from(Span::styled(" handing it to the outbox…", t.pending())),
+        Stage::Writing if c.addressing.no_credentials.is_some() => Line::from(Span::styled(
+            format!(
+                " {}",
+                sanitize::line(c.addressing.no_credentials.as_deref().unwrap_or_default())
+            ),
+            t.failed(),
+        )),
         Stage::Writing => Line::from(vec![
-            Span::styled(format!(" {} ", options_line(&c.options, c.protocol)), t.dim()),
+            Span::styled(format!(" {} ", settings_line(c)), t.dim()),
             Span::styled(key(Command::SendReply), t.key()),
             Span::styled(" send ", t.dim()),
-            Span::styled(key(Command::SendOptions), t.key()),
-            Span::styled(" options ", t.dim()),
+            Span::styled(key(Command::NextChannel), t.key()),
+            Span::styled(" channel ", t.dim()),
             Span::styled(key(Command::ReplyHelp), t.key()),
             Span::styled(" help", t.dim()),
         ]),
@@ -175,16 +183,54 @@ fn render_editor(
     frame.render_widget(&e, area);
 }
 
-/// " Reply · TEXT to 3108170196 · 42/160 · 1 part ".
+/// How people call a channel.
+pub fn channel_name(channel: &Channel) -> String {
+    match channel {
+        Channel::Sms => "text".into(),
+        Channel::Email => "email".into(),
+        Channel::Whatsapp => "WhatsApp".into(),
+        Channel::Facebook => "Facebook".into(),
+        Channel::Instagram => "Instagram".into(),
+        Channel::Google => "Google".into(),
+        Channel::LiveChat => "live chat".into(),
+        other => other.as_str().replace('_', " "),
+    }
+}
+
+/// "by text", "by email", "on WhatsApp".
+fn channel_phrase(channel: &Channel) -> String {
+    match channel {
+        Channel::Sms | Channel::Email => format!("by {}", channel_name(channel)),
+        other => format!("on {}", channel_name(other)),
+    }
+}
+
+/// " Reply · text via myKaarma to 3108170196 · 42/160 · 1 part ".
 fn title(c: &Compose, focused: bool) -> String {
     if c.addressing.blocked.is_some() {
         return " Reply ".into();
     }
-    let to = sanitize::line(c.recipient().unwrap_or("preferred contact")).into_owned();
-    let mut title = format!(" Reply · {} to {to}", c.protocol.as_str());
-    if c.protocol == Protocol::Text && focused {
+    let mut title = format!(
+        " Reply · {} via {}",
+        channel_name(&c.channel),
+        vendor_name(&c.addressing.provider)
+    );
+    if let Some(to) = c.recipient() {
+        title.push_str(&format!(" to {}", sanitize::line(to)));
+    }
+    if c.channel == Channel::Sms && focused {
         // Counted as the customer's phone receives it: with the footer myKaarma appends.
-        let n = sms::length(&sms::as_delivered(&c.body.text(), &c.options));
+        let options = if c.has_options() {
+            c.options
+        } else {
+            SendOptions {
+                tcpa_footer: false,
+                signature: false,
+                footer: false,
+                ..c.options
+            }
+        };
+        let n = sms::length(&sms::as_delivered(&c.body.text(), &options));
         let parts = if n.segments == 1 {
             "1 part".to_string()
         } else {
@@ -195,7 +241,7 @@ fn title(c: &Compose, focused: bool) -> String {
         } else {
             n.units.to_string()
         };
-        let extra = match (c.options.signature, c.options.footer) {
+        let extra = match (options.signature, options.footer) {
             (false, false) => "",
             _ => " + signature/footer",
         };
@@ -208,16 +254,34 @@ fn title(c: &Compose, focused: bool) -> String {
     title
 }
 
-/// The send options at a glance: ● on, ○ off (a glyph, not only a colour).
-fn options_line(o: &SendOptions, protocol: Protocol) -> String {
-    let flag = |on: bool| if on { '●' } else { '○' };
+/// What the reply goes out with: myKaarma's send options, or, when the reply leaves on another
+/// channel than the customer's last message, that warning first.
+fn settings_line(c: &Compose) -> String {
     let mut parts = vec![];
-    if protocol == Protocol::Text {
+    if let Some(theirs) = c.addressing.customer_channel.as_ref().filter(|ch| **ch != c.channel) {
+        parts.push(format!(
+            "⚠ the customer wrote {}; this goes out {}",
+            channel_phrase(theirs),
+            channel_phrase(&c.channel)
+        ));
+    }
+    if c.has_options() {
+        parts.push(options_line(&c.options, &c.channel));
+    }
+    parts.join(" · ")
+}
+
+/// The send options at a glance: ● on, ○ off (a glyph, not only a colour).
+fn options_line(o: &SendOptions, channel: &Channel) -> String {
+    let flag = |on: bool| if on { '●' } else { '○' };
+    let text = *channel != Channel::Email;
+    let mut parts = vec![];
+    if text {
         parts.push(format!("TCPA{}", flag(o.tcpa_footer)));
     }
     parts.push(format!("sig{}", flag(o.signature)));
     parts.push(format!("footer{}", flag(o.footer)));
-    if protocol == Protocol::Text {
+    if text {
         parts.push(format!("vCard{}", flag(o.vcard)));
         parts.push(format!("queue{}", flag(o.queue_if_opted_out)));
     }
@@ -226,16 +290,17 @@ fn options_line(o: &SendOptions, protocol: Protocol) -> String {
 }
 
 /// The options line while it is open: each option's letter and state.
-fn options_keys(o: &SendOptions, protocol: Protocol, view: &View) -> String {
+fn options_keys(o: &SendOptions, channel: &Channel, view: &View) -> String {
     let flag = |on: bool| if on { '●' } else { '○' };
     let key = |c: Command| view.keymap.key_for(c).unwrap_or("?").to_string();
+    let text = *channel != Channel::Email;
     let mut parts = vec![];
-    if protocol == Protocol::Text {
+    if text {
         parts.push(format!("{} TCPA{}", key(Command::ToggleTcpa), flag(o.tcpa_footer)));
     }
     parts.push(format!("{} sig{}", key(Command::ToggleSignature), flag(o.signature)));
     parts.push(format!("{} footer{}", key(Command::ToggleFooter), flag(o.footer)));
-    if protocol == Protocol::Text {
+    if text {
         parts.push(format!("{} vCard{}", key(Command::ToggleVcard), flag(o.vcard)));
         parts.push(format!(
             "{} queue{}",

@@ -1,6 +1,6 @@
 //! The conversation list: one row per conversation, newest activity first.
 
-use super::{View, channel_glyph, relative};
+use super::{View, channel_glyph};
 use crate::sanitize;
 use crate::tui::state::Focus;
 use crate::width::{fit, pad};
@@ -58,16 +58,21 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &View) -> usize {
         let channel = match c.channels.as_slice() {
             _ if narrow => c.channels.iter().take(2).map(|c| channel_glyph(c)).collect::<String>(),
             [] => "? none".to_string(),
-            [one] => format!("{} {}", channel_glyph(one), one.replace('_', " ")),
+            [one] => format!("{} {}", channel_glyph(one), one.as_str().replace('_', " ")),
             [first, rest @ ..] => format!(
                 "{}{} {}+{}",
                 channel_glyph(first),
                 rest.iter().take(2).map(|c| channel_glyph(c)).collect::<String>(),
-                first.replace('_', " "),
+                first.as_str().replace('_', " "),
                 rest.len()
             ),
         };
-        let when = relative(s.now_ms, c.last_activity.as_deref(), &view.clock);
+        let now = crate::model::timestamp(s.now_ms).unwrap_or_default();
+        let when = c
+            .last_activity
+            .as_ref()
+            .map(|t| view.clock.ago(&now, t))
+            .unwrap_or_default();
         let unread_mark = if unread {
             format!("●{}", c.unread.min(99))
         } else {

@@ -4,7 +4,7 @@
 //! width or the look changed; the thread then takes only the lines on screen.
 
 use super::{View, channel_glyph};
-use crate::model::Message;
+use crate::model::{Direction, Message, Status, channel_label};
 use crate::sanitize;
 use crate::width::{fit, width};
 use ratatui::style::Style;
@@ -38,7 +38,7 @@ pub fn block(m: &Message, w: usize, view: &View) -> Rc<Block> {
     let look = (view.theme.color, view.clock.offset_secs, view.state.people.len());
     MEMO.with(|memo| {
         let mut memo = memo.borrow_mut();
-        if let Some(hit) = memo.get(&m.id)
+        if let Some(hit) = memo.get(&m.message_key)
             && hit.width == w
             && hit.look == look
             && hit.message == *m
@@ -50,7 +50,7 @@ pub fn block(m: &Message, w: usize, view: &View) -> Rc<Block> {
         }
         let block = Rc::new(render(m, w, view));
         memo.insert(
-            m.id.clone(),
+            m.message_key.clone(),
             Memo {
                 message: m.clone(),
                 width: w,
@@ -66,16 +66,16 @@ fn status_label(m: &Message) -> (String, fn(&crate::tui::theme::Theme) -> Style)
     if m.draft {
         return ("✎ draft".into(), |t| t.pending());
     }
-    match m.status.as_str() {
-        "received" => (String::new(), |t| t.dim()),
-        "pending" | "queued" => (format!("◷ {}", m.status), |t| t.pending()),
-        "sending" => ("… sending".into(), |t| t.pending()),
-        "accepted" => ("◷ accepted".into(), |t| t.pending()),
-        "sent" => ("✓ sent".into(), |t| t.ok()),
-        "delivered" => ("✓✓ delivered".into(), |t| t.ok()),
-        "read" => ("✓✓ read".into(), |t| t.ok()),
-        "failed" => ("✗ failed".into(), |t| t.failed()),
-        _ => ("? unknown".into(), |t| t.failed()),
+    match &m.status {
+        Status::Received => (String::new(), |t| t.dim()),
+        Status::Pending | Status::Queued => (format!("◷ {}", m.status), |t| t.pending()),
+        Status::Sending => ("… sending".into(), |t| t.pending()),
+        Status::Accepted => ("◷ accepted".into(), |t| t.pending()),
+        Status::Sent => ("✓ sent".into(), |t| t.ok()),
+        Status::Delivered => ("✓✓ delivered".into(), |t| t.ok()),
+        Status::Read => ("✓✓ read".into(), |t| t.ok()),
+        Status::Failed => ("✗ failed".into(), |t| t.failed()),
+        Status::Unknown(_) => ("? unknown".into(), |t| t.failed()),
     }
 }
 
@@ -85,21 +85,21 @@ fn render(m: &Message, w: usize, view: &View) -> Block {
     let t = view.theme;
     let mut lines: Vec<Line<'static>> = vec![];
     {
-        let when = m.at.as_deref().and_then(|a| view.clock.parse(a));
+        let when = m.at.as_ref().map(|a| view.clock.local_time(a));
         let day = when
             .map(|d| d.format("%a %-d %b %Y").to_string())
             .unwrap_or_else(|| "time unknown".into());
-        let (indent, glyph, dir_style) = match m.direction.as_str() {
-            "inbound" => (1, "←", t.inbound()),
-            "outbound" => ((w / 4).clamp(2, 30), "→", t.outbound()),
-            _ => ((w / 8).clamp(2, 12), "•", t.internal()),
+        let (indent, glyph, dir_style) = match m.direction {
+            Direction::Inbound => (1, "←", t.inbound()),
+            Direction::Outbound => ((w / 4).clamp(2, 30), "→", t.outbound()),
+            Direction::Internal => ((w / 8).clamp(2, 12), "•", t.internal()),
         };
         let inner = w.saturating_sub(indent + 2).max(10);
         let pad_str = " ".repeat(indent);
         let time = when.map(|d| d.format("%H:%M").to_string()).unwrap_or_default();
         let sender = sanitize::line(&who(m.sender.as_deref().unwrap_or(""), &view.state.people)).into_owned();
         let (status, status_style) = status_label(m);
-        let channel = sanitize::line(&m.channel).replace('_', " ");
+        let channel = sanitize::line(&channel_label(&m.channel)).replace('_', " ");
         // The status word is never cut: the sender, then the channel's word, give way first.
         let lead = format!("{glyph} {time} ");
         let status_part = if status.is_empty() {
@@ -140,7 +140,7 @@ fn render(m: &Message, w: usize, view: &View) -> Block {
                 Span::styled(text, style),
             ])
         };
-        if let (Some(detail), true) = (&m.status_detail, matches!(m.status.as_str(), "failed" | "unknown")) {
+        if let (Some(detail), true) = (&m.status_detail, m.status.needs_attention()) {
             for chunk in textwrap::wrap(&sanitize::line(detail), inner) {
                 lines.push(bar(t.failed(), chunk.into_owned()));
             }
@@ -151,20 +151,7 @@ fn render(m: &Message, w: usize, view: &View) -> Block {
             }
         }
         if let Some(call) = &m.call {
-            let duration = call
-                .duration_s
-                .filter(|d| *d > 0)
-                .map(|d| format!(" {}:{:02}", d / 60, d % 60))
-                .unwrap_or_default();
-            let detail = call
-                .outcome_detail
-                .as_deref()
-                .map(|d| format!(" ({})", sanitize::line(d)))
-                .unwrap_or_default();
-            lines.push(bar(
-                t.plain(),
-                format!("☎ call {}{detail}{duration}", call.outcome.replace('_', " ")),
-            ));
+            lines.push(bar(t.plain(), format!("☎ {}", call.summary())));
             if let Some(url) = &call.recording_url {
                 lines.push(bar(t.dim(), fit(&format!("recording: {}", sanitize::line(url)), inner)));
             }

@@ -12,30 +12,12 @@ mod thread;
 use super::keymap::Keymap;
 use super::state::{Focus, Layout, State};
 use super::theme::Theme;
+pub use crate::when::Clock;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Rect};
 
 /// Columns from which list and thread sit side by side.
 pub const WIDE: u16 = 100;
-
-/// Local-time offset applied to displayed times (fixed in tests).
-#[derive(Debug, Clone, Copy)]
-pub struct Clock {
-    pub offset_secs: i32,
-}
-
-impl Clock {
-    pub fn local() -> Clock {
-        Clock {
-            offset_secs: chrono::Local::now().offset().local_minus_utc(),
-        }
-    }
-
-    pub fn parse(&self, rfc3339: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
-        let t = chrono::DateTime::parse_from_rfc3339(rfc3339).ok()?;
-        Some(t.with_timezone(&chrono::FixedOffset::east_opt(self.offset_secs)?))
-    }
-}
 
 pub struct View<'a> {
     pub state: &'a State,
@@ -170,24 +152,9 @@ fn split<const N: usize>(area: Rect, direction: Direction, constraints: [Constra
         .areas(area)
 }
 
-/// "now", "5m", "3h", "2d", or a date.
-pub fn relative(now_ms: i64, rfc3339: Option<&str>, clock: &Clock) -> String {
-    let Some(t) = rfc3339.and_then(|s| clock.parse(s)) else {
-        return String::new();
-    };
-    let secs = (now_ms - t.timestamp_millis()) / 1000;
-    match secs {
-        s if s < 60 => "now".into(),
-        s if s < 3600 => format!("{}m", s / 60),
-        s if s < 86_400 => format!("{}h", s / 3600),
-        s if s < 7 * 86_400 => format!("{}d", s / 86_400),
-        _ => t.format("%b %-d").to_string(),
-    }
-}
-
 /// A single-width glyph per channel; shown next to the channel's word, never instead of it.
-pub fn channel_glyph(channel: &str) -> &'static str {
-    match channel.split(':').next().unwrap_or("") {
+pub fn channel_glyph(channel: &crate::model::Channel) -> &'static str {
+    match channel.as_str() {
         "sms" => "✆",
         "email" => "✉",
         "voice" => "☎",

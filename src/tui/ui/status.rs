@@ -86,7 +86,7 @@ pub fn draw(frame: &mut Frame, bar: Rect, hints: Rect, view: &View) {
                     (Command::LeaveReply, "back (draft kept)", 1),
                     (Command::ReplyHelp, "help", 0),
                     (Command::SendOptions, "options", 2),
-                    (Command::ToggleProtocol, "text/email", 3),
+                    (Command::NextChannel, "channel", 3),
                     (Command::ExternalEditor, "$EDITOR", 4),
                 ],
             };

@@ -16,7 +16,7 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &View) -> (usize, usize) {
     let t = view.theme;
     let Some(thread) = &s.thread else { return (0, 0) };
     let w = area.width as usize;
-    let conversation = s.list.iter().find(|c| c.id == thread.key);
+    let conversation = s.list.iter().find(|c| c.conversation_key == thread.key);
     let heading = match conversation {
         Some(c) => {
             let mut parts = vec![];
@@ -26,7 +26,12 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &View) -> (usize, usize) {
             if parts.is_empty() {
                 parts.push("(unknown contact)".into());
             }
-            format!(" {} · {} · {}", parts.join(" · "), c.provider, c.channels.join(", "))
+            format!(
+                " {} · {} · {}",
+                parts.join(" · "),
+                c.provider,
+                c.channels.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+            )
         }
         None => format!(" {}", sanitize::line(&thread.key)),
     };

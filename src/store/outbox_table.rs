@@ -1,103 +1,53 @@
-//! Drafts and the outbox. Every step of a send is its own committed transaction, so whatever
-//! happens to the process, the row says how far the message got: `queued` (ours alone), `sending`
-//! (the request may be on the wire), then whatever myKaarma, its callbacks or its webhooks report.
+//! The outbox table. Every step of a send is its own committed transaction, so whatever happens to
+//! the process, the row says how far the message got: `queued` (ours alone), `sending` (the request
+//! may be on the wire), then whatever the vendor's answer, callbacks, webhooks or lookups report.
 
 use super::Store;
+use crate::model::{Channel, Direction, Provider, Status, timestamp};
+use crate::outbox::{Enqueued, NewSend, OutboxEntry, OutboxStatus, Problem, Report, Target};
 use crate::providers::{Change, Parsed};
-use crate::send::outbox::{OutboxEntry, OutboxStatus, Problem, Protocol, SendOptions};
-use crate::send::wire::SendResponse;
 use anyhow::{Context, Result, bail};
 use rusqlite::{OptionalExtension, Row, Transaction, TransactionBehavior, params};
-
-/// A reply being written, saved per conversation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Draft {
-    pub conversation: String,
-    /// Random; the outbox's `client_id` when this draft is sent, so it can be sent only once.
-    pub draft_id: String,
-    pub protocol: Protocol,
-    pub subject: Option<String>,
-    pub body: String,
-    pub options: SendOptions,
-}
-
-/// A reply to put in the outbox.
-#[derive(Debug, Clone)]
-pub struct NewSend {
-    /// One send per client id, ever: a draft's id, or a script's idempotency key.
-    pub client_id: String,
-    pub conversation: String,
-    pub protocol: Protocol,
-    pub recipient: Option<String>,
-    pub subject: Option<String>,
-    pub body: String,
-    pub options: SendOptions,
-}
-
-/// The outbox entry, and whether this call created it (false: the client id was sent before).
-#[derive(Debug, Clone)]
-pub struct Enqueued {
-    pub entry: OutboxEntry,
-    pub created: bool,
-    pub callback_token: String,
-}
-
-/// What one attempt (or a report about it) says.
-#[derive(Debug, Clone, Default)]
-pub struct Report {
-    pub status: Option<OutboxStatus>,
-    pub http_status: Option<u16>,
-    pub message_uuid: Option<String>,
-    pub errors: Vec<Problem>,
-    pub warnings: Vec<Problem>,
-    pub next_try_at: Option<i64>,
-}
-
-/// What the sender needs to address a myKaarma conversation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Target {
-    pub conversation: String,
-    pub provider: String,
-    pub department_uuid: Option<String>,
-    pub customer_uuid: Option<String>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub channels: Vec<String>,
-}
 
 pub fn new_client_id() -> Result<String> {
     crate::random::hex(16)
 }
 
-const ENTRY_COLUMNS: &str = "id, client_id, conversation_key, protocol, recipient, subject, body, options, status,
-     created_at, status_at, attempts, http_status, message_uuid, message_key, errors, warnings";
+const ENTRY_COLUMNS: &str = "id, client_id, conversation_key, channel, recipient, subject, body, options, status,
+     created_at, status_at, attempts, http_status, vendor_message_id, message_key, errors, warnings, provider,
+     reply_to, next_try_at";
 
 fn entry_row(r: &Row) -> rusqlite::Result<OutboxEntry> {
     let json = |i: usize| -> rusqlite::Result<Vec<Problem>> {
         let text: Option<String> = r.get(i)?;
         Ok(text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default())
     };
-    let protocol: String = r.get(3)?;
+    let channel: String = r.get(3)?;
     let options: String = r.get(7)?;
     let status: String = r.get(8)?;
+    let provider: String = r.get(17)?;
+    let at = |i: usize| -> rusqlite::Result<_> { Ok(timestamp(r.get(i)?).unwrap_or_default()) };
     Ok(OutboxEntry {
         id: r.get(0)?,
         client_id: r.get(1)?,
-        conversation: r.get(2)?,
-        protocol: Protocol::parse(&protocol).unwrap_or_default(),
+        conversation_key: r.get(2)?,
+        provider: Provider::parse(&provider),
+        channel: Channel::parse(&channel),
         recipient: r.get(4)?,
         subject: r.get(5)?,
         body: r.get(6)?,
         options: serde_json::from_str(&options).unwrap_or_default(),
         status: OutboxStatus::parse(&status).unwrap_or(OutboxStatus::Unknown),
-        created_at: super::rfc3339(r.get(9)?),
-        status_at: super::rfc3339(r.get(10)?),
+        created_at: at(9)?,
+        status_at: at(10)?,
         attempts: r.get(11)?,
         http_status: r.get(12)?,
-        message_uuid: r.get(13)?,
+        vendor_message_id: r.get(13)?,
         message_key: r.get(14)?,
         errors: json(15)?,
         warnings: json(16)?,
+        reply_to: r.get(18)?,
+        next_try_at: r.get::<_, Option<i64>>(19)?.and_then(timestamp),
     })
 }
 
@@ -114,7 +64,7 @@ fn load(tx: &rusqlite::Connection, id: i64) -> Result<Option<OutboxEntry>> {
 
 /// Apply a report to an entry inside `tx`, moving its status only forward. Returns whether the
 /// status changed.
-fn apply(tx: &Transaction, id: i64, report: &Report) -> Result<bool> {
+pub(super) fn apply(tx: &Transaction, id: i64, report: &Report) -> Result<bool> {
     let Some(current) = load(tx, id)? else {
         return Ok(false);
     };
@@ -131,10 +81,10 @@ fn apply(tx: &Transaction, id: i64, report: &Report) -> Result<bool> {
             status       = coalesce(?2, status),
             status_at    = CASE WHEN ?2 IS NULL THEN status_at ELSE ?3 END,
             http_status  = coalesce(?4, http_status),
-            message_uuid = coalesce(message_uuid, ?5),
+            vendor_message_id = coalesce(vendor_message_id, ?5),
             errors       = CASE WHEN ?2 IS NOT NULL AND ?6 IS NOT NULL THEN ?6 ELSE errors END,
             warnings     = coalesce(?7, warnings),
-            next_try_at  = CASE WHEN ?2 = 'queued' THEN ?8 ELSE next_try_at END,
+            next_try_at  = CASE WHEN ?2 IS NULL THEN coalesce(?8, next_try_at) ELSE ?8 END,
             sending_pid  = CASE WHEN ?2 IS NULL OR ?2 = 'sending' THEN sending_pid ELSE NULL END
          WHERE id = ?1",
     )?
@@ -143,13 +93,13 @@ fn apply(tx: &Transaction, id: i64, report: &Report) -> Result<bool> {
         next.map(|s| s.as_str()),
         now,
         report.http_status,
-        report.message_uuid,
+        report.vendor_message_id,
         errors,
         warnings,
         report.next_try_at
     ])?;
     if next.is_some() {
-        refresh_counts(tx, &current.conversation)?;
+        refresh_counts(tx, &current.conversation_key)?;
     }
     Ok(next.is_some())
 }
@@ -167,62 +117,6 @@ fn refresh_counts(tx: &Transaction, conversation: &str) -> Result<()> {
 }
 
 impl Store {
-    pub fn load_draft(&self, conversation: &str) -> Result<Option<Draft>> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT conversation_key, draft_id, protocol, subject, body, options FROM drafts WHERE conversation_key = ?1",
-            )?
-            .query_row([conversation], |r| {
-                let protocol: String = r.get(2)?;
-                let options: String = r.get(5)?;
-                Ok(Draft {
-                    conversation: r.get(0)?,
-                    draft_id: r.get(1)?,
-                    protocol: Protocol::parse(&protocol).unwrap_or_default(),
-                    subject: r.get(3)?,
-                    body: r.get(4)?,
-                    options: serde_json::from_str(&options).unwrap_or_default(),
-                })
-            })
-            .optional()?)
-    }
-
-    /// Save a draft; an empty one is removed. A draft whose id was already sent is not brought back.
-    pub fn save_draft(&mut self, d: &Draft) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let sent = tx
-            .prepare_cached("SELECT 1 FROM outbox WHERE client_id = ?1")?
-            .query_row([&d.draft_id], |_| Ok(()))
-            .optional()?
-            .is_some();
-        if d.body.trim().is_empty() && d.subject.as_deref().is_none_or(|s| s.trim().is_empty()) {
-            tx.execute(
-                "DELETE FROM drafts WHERE conversation_key = ?1 AND draft_id = ?2",
-                params![d.conversation, d.draft_id],
-            )?;
-        } else if !sent {
-            tx.prepare_cached(
-                "INSERT INTO drafts (conversation_key, draft_id, protocol, subject, body, options, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (conversation_key) DO UPDATE SET draft_id = excluded.draft_id,
-                    protocol = excluded.protocol, subject = excluded.subject, body = excluded.body,
-                    options = excluded.options, updated_at = excluded.updated_at",
-            )?
-            .execute(params![
-                d.conversation,
-                d.draft_id,
-                d.protocol.as_str(),
-                d.subject,
-                d.body,
-                serde_json::to_string(&d.options)?,
-                now_ms()
-            ])?;
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
     /// Put a reply in the outbox as `queued`, with its callback token, and retire the draft it came
     /// from, in one transaction. A client id seen before returns the existing entry instead.
     pub fn enqueue(&mut self, send: &NewSend) -> Result<Enqueued> {
@@ -230,19 +124,21 @@ impl Store {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let n = tx
             .prepare_cached(
-                "INSERT INTO outbox (client_id, conversation_key, protocol, recipient, subject, body, options, status,
-                                     created_at, status_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', ?8, ?8) ON CONFLICT (client_id) DO NOTHING",
+                "INSERT INTO outbox (client_id, conversation_key, channel, recipient, subject, body, options, status,
+                                     created_at, status_at, provider, reply_to)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', ?8, ?8, ?9, ?10) ON CONFLICT (client_id) DO NOTHING",
             )?
             .execute(params![
                 send.client_id,
-                send.conversation,
-                send.protocol.as_str(),
+                send.conversation_key,
+                send.channel.as_str(),
                 send.recipient,
                 send.subject,
                 send.body,
                 serde_json::to_string(&send.options)?,
-                now
+                now,
+                send.provider.as_str(),
+                send.reply_to
             ])?;
         let id: i64 = tx.query_row("SELECT id FROM outbox WHERE client_id = ?1", [&send.client_id], |r| {
             r.get(0)
@@ -255,7 +151,7 @@ impl Store {
             )?;
             tx.execute(
                 "DELETE FROM drafts WHERE conversation_key = ?1 AND draft_id = ?2",
-                params![send.conversation, send.client_id],
+                params![send.conversation_key, send.client_id],
             )?;
             token
         } else {
@@ -360,6 +256,30 @@ impl Store {
         Ok(due)
     }
 
+    /// Accepted replies due a status lookup at their vendor (their webhook has not come), with how
+    /// many lookups each has had.
+    pub fn due_lookups(&self) -> Result<Vec<(OutboxEntry, i64)>> {
+        let mut q = self.conn.prepare_cached(&format!(
+            "SELECT {ENTRY_COLUMNS}, lookups FROM outbox
+             WHERE status IN ('accepted', 'sent') AND next_try_at IS NOT NULL AND next_try_at <= ?1
+               AND vendor_message_id IS NOT NULL ORDER BY id LIMIT 100"
+        ))?;
+        let rows = q.query_map([now_ms()], |r| Ok((entry_row(r)?, r.get(20)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Record what a status lookup learned; one lookup more is counted, and the next is due when
+    /// the report says (never, without one).
+    pub fn record_lookup(&mut self, id: i64, report: &Report) -> Result<OutboxEntry> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.prepare_cached("UPDATE outbox SET lookups = lookups + 1, next_try_at = ?2 WHERE id = ?1")?
+            .execute(params![id, report.next_try_at])?;
+        apply(&tx, id, report)?;
+        let entry = load(&tx, id)?.context("no such outbox entry")?;
+        tx.commit()?;
+        Ok(entry)
+    }
+
     /// `sending` entries whose sender is gone (its process died, or it has been longer than any
     /// request may take) become `unknown`: the request may have reached myKaarma.
     pub fn sweep_interrupted(&mut self, longest_request_ms: i64) -> Result<usize> {
@@ -387,17 +307,17 @@ impl Store {
         Ok(swept)
     }
 
-    /// Where a conversation's replies go, when it is a myKaarma conversation.
-    pub fn target(&self, conversation: &str) -> Result<Target> {
+    /// Where a conversation's replies go.
+    pub fn target(&self, conversation_key: &str) -> Result<Target> {
         let row = self
             .conn
             .query_row(
-                "SELECT key, provider, vendor_contact_id, contact_phone, contact_email, channels
+                "SELECT id, provider, vendor_contact_id, contact_phone, contact_email, channels
                  FROM conversations WHERE key = ?1",
-                [conversation],
+                [conversation_key],
                 |r| {
                     Ok((
-                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(0)?,
                         r.get::<_, String>(1)?,
                         r.get::<_, Option<String>>(2)?,
                         r.get::<_, Option<String>>(3)?,
@@ -407,62 +327,57 @@ impl Store {
                 },
             )
             .optional()?;
-        let Some((key, provider, contact_id, phone, email, channels)) = row else {
-            bail!("no conversation `{conversation}`");
+        let Some((id, provider, contact_id, phone, email, channels)) = row else {
+            bail!("no conversation `{conversation_key}`");
         };
-        // myKaarma conversation keys are `mykaarma:{customer}@{department}`.
-        let department = key
-            .strip_prefix("mykaarma:")
-            .and_then(|rest| rest.rsplit_once('@'))
-            .map(|(_, d)| d.to_string());
+        let last_inbound = |only_email: bool| -> Result<Option<(String, String)>> {
+            Ok(self
+                .conn
+                .prepare_cached(
+                    "SELECT channel, provider_message_id FROM messages
+                     WHERE conversation_id = ?1 AND direction = 'inbound' AND draft = 0 AND (NOT ?2 OR channel = 'email')
+                     ORDER BY at DESC, key DESC LIMIT 1",
+                )?
+                .query_row(params![id, only_email], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?)
+        };
         Ok(Target {
-            conversation: key,
-            provider,
-            department_uuid: department,
-            customer_uuid: contact_id,
+            vendor_conversation_id: conversation_key
+                .split_once(':')
+                .map_or(conversation_key, |(_, rest)| rest)
+                .to_string(),
+            conversation_key: conversation_key.to_string(),
+            provider: Provider::parse(&provider),
+            vendor_contact_id: contact_id,
             phone,
             email,
             channels: channels
                 .split(',')
                 .filter(|c| !c.is_empty())
-                .map(str::to_string)
+                .map(Channel::parse)
                 .collect(),
+            last_inbound_channel: last_inbound(false)?.map(|(c, _)| Channel::parse(&c)),
+            last_inbound_email: last_inbound(true)?.map(|(_, id)| id),
         })
     }
+}
+
+/// Record a send callback's report for entry `outbox_id`, inside the transaction that stored it.
+pub(super) fn apply_callback(tx: &Transaction, outbox_id: i64, report: &Report) -> Result<()> {
+    apply(tx, outbox_id, report)?;
+    Ok(())
 }
 
 fn process_alive(pid: i64) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
-/// A send callback for entry `outbox_id`, inside the transaction that stored it.
-pub(super) fn apply_callback(tx: &Transaction, outbox_id: i64, body: &[u8]) -> Result<()> {
-    let Ok(cb) = serde_json::from_slice::<SendResponse>(body) else {
-        return Ok(()); // stored as rejected for inspection; nothing to apply
-    };
-    let status = if cb.succeeded() {
-        Some(OutboxStatus::Sent)
-    } else if cb.failed() {
-        Some(OutboxStatus::Failed)
-    } else {
-        None
-    };
-    let report = Report {
-        status,
-        message_uuid: cb.message_uuid.clone(),
-        errors: cb.problems(),
-        warnings: cb.warning_problems(),
-        ..Report::default()
-    };
-    apply(tx, outbox_id, &report)?;
-    Ok(())
-}
-
-/// After a batch of webhook events is folded: tie our open outbox entries to the myKaarma messages
+/// After a batch of webhook events is folded: tie our open outbox entries to the vendor messages
 /// they became, and let the messages' statuses move them on.
 ///
-/// An entry with a `messageUUID` matches `messageDTO.uuid`. One whose answer was lost (`unknown`,
-/// `sending`) has no uuid; it matches the one outbound message in its conversation, sent after it
+/// An entry with the vendor's message id (myKaarma `messageUUID`, HighLevel `messageId`, Partoo
+/// `message_id`) matches the message reported with that id. One whose answer was lost (`unknown`,
+/// `sending`) has no id; it matches the one outbound message in its conversation, sent after it
 /// was queued, whose text starts with ours (myKaarma appends signatures and footers).
 pub(super) fn reconcile(tx: &Transaction, parsed: &[Parsed]) -> Result<()> {
     let open: i64 = tx
@@ -479,16 +394,13 @@ pub(super) fn reconcile(tx: &Transaction, parsed: &[Parsed]) -> Result<()> {
         };
         for change in changes {
             let Change::Message(part) = change else { continue };
-            if !part.key.starts_with("mykaarma:") {
-                continue;
-            }
             link_message(tx, &part.conversation.key, &part.key, &part.provider_message_id)?;
         }
     }
     Ok(())
 }
 
-fn link_message(tx: &Transaction, conversation: &str, message_key: &str, uuid: &str) -> Result<()> {
+fn link_message(tx: &Transaction, conversation_key: &str, message_key: &str, vendor_id: &str) -> Result<()> {
     let message = tx
         .prepare_cached("SELECT direction, body, status, status_detail, at FROM messages WHERE key = ?1 AND draft = 0")?
         .query_row([message_key], |r| {
@@ -504,21 +416,21 @@ fn link_message(tx: &Transaction, conversation: &str, message_key: &str, uuid: &
     let Some((direction, body, status, detail, at)) = message else {
         return Ok(());
     };
-    if direction != "outbound" {
+    if Direction::parse(&direction) != Some(Direction::Outbound) {
         return Ok(());
     }
     let mut id: Option<i64> = tx
-        .prepare_cached("SELECT id FROM outbox WHERE message_uuid = ?1 OR message_key = ?2 LIMIT 1")?
-        .query_row(params![uuid, message_key], |r| r.get(0))
+        .prepare_cached("SELECT id FROM outbox WHERE vendor_message_id = ?1 OR message_key = ?2 LIMIT 1")?
+        .query_row(params![vendor_id, message_key], |r| r.get(0))
         .optional()?;
     if id.is_none() {
         let candidates: Vec<(i64, String)> = tx
             .prepare_cached(
                 "SELECT id, body FROM outbox
                  WHERE status IN ('sending', 'unknown', 'accepted') AND conversation_key = ?1
-                   AND message_uuid IS NULL AND message_key IS NULL AND created_at <= ?2 + 300000",
+                   AND vendor_message_id IS NULL AND message_key IS NULL AND created_at <= ?2 + 300000",
             )?
-            .query_map(params![conversation, at], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map(params![conversation_key, at], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let text = body.as_deref().map(squash).unwrap_or_default();
         let matching: Vec<i64> = candidates
@@ -531,14 +443,11 @@ fn link_message(tx: &Transaction, conversation: &str, message_key: &str, uuid: &
         }
     }
     let Some(id) = id else { return Ok(()) };
-    tx.prepare_cached("UPDATE outbox SET message_key = ?2, message_uuid = coalesce(message_uuid, ?3) WHERE id = ?1")?
-        .execute(params![id, message_key, uuid])?;
-    let next = match status.as_str() {
-        "sent" => Some(OutboxStatus::Sent),
-        "delivered" | "read" => Some(OutboxStatus::Delivered),
-        "failed" => Some(OutboxStatus::Failed),
-        _ => None,
-    };
+    tx.prepare_cached(
+        "UPDATE outbox SET message_key = ?2, vendor_message_id = coalesce(vendor_message_id, ?3) WHERE id = ?1",
+    )?
+    .execute(params![id, message_key, vendor_id])?;
+    let next = OutboxStatus::from_message(&Status::parse(&status));
     let errors = match (next, detail) {
         (Some(OutboxStatus::Failed), Some(d)) => vec![Problem {
             code: "DELIVERY_FAILED".into(),

@@ -2,7 +2,8 @@
 //! request body, and the response shape that callbacks share. Both the sender and the sandbox use
 //! these, so they cannot drift apart.
 
-use super::outbox::{Problem, Protocol, SendOptions};
+use crate::model::Channel;
+use crate::outbox::{Problem, SendOptions};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -48,7 +49,7 @@ pub struct SendingAttributes {
 
 impl SendRequest {
     pub fn new(
-        protocol: Protocol,
+        channel: &Channel,
         subject: Option<&str>,
         body: &str,
         recipient: Option<&str>,
@@ -56,12 +57,12 @@ impl SendRequest {
         callback_url: Option<String>,
         meta: BTreeMap<String, String>,
     ) -> SendRequest {
-        let text = protocol == Protocol::Text;
+        let text = *channel != Channel::Email;
         SendRequest {
             message_attributes: Some(MessageAttributes {
                 body: Some(body.to_string()),
                 is_manual: Some(true),
-                protocol: Some(protocol.as_str().into()),
+                protocol: Some(if text { "TEXT" } else { "EMAIL" }.into()),
                 kind: Some("OUTGOING".into()),
                 subject: subject.filter(|_| !text).map(str::to_string),
             }),
@@ -135,7 +136,7 @@ impl SendResponse {
             .iter()
             .flatten()
             .map(|e| {
-                Problem::new(
+                problem(
                     e.error_code.as_deref().unwrap_or("UNSPECIFIED_ERROR"),
                     e.error_description.clone(),
                 )
@@ -148,7 +149,7 @@ impl SendResponse {
             .iter()
             .flatten()
             .map(|w| {
-                Problem::new(
+                problem(
                     w.warning_code.as_deref().unwrap_or("UNSPECIFIED_WARNING"),
                     w.warning_description.clone(),
                 )
@@ -164,6 +165,11 @@ impl SendResponse {
             _ => None,
         }
     }
+}
+
+/// A myKaarma code with our words for it.
+fn problem(code: &str, description: Option<String>) -> Problem {
+    Problem::vendor(code, description, super::codes::advice(code))
 }
 
 /// The `callbackMetaData` key carrying our outbox id.

@@ -84,7 +84,13 @@ impl Store {
     }
 
     /// Store a send callback if its token is one we issued; an unknown token changes nothing.
-    pub fn ingest_callback(&mut self, token: &str, body: &[u8], parsed: &Parsed) -> Result<CallbackStored> {
+    pub fn ingest_callback(
+        &mut self,
+        token: &str,
+        body: &[u8],
+        parsed: &Parsed,
+        report: Option<&crate::outbox::Report>,
+    ) -> Result<CallbackStored> {
         let now = chrono::Utc::now().timestamp_millis();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let known: Option<Option<i64>> = tx
@@ -114,8 +120,8 @@ impl Store {
             "callbacks move the outbox, not the folded messages"
         );
         // A repeated callback (same bytes) was stored before: it moves nothing twice.
-        if let (1, Some(id)) = (n, outbox_id) {
-            super::outbox::apply_callback(&tx, id, body)?;
+        if let (1, Some(id), Some(report)) = (n, outbox_id, report) {
+            super::outbox_table::apply_callback(&tx, id, report)?;
         }
         tx.commit()?;
         Ok(if n == 1 {
