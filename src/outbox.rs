@@ -276,6 +276,15 @@ pub struct Target {
     pub last_inbound_email: Option<String>,
 }
 
+/// What the vendors know about their conversations (for the sandbox standing in for them).
+#[derive(Debug, Clone, Default)]
+pub struct VendorConversations {
+    /// HighLevel: `contactId` → `conversationId`.
+    pub highlevel: std::collections::HashMap<String, String>,
+    /// Partoo: conversation id → `messaging_partner`.
+    pub partoo: std::collections::HashMap<String, String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::OutboxStatus::*;

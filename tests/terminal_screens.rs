@@ -244,3 +244,53 @@ fn two_escapes_typed_at_once_are_two_keys() {
     t.keys(&["q"]);
     t.wait_for("EXIT=0");
 }
+
+/// Replies in a HighLevel and a Partoo conversation of the living demo go out through the sandbox
+/// (standing in for both vendors) and come back, by the vendors' signed webhooks through the real
+/// receiver, as delivered.
+#[test]
+fn the_demo_replies_through_highlevel_and_partoo_and_sees_delivered() {
+    let t = Tmux::new("vendors");
+    t.start_demo(100, 30, "--no-feed", &[]);
+    t.wait_for("▶");
+    for (who, heading, vendor, text) in [
+        ("Jordan", "Jordan Lee", "Facebook via HighLevel", "See you after 5, Jordan"),
+        ("Hans", "Hans Becker", "Google via Partoo", "A set is on hold for you, Hans"),
+    ] {
+        open(&t, who, heading);
+        t.keys(&["r"]);
+        t.wait_for(&format!("Reply · {vendor}"));
+        t.keys(&["-l", text]);
+        t.wait_for(text);
+        t.keys(&["C-s"]);
+        t.wait_for("? y send");
+        t.keys(&["y"]);
+        // The pane empties and the thread shows the reply moving on to delivered.
+        t.keys(&["Escape"]);
+        let started = std::time::Instant::now();
+        loop {
+            let screen = t.screen();
+            let ours = screen
+                .lines()
+                .skip_while(|l| !l.contains(&text[..12]))
+                .take(1)
+                .count();
+            let delivered = screen
+                .lines()
+                .collect::<Vec<_>>()
+                .windows(2)
+                .any(|w| w[0].contains("✓✓ delivered") && w[1].contains(&text[..12]));
+            if ours == 1 && delivered {
+                break;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(15),
+                "no delivered reply {text:?}:\n{screen}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        t.keys(&["Escape", "Escape"]);
+    }
+    t.keys(&["q"]);
+    t.wait_for("EXIT=0");
+}

@@ -107,10 +107,63 @@ pub struct SandboxArgs {
     /// Where the redirecting recipient (…0005) is sent
     #[arg(long, default_value = "http://127.0.0.2:9/elsewhere", value_name = "URL")]
     pub redirect_to: String,
+    /// The Bearer token its HighLevel accepts
+    #[arg(long, env = "SWITCHBOARD_HIGHLEVEL_TOKEN", hide_env_values = true, default_value = "sandbox-highlevel-token")]
+    pub highlevel_token: String,
+    /// The x-APIKey its Partoo accepts
+    #[arg(long, env = "SWITCHBOARD_PARTOO_API_KEY", hide_env_values = true, default_value = "sandbox-partoo-key")]
+    pub partoo_api_key: String,
+    /// 32-byte hex seed of the Ed25519 key HighLevel's and Partoo's webhooks are signed with
+    /// [default: a new key, its public half printed at start]
+    #[arg(long, value_name = "HEX", hide_env_values = true, env = "SWITCHBOARD_SANDBOX_SIGNING_SEED")]
+    pub signing_seed: Option<String>,
+    /// A HighLevel contact's conversation, as HighLevel knows it (repeatable)
+    #[arg(long, value_name = "CONTACT=CONVERSATION")]
+    pub highlevel_conversation: Vec<String>,
+    /// A Partoo conversation's channel (Google, Facebook, Instagram, SMS, Whatsapp; repeatable)
+    #[arg(long, value_name = "ID=CHANNEL")]
+    pub partoo_conversation: Vec<String>,
 }
 
 pub fn sandbox(a: SandboxArgs) -> Result<Exit> {
+    let key = match a.signing_seed.as_deref() {
+        Some(seed) => {
+            let bytes: [u8; 32] = hex::decode(seed.trim())
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .context("--signing-seed must be 64 hex digits")?;
+            ed25519_dalek::SigningKey::from_bytes(&bytes)
+        }
+        None => {
+            let mut seed = [0u8; 32];
+            getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+            ed25519_dalek::SigningKey::from_bytes(&seed)
+        }
+    };
+    {
+        use base64::Engine;
+        let public = base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes());
+        println!(
+            "sandbox signs HighLevel and Partoo webhooks with Ed25519 public key {public} (SWITCHBOARD_HIGHLEVEL_ED25519_KEY, SWITCHBOARD_PARTOO_KEYS)"
+        );
+    }
+    let pairs = |items: &[String], what: &str| -> Result<std::collections::HashMap<String, String>> {
+        items
+            .iter()
+            .map(|p| {
+                p.split_once('=')
+                    .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
+                    .with_context(|| format!("{what} `{p}`: write it as A=B"))
+            })
+            .collect()
+    };
     crate::sandbox::run(crate::sandbox::Options {
+        highlevel_token: a.highlevel_token,
+        partoo_api_key: a.partoo_api_key,
+        highlevel_key: key.clone(),
+        partoo_key: key,
+        highlevel_conversations: pairs(&a.highlevel_conversation, "--highlevel-conversation")?,
+        partoo_conversations: pairs(&a.partoo_conversation, "--partoo-conversation")?,
         listen: a.listen,
         username: a.username,
         password: a.password,

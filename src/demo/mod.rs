@@ -1,5 +1,5 @@
 //! `switchboard demo`: the demo dealership, alive. A temporary database holds the dealership's day;
-//! the receiver, a sandbox standing in for myKaarma's send API, and a feed of new signed vendor
+//! the receiver, a sandbox standing in for the three vendors' send APIs, and a feed of new signed vendor
 //! events all run in this process on loopback, with keys made up for this run. Replies typed in the
 //! inbox go to the sandbox, whose callbacks and webhooks come back through the receiver.
 
@@ -102,6 +102,9 @@ pub fn run(db: &Path, mut config: Config, with_feed: bool) -> Result<()> {
         .entry(HIGHLEVEL_ADVISOR.into())
         .or_insert_with(|| "Nina".into());
 
+    let highlevel_token = crate::random::hex(16)?;
+    let partoo_api_key = crate::random::hex(16)?;
+    let known = Store::open_existing(db)?.vendor_conversations()?;
     let (sandbox, sandbox_addr) = start_sandbox(crate::sandbox::Options {
         listen: "127.0.0.1:0".parse().expect("an address"),
         username: username.clone(),
@@ -112,10 +115,22 @@ pub fn run(db: &Path, mut config: Config, with_feed: bool) -> Result<()> {
         step: Duration::from_millis(1500),
         slow: Duration::from_secs(30),
         redirect_to: "http://127.0.0.2:9/elsewhere".into(),
+        highlevel_token: highlevel_token.clone(),
+        partoo_api_key: partoo_api_key.clone(),
+        highlevel_key: highlevel.clone(),
+        partoo_key: partoo.clone(),
+        highlevel_conversations: known.highlevel,
+        partoo_conversations: known.partoo,
     })?;
-    config.mykaarma.base_url = format!("http://{sandbox_addr}");
+    // Replies in every conversation go to the sandbox, standing in for all three vendors.
+    let sandbox_url = format!("http://{sandbox_addr}");
+    config.mykaarma.base_url = sandbox_url.clone();
     config.mykaarma.username = Some(Secret::new(username.clone()));
     config.mykaarma.password = Some(Secret::new(password));
+    config.highlevel.base_url = sandbox_url.clone();
+    config.highlevel.token = Some(Secret::new(highlevel_token));
+    config.partoo.base_url = sandbox_url;
+    config.partoo.api_key = Some(Secret::new(partoo_api_key));
 
     let stop = Arc::new(AtomicBool::new(false));
     let feed = with_feed.then(|| {

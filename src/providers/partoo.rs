@@ -250,7 +250,9 @@ fn status(direction: Direction, raw: Option<&str>, issues: Option<&[String]>) ->
     };
     let status = match word.to_ascii_lowercase().as_str() {
         "sending" => Status::Sending,
-        "success" => Status::Sent,
+        // "To ensure that the message has been delivered successfully, … check that the status
+        // field of the message has switched to Success" (send-message).
+        "success" => Status::Delivered,
         "failed" => {
             let detail = match issues.filter(|i| !i.is_empty()) {
                 Some(issues) => format!(

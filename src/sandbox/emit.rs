@@ -1,6 +1,7 @@
-//! What the sandbox sends back, as myKaarma does: callbacks to the request's `callbackURL`, and
-//! signed `messages` webhook events (the sent message, then its delivery update) to a receiver.
-//! Only to loopback addresses: the sandbox is a stand-in and never talks to the world.
+//! What the sandbox sends back, as the vendors do: myKaarma's callbacks to a request's `callbackURL`
+//! and its signed `messages` events; HighLevel's `OutboundMessage` and Partoo's `message_created` /
+//! `message_updated` events, signed with Ed25519 as those vendors sign. Only to loopback addresses:
+//! the sandbox is a stand-in and never talks to the world.
 
 use crate::send::http::check_url;
 use crate::send::mykaarma::wire::SendResponse;
@@ -24,23 +25,61 @@ pub struct SentMessage {
 
 pub struct Emitter {
     http: reqwest::Client,
-    pub webhook_url: Option<reqwest::Url>,
+    /// The receiver: events go to `{receiver}/webhooks/{vendor}`.
+    pub receiver: Option<reqwest::Url>,
     secret: String,
     token: Option<String>,
+    highlevel_key: ed25519_dalek::SigningKey,
+    partoo_key: ed25519_dalek::SigningKey,
 }
 
 impl Emitter {
-    pub fn new(webhook_url: Option<reqwest::Url>, secret: String, token: Option<String>) -> Emitter {
+    pub fn new(
+        webhook_url: Option<reqwest::Url>,
+        secret: String,
+        token: Option<String>,
+        highlevel_key: ed25519_dalek::SigningKey,
+        partoo_key: ed25519_dalek::SigningKey,
+    ) -> Emitter {
+        // A URL naming myKaarma's webhook route stands for its receiver.
+        let receiver = webhook_url.map(|mut u| {
+            let path = u.path().trim_end_matches('/').trim_end_matches("/webhooks/mykaarma").to_string();
+            u.set_path(&path);
+            u
+        });
         Emitter {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(Duration::from_secs(10))
                 .build()
                 .expect("an HTTP client with default TLS"),
-            webhook_url,
+            receiver,
             secret,
             token,
+            highlevel_key,
+            partoo_key,
         }
+    }
+
+    fn route(&self, vendor: &str) -> Option<reqwest::Url> {
+        let base = self.receiver.as_ref()?;
+        Some(crate::send::http::join(base, &["webhooks", vendor]))
+    }
+
+    /// A HighLevel event, signed (`x-ghl-signature`: base64 Ed25519 over the body).
+    pub async fn highlevel(&self, event: &serde_json::Value) {
+        let Some(url) = self.route("highlevel") else { return };
+        let body = serde_json::to_vec(event).unwrap_or_default();
+        let signature = sign(&self.highlevel_key, &body);
+        self.post(url, body, vec![("x-ghl-signature", signature)]).await;
+    }
+
+    /// A Partoo event, signed (`X-Partoo-Signature-v1`: base64 Ed25519 over the body).
+    pub async fn partoo(&self, event: &serde_json::Value) {
+        let Some(url) = self.route("partoo") else { return };
+        let body = serde_json::to_vec(event).unwrap_or_default();
+        let signature = sign(&self.partoo_key, &body);
+        self.post(url, body, vec![("x-partoo-signature-v1", signature)]).await;
     }
 
     pub async fn callback(&self, url: &str, body: &SendResponse) {
@@ -54,7 +93,7 @@ impl Emitter {
 
     /// A `messages` event about `m`: `update` false for the message itself, true for a status change.
     pub async fn webhook(&self, m: &SentMessage, update: bool, status: &str, failure: Option<&str>) {
-        let Some(url) = self.webhook_url.clone() else { return };
+        let Some(url) = self.route("mykaarma") else { return };
         let body = message_event(m, update, status, failure);
         let mut headers = vec![("mykaarma-signature-token", sign_mykaarma(&self.secret, &body))];
         if let Some(t) = &self.token {
@@ -94,6 +133,12 @@ impl Emitter {
             tokio::time::sleep(Duration::from_secs(attempt)).await;
         }
     }
+}
+
+fn sign(key: &ed25519_dalek::SigningKey, body: &[u8]) -> String {
+    use base64::Engine;
+    use ed25519_dalek::Signer;
+    base64::engine::general_purpose::STANDARD.encode(key.sign(body).to_bytes())
 }
 
 /// myKaarma's `mykaarma-signature-token` value: `sha256=<hex HMAC-SHA256(body)>`.

@@ -1,26 +1,29 @@
-//! `switchboard sandbox`: a local stand-in for myKaarma's send-message API that behaves as its
-//! documentation says (Basic auth, the path, validation with the documented codes, synchronous and
-//! asynchronous sending, callbacks echoing `callbackMetaData`, and `messages` webhooks), with
-//! outcomes scripted by recipient (`script`). Tests and the demo talk to it; it talks only to
-//! loopback.
+//! `switchboard sandbox`: a local stand-in for the three vendors' send APIs, each behaving as its
+//! documentation says — myKaarma's send-message API (`mykaarma`), HighLevel's
+//! `POST /conversations/messages` and `GET /conversations/messages/{id}` (`highlevel`), Partoo's
+//! `POST /v2/messages` (`partoo`): their auth, paths, validation and documented errors, then the
+//! signed webhooks that report each message's fate to a receiver. Outcomes are scripted by
+//! recipient (`script`). Tests and the demo talk to it; it talks only to loopback.
 //!
 //! `GET /sandbox/requests` lists every request it received (never the credentials), so tests can
 //! count them.
 
 pub mod emit;
+mod highlevel;
+mod mykaarma;
+mod partoo;
 pub mod script;
 
-use crate::send::mykaarma::wire::{OUTBOX_ID_KEY, SendRequest, SendResponse};
 use anyhow::{Context, Result};
 use axum::Router;
-use axum::extract::{Extension, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Extension, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use emit::{Emitter, SentMessage};
-use script::Outcome;
+use emit::Emitter;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,7 +32,8 @@ pub struct Options {
     pub listen: SocketAddr,
     pub username: String,
     pub password: String,
-    /// Where to post `messages` webhook events (the receiver's `/webhooks/mykaarma`).
+    /// The receiver webhook events go to (`{url}/webhooks/{vendor}`; a URL ending in
+    /// `/webhooks/mykaarma` is read as its receiver).
     pub webhook_url: Option<String>,
     /// HMAC key for `mykaarma-signature-token`; myKaarma uses the API username.
     pub webhook_secret: Option<String>,
@@ -40,13 +44,29 @@ pub struct Options {
     pub slow: Duration,
     /// Where the redirecting recipient (…0005) is sent.
     pub redirect_to: String,
+    /// HighLevel's Bearer token and Partoo's `x-APIKey` it accepts.
+    pub highlevel_token: String,
+    pub partoo_api_key: String,
+    /// The keys HighLevel's (`x-ghl-signature`) and Partoo's (`X-Partoo-Signature-v1`) webhooks are
+    /// signed with; the receiver checks their public halves.
+    pub highlevel_key: ed25519_dalek::SigningKey,
+    pub partoo_key: ed25519_dalek::SigningKey,
+    /// What HighLevel knows: the conversation of each contact (`contactId` → `conversationId`).
+    pub highlevel_conversations: HashMap<String, String>,
+    /// What Partoo knows: the channel of each conversation (`id` → `messaging_partner`).
+    pub partoo_conversations: HashMap<String, String>,
 }
 
 /// One request as the sandbox saw it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Seen {
     pub seq: u64,
+    pub vendor: &'static str,
     pub path: String,
+    /// The `Version` header (HighLevel).
+    pub version: Option<String>,
+    /// The request body as JSON (it holds no credentials).
+    pub request: Option<serde_json::Value>,
     pub authorized: bool,
     pub outbox_id: Option<String>,
     pub protocol: Option<String>,
@@ -61,6 +81,28 @@ struct Sandbox {
     emitter: Emitter,
     seen: Mutex<Vec<Seen>>,
     next: AtomicU64,
+    /// Requests already refused once with a 429 (the …0006 recipient): the next one goes through.
+    rate_limited: Mutex<HashSet<String>>,
+    /// Messages sent through the HighLevel stand-in, for its status lookups: id → status.
+    highlevel_status: Mutex<HashMap<String, String>>,
+}
+
+impl Sandbox {
+    fn log(&self, seen: &Seen) {
+        self.seen.lock().expect("sandbox log").push(seen.clone());
+    }
+
+    fn answered(&self, seq: u64, status: u16) {
+        if let Some(s) = self.seen.lock().expect("sandbox log").iter_mut().find(|s| s.seq == seq) {
+            s.answer = status;
+        }
+    }
+
+    /// Is this the first time this request (vendor, recipient, text) is seen rate-limited?
+    fn first_time(&self, seen: &Seen) -> bool {
+        let key = format!("{}|{:?}|{:?}", seen.vendor, seen.recipient, seen.body);
+        self.rate_limited.lock().expect("sandbox state").insert(key)
+    }
 }
 
 type Shared = Arc<Sandbox>;
@@ -90,16 +132,27 @@ pub async fn serve(
         .clone()
         .unwrap_or_else(|| options.username.clone());
     let state: Shared = Arc::new(Sandbox {
-        emitter: Emitter::new(webhook_url, secret, options.webhook_token.clone()),
+        emitter: Emitter::new(
+            webhook_url,
+            secret,
+            options.webhook_token.clone(),
+            options.highlevel_key.clone(),
+            options.partoo_key.clone(),
+        ),
         options,
         seen: Mutex::new(vec![]),
         next: AtomicU64::new(1),
+        rate_limited: Mutex::new(HashSet::new()),
+        highlevel_status: Mutex::new(HashMap::new()),
     });
     let router = Router::new()
         .route(
             "/communications/department/{department}/user/{user}/customer/{customer}/message",
-            post(send_message),
+            post(mykaarma::send_message),
         )
+        .route("/conversations/messages", post(highlevel::send_message))
+        .route("/conversations/messages/{id}", get(highlevel::message))
+        .route("/v2/messages", post(partoo::send_message))
         .route("/sandbox/requests", get(requests))
         .with_state(state);
     listening(addr);
@@ -164,7 +217,8 @@ async fn requests(State(state): State<Shared>) -> Response {
         .into_response()
 }
 
-fn answer(status: StatusCode, body: &SendResponse) -> Response {
+/// JSON with its content type.
+fn json(status: axum::http::StatusCode, body: &impl serde::Serialize) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "application/json")],
@@ -173,242 +227,13 @@ fn answer(status: StatusCode, body: &SendResponse) -> Response {
         .into_response()
 }
 
-fn authorized(headers: &HeaderMap, options: &Options) -> Option<bool> {
-    use base64::Engine;
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let encoded = value.strip_prefix("Basic ")?;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).ok()?;
-    let expected = format!("{}:{}", options.username, options.password);
-    Some(subtle::ConstantTimeEq::ct_eq(decoded.as_slice(), expected.as_bytes()).into())
-}
-
-async fn send_message(
-    State(state): State<Shared>,
-    Extension(resetter): Extension<Resetter>,
-    Path((department, _user, customer)): Path<(String, String, String)>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    let seq = state.next.fetch_add(1, Ordering::Relaxed);
-    let request: Option<SendRequest> = serde_json::from_slice(&body).ok();
-    let sending = request
-        .as_ref()
-        .and_then(|r| r.message_sending_attributes.clone())
-        .unwrap_or_default();
-    let attributes = request.as_ref().and_then(|r| r.message_attributes.clone());
-    let auth = authorized(&headers, &state.options);
-    let seen = Seen {
-        seq,
-        path: format!("/communications/department/{department}/user/…/customer/{customer}/message"),
-        authorized: auth == Some(true),
-        outbox_id: sending
-            .callback_meta_data
-            .as_ref()
-            .and_then(|m| m.get(OUTBOX_ID_KEY).cloned()),
-        protocol: attributes.as_ref().and_then(|a| a.protocol.clone()),
-        recipient: sending.communication_value_of_customer.clone(),
-        synchronous: sending.send_synchronously.unwrap_or(false),
-        body: attributes.as_ref().and_then(|a| a.body.clone()),
-        answer: 0,
-    };
-    // Logged on arrival (answer 0 until answered): a test can see a request that is still waiting.
-    state.seen.lock().expect("sandbox log").push(seen.clone());
-    let record = |seen: Seen, status: StatusCode| {
-        if let Some(s) = state
-            .seen
-            .lock()
-            .expect("sandbox log")
-            .iter_mut()
-            .find(|s| s.seq == seen.seq)
-        {
-            s.answer = status.as_u16();
-        }
-    };
-    if auth != Some(true) {
-        let code = if auth.is_none() {
-            "CREDENTIALS_ARE_NULL"
-        } else {
-            "WRONG_CREDENTIAL"
-        };
-        record(seen, StatusCode::UNAUTHORIZED);
-        return answer(
-            StatusCode::UNAUTHORIZED,
-            &script::failure(vec![script::error(code, "Invalid credentials.")]),
-        );
+/// Reset the connection this request came on (the …0004 recipient); never returns.
+async fn reset(resetter: &Resetter) -> Response {
+    if let Some(tx) = resetter.0.lock().expect("resetter").take() {
+        let _ = tx.send(());
     }
-    let errors = match &request {
-        Some(r) => script::validate(r),
-        None => vec![script::error(
-            "MISSING_MESSAGE_ATTRIBUTES",
-            "Request body is missing messageAttributes.",
-        )],
-    };
-    if !errors.is_empty() {
-        // Validation errors are answered at once, with no callback.
-        record(seen, StatusCode::BAD_REQUEST);
-        return answer(StatusCode::BAD_REQUEST, &script::failure(errors));
-    }
-    let outcome = Outcome::for_recipient(seen.recipient.as_deref());
-    let sync = seen.synchronous;
-    let message_uuid = format!("sbx-{seq:06}-{}", &short_random());
-    let a = attributes.unwrap_or_else(|| unreachable!("validated"));
-    let sent = SentMessage {
-        uuid: message_uuid.clone(),
-        department,
-        customer: customer.clone(),
-        protocol: a.protocol.clone().unwrap_or_default(),
-        recipient: seen.recipient.clone(),
-        body: as_received(
-            a.body.as_deref().unwrap_or_default(),
-            &sending,
-            a.protocol.as_deref() == Some("TEXT"),
-        ),
-        subject: a.subject.clone(),
-        sent_at_ms: chrono::Utc::now().timestamp_millis(),
-    };
-    let meta = sending
-        .callback_meta_data
-        .clone()
-        .map(|m| m.into_iter().map(|(k, v)| (k, serde_json::Value::String(v))).collect());
-    // Queuing for opt-in applies to texts only (vendor-docs: CANT_QUEUE_MESSAGE_IF_OPTED_OUT).
-    let warnings = if sending.queue_if_opted_out == Some(true) && a.protocol.as_deref() == Some("EMAIL") {
-        vec![crate::send::mykaarma::wire::WireWarning {
-            warning_code: Some("CANT_QUEUE_MESSAGE_IF_OPTED_OUT".into()),
-            warning_description: Some("Queuing not supported for this message type.".into()),
-        }]
-    } else {
-        vec![]
-    };
-    let base = SendResponse {
-        customer_uuid: Some(customer),
-        message_uuid: Some(message_uuid),
-        request_uuid: Some(format!("sbx-request-{seq:06}")),
-        status: Some("SUCCESS".into()),
-        errors: Some(vec![]),
-        warnings: Some(warnings),
-        meta_data: meta,
-    };
-    let callback_url = sending.callback_url.clone();
-    match outcome {
-        Outcome::Reset => {
-            record(seen, StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST));
-            if let Some(tx) = resetter.0.lock().expect("resetter").take() {
-                let _ = tx.send(());
-            }
-            std::future::pending::<()>().await;
-            unreachable!()
-        }
-        Outcome::Redirect => {
-            record(seen, StatusCode::FOUND);
-            (
-                StatusCode::FOUND,
-                [(header::LOCATION, state.options.redirect_to.clone())],
-            )
-                .into_response()
-        }
-        Outcome::OptedOut => {
-            let refusal = SendResponse {
-                status: Some("FAILURE".into()),
-                errors: Some(vec![script::error(
-                    "OPTED_OUT_COMMUNICATION_VALUE",
-                    "Customer has opted out of communication.",
-                )]),
-                ..base.clone()
-            };
-            if sync {
-                record(seen, StatusCode::BAD_REQUEST);
-                return answer(StatusCode::BAD_REQUEST, &refusal);
-            }
-            // Asynchronous: accepted, then the opt-out arrives by callback.
-            let s = state.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(s.options.step).await;
-                if let Some(url) = callback_url {
-                    s.emitter.callback(&url, &refusal).await;
-                }
-            });
-            record(seen, StatusCode::OK);
-            answer(StatusCode::OK, &base)
-        }
-        Outcome::ServerErrorButSent => {
-            let s = state.clone();
-            tokio::spawn(async move { s.deliver(sent, None, false, false).await });
-            record(seen, StatusCode::INTERNAL_SERVER_ERROR);
-            answer(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &script::failure(vec![script::error("INTERNAL_SERVER_ERROR", "Unexpected server error.")]),
-            )
-        }
-        Outcome::Slow | Outcome::Delivered | Outcome::CarrierFailure => {
-            let fails = outcome == Outcome::CarrierFailure;
-            let s = state.clone();
-            let cb = SendResponse { ..base.clone() };
-            if outcome == Outcome::Slow {
-                // The message goes out whether or not the caller is still waiting for the answer.
-                let slow = state.options.slow;
-                tokio::spawn(async move {
-                    tokio::time::sleep(slow).await;
-                    s.deliver(sent, callback_url.map(|u| (u, cb)), fails, sync).await
-                });
-                tokio::time::sleep(slow).await;
-            } else {
-                tokio::spawn(async move { s.deliver(sent, callback_url.map(|u| (u, cb)), fails, sync).await });
-                if sync {
-                    // A synchronous send waits for the carrier's hand-off.
-                    tokio::time::sleep(state.options.step / 2).await;
-                }
-            }
-            record(seen, StatusCode::OK);
-            answer(StatusCode::OK, &base)
-        }
-    }
-}
-
-impl Sandbox {
-    /// A message's life after the answer: submitted (callback, webhook), then delivered or failed.
-    async fn deliver(&self, m: SentMessage, callback: Option<(String, SendResponse)>, fails: bool, sync: bool) {
-        tokio::time::sleep(self.options.step).await;
-        if let (Some((url, body)), false) = (&callback, sync) {
-            // Asynchronous sends hear "submitted to the provider"; synchronous ones had it in the answer.
-            self.emitter.callback(url, body).await;
-        }
-        self.emitter.webhook(&m, false, "sent", None).await;
-        tokio::time::sleep(self.options.step).await;
-        if fails {
-            if let Some((url, body)) = &callback {
-                let failed = SendResponse {
-                    status: Some("FAILURE".into()),
-                    errors: Some(vec![script::error(
-                        "TWILIO_SENDING_FAILURE",
-                        "Provider failed to send Text (e.g., invalid number, unreachable).",
-                    )]),
-                    ..body.clone()
-                };
-                self.emitter.callback(url, &failed).await;
-            }
-            self.emitter.webhook(&m, true, "0", Some("30003")).await;
-        } else {
-            self.emitter.webhook(&m, true, "delivered", None).await;
-            if let Some((url, body)) = &callback {
-                self.emitter.callback(url, body).await; // the provider's delivery confirmation
-            }
-        }
-    }
-}
-
-/// The text as the customer gets it: myKaarma appends the signature and footers it was asked for.
-fn as_received(body: &str, s: &crate::send::mykaarma::wire::SendingAttributes, text: bool) -> String {
-    let mut out = body.to_string();
-    if s.add_signature == Some(true) {
-        out.push_str("\n-- Sandbox Advisor");
-    }
-    if s.add_footer == Some(true) {
-        out.push_str("\nSandbox Motors, 1 Demo Way");
-    }
-    if text && s.add_tcpa_footer != Some(false) {
-        out.push_str(crate::send::sms::TCPA_FOOTER);
-    }
-    out
+    std::future::pending::<()>().await;
+    unreachable!()
 }
 
 fn short_random() -> String {

@@ -1,5 +1,6 @@
-//! What the sandbox does with a send request: the documented validation, and outcomes scripted by
-//! the recipient's number so tests and demos can ask for each case.
+//! What the sandbox does with a send request: myKaarma's documented validation, and outcomes scripted
+//! by the recipient (myKaarma: the number; HighLevel: the `contactId`; Partoo: the conversation id)
+//! so tests and demos can ask for each case.
 
 use crate::send::mykaarma::wire::{SendRequest, SendResponse, WireError};
 
@@ -19,6 +20,10 @@ pub enum Outcome {
     Reset,
     /// …0005: a 302 redirect to another host; nothing goes out.
     Redirect,
+    /// …0006: the first request is refused with HTTP 429 (rate limit); the next goes through.
+    RateLimited,
+    /// …0007: sent and delivered, but no webhook says so (HighLevel: only a lookup tells).
+    Silent,
     /// Anything else: sent, then delivered.
     Delivered,
 }
@@ -40,6 +45,8 @@ impl Outcome {
             Some("0003") => Outcome::ServerErrorButSent,
             Some("0004") => Outcome::Reset,
             Some("0005") => Outcome::Redirect,
+            Some("0006") => Outcome::RateLimited,
+            Some("0007") => Outcome::Silent,
             _ => Outcome::Delivered,
         }
     }

@@ -307,6 +307,44 @@ impl Store {
         Ok(swept)
     }
 
+    /// What the vendors know about their conversations, for a stand-in of them: each HighLevel
+    /// contact's conversation, and each Partoo conversation's channel (its `messaging_partner`).
+    pub fn vendor_conversations(&self) -> Result<crate::outbox::VendorConversations> {
+        let mut known = crate::outbox::VendorConversations::default();
+        let mut q = self.conn.prepare(
+            "SELECT provider, key, vendor_contact_id, channels FROM conversations WHERE provider IN ('highlevel', 'partoo')",
+        )?;
+        let rows = q.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        for row in rows {
+            let (provider, key, contact, channels) = row?;
+            let id = key.split_once(':').map_or(key.as_str(), |(_, id)| id).to_string();
+            match (provider.as_str(), contact) {
+                ("highlevel", Some(contact)) => {
+                    known.highlevel.insert(contact, id);
+                }
+                ("partoo", _) => {
+                    let partner = match channels.split(',').next().map(Channel::parse) {
+                        Some(Channel::Google) => "Google",
+                        Some(Channel::Facebook) => "Facebook",
+                        Some(Channel::Instagram) => "Instagram",
+                        Some(Channel::Whatsapp) => "Whatsapp",
+                        _ => "SMS",
+                    };
+                    known.partoo.insert(id, partner.to_string());
+                }
+                _ => {}
+            }
+        }
+        Ok(known)
+    }
+
     /// Where a conversation's replies go.
     pub fn target(&self, conversation_key: &str) -> Result<Target> {
         let row = self
