@@ -118,6 +118,9 @@ pub struct HighLevelSend {
     pub version: String,
     pub connect_timeout_secs: u64,
     pub timeout_secs: u64,
+    /// How long after HighLevel accepted a reply, with no webhook about it, its status is first
+    /// looked up (then twice as long each time, a few times).
+    pub lookup_after_secs: u64,
 }
 
 impl Default for HighLevelSend {
@@ -128,6 +131,7 @@ impl Default for HighLevelSend {
             version: "2021-04-15".into(),
             connect_timeout_secs: 5,
             timeout_secs: 30,
+            lookup_after_secs: 20,
         }
     }
 }

@@ -1,6 +1,9 @@
 //! Replying, end to end over HTTP on 127.0.0.1: the real `switchboard send`, the real receiver
 //! (`serve`, which takes the callbacks and webhooks) and the real sandbox standing in for myKaarma.
 
+mod common;
+
+use common::services::{BIN, Proc, requests, start};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
@@ -10,48 +13,6 @@ use switchboard::store::Store;
 
 const USER: &str = "mk-user-5f1c9a3e";
 const PASS: &str = "mk-pass-77e0b2d4c1";
-const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
-
-struct Proc {
-    url: String,
-    child: Child,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Start a long-running subcommand and wait for its "… listening on URL" line.
-fn start(args: &[&str], log: &std::path::Path, env: &[(&str, &str)]) -> Proc {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .envs(env.iter().copied())
-        .env("SWITCHBOARD_LOG", "trace")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .rsplit("listening on ")
-        .next()
-        .filter(|u| u.starts_with("http"))
-        .unwrap_or_else(|| {
-            panic!(
-                "{args:?} did not start: {line:?} {}",
-                std::fs::read_to_string(log).unwrap()
-            )
-        })
-        .to_string();
-    Proc { url, child }
-}
 
 /// A database with one myKaarma conversation, its receiver, and a sandbox that reports to it.
 struct Rig {
@@ -204,14 +165,6 @@ impl Rig {
             })
             .unwrap()
     }
-}
-
-fn requests(base: &str) -> Vec<Value> {
-    let body = reqwest::blocking::get(format!("{base}/sandbox/requests"))
-        .unwrap()
-        .text()
-        .unwrap();
-    serde_json::from_str(&body).unwrap()
 }
 
 fn id(v: &Value) -> i64 {

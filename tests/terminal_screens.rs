@@ -254,8 +254,18 @@ fn the_demo_replies_through_highlevel_and_partoo_and_sees_delivered() {
     t.start_demo(100, 30, "--no-feed", &[]);
     t.wait_for("▶");
     for (who, heading, vendor, text) in [
-        ("Jordan", "Jordan Lee", "Facebook via HighLevel", "See you after 5, Jordan"),
-        ("Hans", "Hans Becker", "Google via Partoo", "A set is on hold for you, Hans"),
+        (
+            "Jordan",
+            "Jordan Lee",
+            "Facebook via HighLevel",
+            "See you after 5, Jordan",
+        ),
+        (
+            "Hans",
+            "Hans Becker",
+            "Google via Partoo",
+            "A set is on hold for you, Hans",
+        ),
     ] {
         open(&t, who, heading);
         t.keys(&["r"]);
@@ -270,11 +280,7 @@ fn the_demo_replies_through_highlevel_and_partoo_and_sees_delivered() {
         let started = std::time::Instant::now();
         loop {
             let screen = t.screen();
-            let ours = screen
-                .lines()
-                .skip_while(|l| !l.contains(&text[..12]))
-                .take(1)
-                .count();
+            let ours = screen.lines().skip_while(|l| !l.contains(&text[..12])).take(1).count();
             let delivered = screen
                 .lines()
                 .collect::<Vec<_>>()

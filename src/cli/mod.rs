@@ -376,6 +376,18 @@ fn run_command(cli: Cli) -> Result<Exit> {
                 bench_noop: a.bench_noop,
                 warn_on_stderr: true,
             };
+            // The receiver's process also keeps the outbox moving: what a crashed sender left,
+            // and status lookups for replies whose webhook never came.
+            let public_url = config.receiver.public_url.clone();
+            let _worker = crate::send::worker::Worker::start(
+                options.db.clone(),
+                crate::send::attempt::Sender::from_config(&config, public_url),
+                |result| {
+                    if let Err(e) = result {
+                        tracing::warn!(error = %e, "outbox");
+                    }
+                },
+            )?;
             crate::receiver::serve(options, &config.receiver)?;
         }
         Some(Command::Import(a)) => {

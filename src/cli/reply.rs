@@ -108,14 +108,29 @@ pub struct SandboxArgs {
     #[arg(long, default_value = "http://127.0.0.2:9/elsewhere", value_name = "URL")]
     pub redirect_to: String,
     /// The Bearer token its HighLevel accepts
-    #[arg(long, env = "SWITCHBOARD_HIGHLEVEL_TOKEN", hide_env_values = true, default_value = "sandbox-highlevel-token")]
+    #[arg(
+        long,
+        env = "SWITCHBOARD_HIGHLEVEL_TOKEN",
+        hide_env_values = true,
+        default_value = "sandbox-highlevel-token"
+    )]
     pub highlevel_token: String,
     /// The x-APIKey its Partoo accepts
-    #[arg(long, env = "SWITCHBOARD_PARTOO_API_KEY", hide_env_values = true, default_value = "sandbox-partoo-key")]
+    #[arg(
+        long,
+        env = "SWITCHBOARD_PARTOO_API_KEY",
+        hide_env_values = true,
+        default_value = "sandbox-partoo-key"
+    )]
     pub partoo_api_key: String,
     /// 32-byte hex seed of the Ed25519 key HighLevel's and Partoo's webhooks are signed with
     /// [default: a new key, its public half printed at start]
-    #[arg(long, value_name = "HEX", hide_env_values = true, env = "SWITCHBOARD_SANDBOX_SIGNING_SEED")]
+    #[arg(
+        long,
+        value_name = "HEX",
+        hide_env_values = true,
+        env = "SWITCHBOARD_SANDBOX_SIGNING_SEED"
+    )]
     pub signing_seed: Option<String>,
     /// A HighLevel contact's conversation, as HighLevel knows it (repeatable)
     #[arg(long, value_name = "CONTACT=CONVERSATION")]
@@ -143,7 +158,7 @@ pub fn sandbox(a: SandboxArgs) -> Result<Exit> {
     {
         use base64::Engine;
         let public = base64::engine::general_purpose::STANDARD.encode(key.verifying_key().to_bytes());
-        println!(
+        eprintln!(
             "sandbox signs HighLevel and Partoo webhooks with Ed25519 public key {public} (SWITCHBOARD_HIGHLEVEL_ED25519_KEY, SWITCHBOARD_PARTOO_KEYS)"
         );
     }

@@ -43,7 +43,11 @@ impl Emitter {
     ) -> Emitter {
         // A URL naming myKaarma's webhook route stands for its receiver.
         let receiver = webhook_url.map(|mut u| {
-            let path = u.path().trim_end_matches('/').trim_end_matches("/webhooks/mykaarma").to_string();
+            let path = u
+                .path()
+                .trim_end_matches('/')
+                .trim_end_matches("/webhooks/mykaarma")
+                .to_string();
             u.set_path(&path);
             u
         });

@@ -14,7 +14,17 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use std::sync::atomic::Ordering;
 
-const TYPES: &[&str] = &["SMS", "RCS", "Email", "WhatsApp", "IG", "FB", "Custom", "Live_Chat", "TIKTOK"];
+const TYPES: &[&str] = &[
+    "SMS",
+    "RCS",
+    "Email",
+    "WhatsApp",
+    "IG",
+    "FB",
+    "Custom",
+    "Live_Chat",
+    "TIKTOK",
+];
 
 fn error(status: StatusCode, message: serde_json::Value) -> Response {
     let body = json!({
@@ -39,7 +49,10 @@ fn validate(body: &serde_json::Value) -> Vec<String> {
     let mut problems = vec![];
     let text = |k: &str| body.get(k).and_then(|v| v.as_str()).map(str::trim).unwrap_or_default();
     if !TYPES.contains(&text("type")) {
-        problems.push(format!("type must be one of the following values: {}", TYPES.join(", ")));
+        problems.push(format!(
+            "type must be one of the following values: {}",
+            TYPES.join(", ")
+        ));
     }
     if text("contactId").is_empty() {
         problems.push("contactId should not be empty".to_string());
@@ -84,9 +97,15 @@ pub(super) async fn send_message(
     }
     if seen.version.as_deref() != Some("2021-04-15") {
         let status = StatusCode::BAD_REQUEST;
-        return answer(status, error(status, json!("version header was not found or is invalid")));
+        return answer(
+            status,
+            error(status, json!("version header was not found or is invalid")),
+        );
     }
-    let problems = request.as_ref().map(validate).unwrap_or_else(|| vec!["body must be JSON".into()]);
+    let problems = request
+        .as_ref()
+        .map(validate)
+        .unwrap_or_else(|| vec!["body must be JSON".into()]);
     let (false, Some(m)) = (!problems.is_empty(), message) else {
         let status = StatusCode::UNPROCESSABLE_ENTITY;
         return answer(status, error(status, json!(problems)));
@@ -127,12 +146,22 @@ pub(super) async fn send_message(
         }
         Outcome::Redirect => answer(
             StatusCode::FOUND,
-            (StatusCode::FOUND, [(header::LOCATION, state.options.redirect_to.clone())]).into_response(),
+            (
+                StatusCode::FOUND,
+                [(header::LOCATION, state.options.redirect_to.clone())],
+            )
+                .into_response(),
         ),
         // The contact has Do Not Disturb on for the channel (HighLevel's opt-out); nothing is sent.
         Outcome::OptedOut => {
             let status = StatusCode::BAD_REQUEST;
-            answer(status, error(status, json!(format!("Cannot send message as DND is active for {}.", m.kind))))
+            answer(
+                status,
+                error(
+                    status,
+                    json!(format!("Cannot send message as DND is active for {}.", m.kind)),
+                ),
+            )
         }
         Outcome::ServerErrorButSent => {
             let s = state.clone();
@@ -187,7 +216,10 @@ pub(super) async fn message(State(state): State<Shared>, Path(id): Path<String>,
     let (status, response) = match (seen.authorized, status_now) {
         (false, _) => (
             StatusCode::UNAUTHORIZED,
-            error(StatusCode::UNAUTHORIZED, json!("Invalid token: access token is invalid")),
+            error(
+                StatusCode::UNAUTHORIZED,
+                json!("Invalid token: access token is invalid"),
+            ),
         ),
         (true, None) => (
             StatusCode::NOT_FOUND,
@@ -195,7 +227,10 @@ pub(super) async fn message(State(state): State<Shared>, Path(id): Path<String>,
         ),
         (true, Some(word)) => (
             StatusCode::OK,
-            json(StatusCode::OK, &json!({"id": id, "direction": "outbound", "status": word})),
+            json(
+                StatusCode::OK,
+                &json!({"id": id, "direction": "outbound", "status": word}),
+            ),
         ),
     };
     state.answered(seq, status.as_u16());
@@ -217,7 +252,13 @@ impl Sandbox {
     /// off, when only a lookup can tell), and the status a lookup answers.
     async fn highlevel_life(&self, m: Sent, fails: bool, webhooks: bool) {
         let steps: &[(&str, Option<&str>)] = if fails {
-            &[("sent", None), ("failed", Some("Carrier rejected the message: unreachable handset (30003)"))]
+            &[
+                ("sent", None),
+                (
+                    "failed",
+                    Some("Carrier rejected the message: unreachable handset (30003)"),
+                ),
+            ]
         } else {
             &[("sent", None), ("delivered", None)]
         };

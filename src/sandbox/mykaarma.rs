@@ -264,4 +264,3 @@ fn as_received(body: &str, s: &crate::send::mykaarma::wire::SendingAttributes, t
     }
     out
 }
-

@@ -51,7 +51,10 @@ pub(super) async fn send_message(
     };
     if !seen.authorized {
         let status = StatusCode::UNAUTHORIZED;
-        return answer(status, refuse(status, json!({"authentication": "User not authenticated"})));
+        return answer(
+            status,
+            refuse(status, json!({"authentication": "User not authenticated"})),
+        );
     }
     let is_json = headers
         .get(header::CONTENT_TYPE)
@@ -61,7 +64,10 @@ pub(super) async fn send_message(
         let status = StatusCode::UNSUPPORTED_MEDIA_TYPE;
         return answer(
             status,
-            json(status, &json!({"errors": {"json": "Unsupported media type. Please use application/json"}})),
+            json(
+                status,
+                &json!({"errors": {"json": "Unsupported media type. Please use application/json"}}),
+            ),
         );
     }
     let mut problems = serde_json::Map::new();
@@ -112,13 +118,20 @@ pub(super) async fn send_message(
         }
         Outcome::Redirect => answer(
             StatusCode::FOUND,
-            (StatusCode::FOUND, [(header::LOCATION, state.options.redirect_to.clone())]).into_response(),
+            (
+                StatusCode::FOUND,
+                [(header::LOCATION, state.options.redirect_to.clone())],
+            )
+                .into_response(),
         ),
         Outcome::OptedOut => {
             let status = StatusCode::BAD_REQUEST;
             answer(
                 status,
-                refuse(status, json!({"json": {"conversation_id": ["Conversation is expired."]}})),
+                refuse(
+                    status,
+                    json!({"json": {"conversation_id": ["Conversation is expired."]}}),
+                ),
             )
         }
         Outcome::ServerErrorButSent => {

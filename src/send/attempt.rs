@@ -19,9 +19,8 @@ pub const MAX_ATTEMPTS: i64 = 3;
 pub const MAX_RATE_LIMITED: i64 = 10;
 /// Queued entries older than this are not sent without asking (see `Store::due`).
 pub const MAX_QUEUED_AGE_MS: i64 = 15 * 60 * 1000;
-/// Lookups of an accepted reply whose webhook never came, and the first wait (doubling after).
+/// Lookups of an accepted reply whose webhook never came (each wait twice the one before).
 pub const MAX_LOOKUPS: i64 = 5;
-pub const FIRST_LOOKUP_MS: i64 = 20_000;
 
 /// One vendor's send API. The discipline around it (claim, retry, record) is `Sender`'s.
 pub trait Vendor: Send + Sync {
@@ -39,6 +38,10 @@ pub trait Vendor: Send + Sync {
     /// Ask the vendor what became of an accepted reply; `None` when it offers no way to ask.
     fn look_up(&self, _entry: &OutboxEntry) -> Option<Report> {
         None
+    }
+    /// How long after acceptance the first lookup comes.
+    fn lookup_after(&self) -> Duration {
+        Duration::from_secs(20)
     }
 }
 
@@ -180,7 +183,8 @@ impl Sender {
         self.wait_for_gate(&entry.provider);
         let mut report = vendor.look_up(entry).unwrap_or_default();
         if report.status.is_none_or(|s| s.is_open()) && lookups + 1 < MAX_LOOKUPS {
-            report.next_try_at = Some(now_ms() + FIRST_LOOKUP_MS * (1 << (lookups + 1).min(8)));
+            report.next_try_at =
+                Some(now_ms() + vendor.lookup_after().as_millis() as i64 * (1 << (lookups + 1).min(8)));
         }
         store.record_lookup(entry.id, &report)?;
         Ok(())

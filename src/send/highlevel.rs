@@ -6,7 +6,7 @@
 //! `messageId` ties the reply to the `OutboundMessage` webhooks that report its fate; when they do
 //! not come, `GET /conversations/messages/{id}` is asked a few times.
 
-use super::attempt::{FIRST_LOOKUP_MS, Vendor, refused};
+use super::attempt::{Vendor, refused};
 use super::http::{Answer, Attempt, Http, base_url, join};
 use crate::config::{HighLevelSend, Secret};
 use crate::model::{Channel, Provider};
@@ -20,6 +20,7 @@ pub struct HighLevel {
     base: reqwest::Url,
     token: Secret,
     version: String,
+    lookup_after: Duration,
 }
 
 /// The request body (`SendMessageBodyDto`), only the fields Switchboard sends.
@@ -149,6 +150,7 @@ impl HighLevel {
             base,
             token,
             version: cfg.version.clone(),
+            lookup_after: Duration::from_secs(cfg.lookup_after_secs.max(1)),
         })
     }
 
@@ -266,7 +268,7 @@ impl Vendor for HighLevel {
                     },
                     // Without a webhook, its fate is asked for after a while.
                     next_try_at: (status.is_open() && id.is_some())
-                        .then(|| chrono::Utc::now().timestamp_millis() + FIRST_LOOKUP_MS),
+                        .then(|| chrono::Utc::now().timestamp_millis() + self.lookup_after.as_millis() as i64),
                     vendor_message_id: id,
                     ..Report::default()
                 }
@@ -296,6 +298,10 @@ impl Vendor for HighLevel {
             ),
             _ => refused("HighLevel", http_status, self.problems(answer)),
         }
+    }
+
+    fn lookup_after(&self) -> Duration {
+        self.lookup_after
     }
 
     fn look_up(&self, entry: &OutboxEntry) -> Option<Report> {

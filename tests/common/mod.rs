@@ -2,6 +2,7 @@
 //! screen as text.
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod services;
 pub mod tmux;
 
 use ratatui::backend::TestBackend;
