@@ -147,7 +147,7 @@ fn an_older_status_never_overwrites_a_newer_one() {
         &["partoo/sms_user_success_update.json", "partoo/sms_user_sending.json"],
     );
     let t = thread(&partoo, "partoo:40977");
-    assert_eq!(t["messages"][0]["status"], "sent");
+    assert_eq!(t["messages"][0]["status"], "delivered");
     assert_eq!(
         t["conversation"]["contact"]["phone"], "+33612345678",
         "the reduced update did not erase it"

@@ -274,7 +274,7 @@ const CASES: &[(&str, &str, &str, &str, &str)] = &[
         "partoo",
         "instagram",
         "outbound",
-        "sent",
+        "delivered",
     ),
     ("partoo/sms_user_sending.json", "partoo", "sms", "outbound", "sending"),
     (
@@ -289,7 +289,7 @@ const CASES: &[(&str, &str, &str, &str, &str)] = &[
         "partoo",
         "sms",
         "outbound",
-        "sent",
+        "delivered",
     ),
     (
         "partoo/whatsapp_upper_case.json",
@@ -320,7 +320,13 @@ const CASES: &[(&str, &str, &str, &str, &str)] = &[
         "inbound",
         "received",
     ),
-    ("partoo/deleted_update.json", "partoo", "google", "outbound", "sent"),
+    (
+        "partoo/deleted_update.json",
+        "partoo",
+        "google",
+        "outbound",
+        "delivered",
+    ),
 ];
 
 #[test]
