@@ -46,6 +46,12 @@ pub struct Config {
     /// Partoo's messages API, for replies in Partoo conversations.
     #[serde(default)]
     pub partoo: PartooSend,
+    /// Who reads and replies with this config: `[me]` (or `SWITCHBOARD_ME_*`).
+    #[serde(default)]
+    pub me: MeConfig,
+    /// The rest of the team, by name: `[team."Nina Patel"]` with their vendor user ids.
+    #[serde(default)]
+    pub team: std::collections::BTreeMap<String, crate::team::VendorIds>,
     /// Command name → keys, for only the commands being rebound (e.g. `quit = ["q", "ctrl-q"]`).
     #[serde(default)]
     pub keys: std::collections::HashMap<String, Vec<String>>,
@@ -60,6 +66,10 @@ pub struct InboxConfig {
     pub color: bool,
     /// Where the inbox logs (never to the screen).
     pub log_file: Option<PathBuf>,
+    /// The dealership's name, for templates' `{dealership}`.
+    pub dealership: Option<String>,
+    /// The reply templates file (TOML); default `templates.toml` beside the config file.
+    pub templates: Option<PathBuf>,
     /// Names for the vendors' user ids (HighLevel's webhooks name an advisor only by `userId`):
     /// `[inbox.people]` `"aBcD1234" = "Nina Patel"`.
     pub people: std::collections::BTreeMap<String, String>,
@@ -71,9 +81,21 @@ impl Default for InboxConfig {
             bell: true,
             color: true,
             log_file: None,
+            dealership: None,
+            templates: None,
             people: Default::default(),
         }
     }
+}
+
+/// The advisor using this config (`[me]`): their name, and their user id at each vendor.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MeConfig {
+    pub name: Option<String>,
+    pub mykaarma: Option<String>,
+    pub highlevel: Option<String>,
+    pub partoo: Option<String>,
 }
 
 /// myKaarma's send-message API (`[mykaarma]`).
@@ -289,6 +311,17 @@ impl Config {
         if let Some(key) = var("SWITCHBOARD_PARTOO_API_KEY") {
             self.partoo.api_key = Some(Secret::new(key));
         }
+        let me = &mut self.me;
+        for (name, field) in [
+            ("SWITCHBOARD_ME_NAME", &mut me.name),
+            ("SWITCHBOARD_ME_MYKAARMA", &mut me.mykaarma),
+            ("SWITCHBOARD_ME_HIGHLEVEL", &mut me.highlevel),
+            ("SWITCHBOARD_ME_PARTOO", &mut me.partoo),
+        ] {
+            if let Some(value) = var(name) {
+                *field = Some(value);
+            }
+        }
         if let Some(url) = var("SWITCHBOARD_PUBLIC_URL") {
             self.receiver.public_url = Some(url);
         }
@@ -313,6 +346,44 @@ impl Config {
             r.partoo = Some(PartooKeys {
                 public_keys: keys.split(',').map(|k| k.trim().to_string()).collect(),
             });
+        }
+    }
+}
+
+impl Config {
+    /// The reader (`[me]`; without a name, the login name) and the rest of the team.
+    pub fn team(&self) -> crate::team::Team {
+        use crate::team::{Advisor, VendorIds};
+        let name = self
+            .me
+            .name
+            .clone()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+            .unwrap_or_else(|| "me".to_string());
+        let listed = self.team.get(&name).cloned().unwrap_or_default();
+        let me = Advisor {
+            ids: VendorIds {
+                mykaarma: self.me.mykaarma.clone().or(listed.mykaarma),
+                highlevel: self.me.highlevel.clone().or(listed.highlevel),
+                partoo: self.me.partoo.clone().or(listed.partoo),
+            },
+            name,
+        };
+        let others = self
+            .team
+            .iter()
+            .filter(|(n, _)| **n != me.name)
+            .map(|(name, ids)| Advisor {
+                name: name.clone(),
+                ids: ids.clone(),
+            })
+            .collect();
+        crate::team::Team {
+            me,
+            others,
+            people: self.inbox.people.clone(),
         }
     }
 }

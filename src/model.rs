@@ -268,9 +268,19 @@ pub struct Conversation {
     pub channels: Vec<Channel>,
     pub last_activity: Option<Timestamp>,
     pub preview: Option<String>,
+    /// Unread for the reader (their own read marks).
     pub unread: i64,
     pub message_count: i64,
     pub failed_count: i64,
+    /// The vendor's own unread count, where the vendor reports one.
+    pub vendor_unread: Option<i64>,
+    /// Who it is assigned to: `name:<advisor>` (here) or `<vendor>:<user id>` (the vendor's word);
+    /// `Team::label` names either.
+    pub assignee: Option<String>,
+    /// Marked done (until a new inbound message).
+    pub done: bool,
+    /// Snoozed until then (or a new inbound message).
+    pub snoozed_until: Option<Timestamp>,
 }
 
 /// A message as a thread shows it.

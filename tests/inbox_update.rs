@@ -26,6 +26,10 @@ fn conv(id: &str, unread: i64) -> Conversation {
         unread,
         message_count: 1,
         failed_count: 0,
+        vendor_unread: None,
+        assignee: None,
+        done: false,
+        snoozed_until: None,
     }
 }
 

@@ -117,6 +117,9 @@ struct ContactEvent {
     email: Option<String>,
     date_added: Option<String>,
     date_updated: Option<String>,
+    /// The user the contact is assigned to; null when nobody.
+    #[serde(default, deserialize_with = "super::values::present_or_null")]
+    assigned_to: Option<Option<String>>,
 }
 
 #[derive(Deserialize)]
@@ -279,6 +282,8 @@ fn message(ev: MessageEvent, event_at: Option<i64>) -> Outcome {
         contact_phone,
         contact_email,
         vendor_contact_id: present(&ev.contact_id),
+        // Message events do not say who the contact is assigned to; contact events do.
+        assignee: None,
     };
 
     let is_call = matches!(channel, Channel::Voice | Channel::Voicemail);
@@ -525,6 +530,7 @@ fn contact(ev: ContactEvent) -> Outcome {
         name: present(&ev.name).or_else(|| non_empty(&joined)),
         phone: present(&ev.phone),
         email: present(&ev.email),
+        assignee: ev.assigned_to,
     })])
 }
 

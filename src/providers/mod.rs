@@ -87,6 +87,8 @@ pub struct ContactPart {
     pub name: Option<String>,
     pub phone: Option<String>,
     pub email: Option<String>,
+    /// The user the contact is assigned to (HighLevel `assignedTo`), as `ConversationPart::assignee`.
+    pub assignee: Option<Option<String>>,
 }
 
 /// The conversation an event names, with whatever contact details it carries.
@@ -100,6 +102,9 @@ pub struct ConversationPart {
     pub contact_email: Option<String>,
     /// The vendor's id for the contact (HighLevel `contactId`, myKaarma customer uuid).
     pub vendor_contact_id: Option<String>,
+    /// Who the vendor says the conversation is assigned to: its user id, or `Some(None)` for
+    /// nobody; `None` when the event does not say.
+    pub assignee: Option<Option<String>>,
 }
 
 /// What one event says about one message. `None` means "this event does not say"; folding keeps

@@ -57,6 +57,9 @@ struct MessageDto {
     twilio_delivery_failure_message: Option<String>,
     customer_uuid: Option<String>,
     customer_name: Option<String>,
+    /// The dealer associate who owns the thread (providers.md: inferred from the field's name and
+    /// from myKaarma delegating a thread to whoever replies as a non-default user).
+    dealer_associate_uuid: Option<String>,
     is_read: Option<bool>,
     #[serde(rename = "messageExtnDTO")]
     extn: Option<MessageExtn>,
@@ -198,6 +201,7 @@ fn normalise(env: &Envelope, p: Payload, event_at: Option<i64>) -> Outcome {
         contact_phone: phone,
         contact_email: email,
         vendor_contact_id: customer,
+        assignee: present(&m.dealer_associate_uuid).map(Some),
     };
 
     let is_update = p.is_update.unwrap_or(false);

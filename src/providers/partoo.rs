@@ -60,6 +60,9 @@ struct Conversation {
     is_read: Option<bool>,
     messaging_partner: Option<String>,
     issues: Option<Vec<String>>,
+    /// The Partoo user the conversation is assigned to; null when nobody.
+    #[serde(default, deserialize_with = "super::values::present_or_null")]
+    assigned_user_id: Option<Option<String>>,
     custom_channel: Option<CustomChannel>,
     /// Its `id` is a string in one example and a number in the next; only its type is checked.
     #[allow(dead_code)]
@@ -131,6 +134,7 @@ fn normalise(p: &Payload, at: Option<i64>) -> Outcome {
         contact_phone: c.and_then(|c| present(&c.consumer_phone_number)),
         contact_email: c.and_then(|c| present(&c.consumer_email)),
         vendor_contact_id: None,
+        assignee: c.and_then(|c| c.assigned_user_id.clone()),
     };
 
     let sender_type = m.sender_type.as_deref().unwrap_or("").trim();

@@ -104,6 +104,13 @@ pub fn parse_naive_utc(s: &str) -> Option<i64> {
         .map(|t| t.and_utc().timestamp_millis())
 }
 
+/// A field that may be absent (`None`: the event does not say), null or empty (`Some(None)`:
+/// nobody), or a string or number id (`Some(Some(id))`). Use with `#[serde(default)]`.
+pub fn present_or_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    let value: Option<Lenient> = Option::deserialize(d)?;
+    Ok(Some(value.map(|v| v.0.trim().to_string()).filter(|v| !v.is_empty())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

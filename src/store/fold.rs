@@ -83,7 +83,7 @@ pub(super) fn fold_event(
                 .execute(params![id, at])?;
                 touched.insert(id);
             }
-            Change::Contact(contact) => fold_contact(tx, contact, &change_version(parsed, None))?,
+            Change::Contact(contact) => fold_contact(tx, contact, &change_version(parsed, None), touched)?,
             Change::EmailStatus {
                 email_message_id,
                 status,
@@ -183,16 +183,28 @@ fn ensure_conversation(tx: &Transaction, part: &ConversationPart, ver: &str) -> 
             id, take[0], take[1], take[2], values[0], values[1], values[2], ver
         ])?;
     }
+    if let Some(assignee) = &part.assignee {
+        tx.prepare_cached(
+            "UPDATE conversations SET vendor_assignee = ?2, vendor_assignee_ver = ?3
+             WHERE id = ?1 AND coalesce(vendor_assignee_ver, '') < ?3",
+        )?
+        .execute(params![id, assignee_token(provider, assignee.as_deref()), ver])?;
+    }
     if let Some(contact_id) = contact_id {
         adopt_contact(tx, id, &format!("{provider}:{contact_id}"))?;
     }
     Ok(id)
 }
 
+/// A vendor's assignee as stored: `provider:user id`, or '' for "nobody" (NULL: never said).
+fn assignee_token(provider: &str, user: Option<&str>) -> String {
+    user.map_or(String::new(), |id| format!("{provider}:{id}"))
+}
+
 const CONTACT_FIELDS: [&str; 3] = ["name", "phone", "email"];
 
 /// Keep the newest value of each contact field, then pass it on to that contact's conversations.
-fn fold_contact(tx: &Transaction, c: &providers::ContactPart, ver: &str) -> Result<()> {
+fn fold_contact(tx: &Transaction, c: &providers::ContactPart, ver: &str, touched: &mut BTreeSet<i64>) -> Result<()> {
     let provider = c.provider.as_ref().map_or("unknown", |p| p.as_str());
     let key = format!("{provider}:{}", c.vendor_contact_id);
     tx.prepare_cached("INSERT INTO contacts (key) VALUES (?1) ON CONFLICT DO NOTHING")?
@@ -205,12 +217,21 @@ fn fold_contact(tx: &Transaction, c: &providers::ContactPart, ver: &str) -> Resu
             .execute(params![key, value, ver])?;
         }
     }
+    if let Some(assignee) = &c.assignee {
+        tx.prepare_cached(
+            "UPDATE contacts SET assignee = ?2, assignee_ver = ?3 WHERE key = ?1 AND coalesce(assignee_ver, '') < ?3",
+        )?
+        .execute(params![key, assignee_token(provider, assignee.as_deref()), ver])?;
+    }
     let ids: Vec<i64> = tx
         .prepare_cached("SELECT id FROM conversations WHERE provider = ?1 AND vendor_contact_id = ?2")?
         .query_map(params![provider, c.vendor_contact_id], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     for id in ids {
         adopt_contact(tx, id, &key)?;
+        if c.assignee.is_some() {
+            touched.insert(id);
+        }
     }
     Ok(())
 }
@@ -233,6 +254,12 @@ fn adopt_contact(tx: &Transaction, conversation_id: i64, contact_key: &str) -> R
         ))?
         .execute(params![conversation_id, contact_key])?;
     }
+    tx.prepare_cached(
+        "UPDATE conversations SET (vendor_assignee, vendor_assignee_ver) =
+            (SELECT assignee, assignee_ver FROM contacts WHERE key = ?2)
+         WHERE id = ?1 AND (SELECT assignee_ver FROM contacts WHERE key = ?2) > coalesce(vendor_assignee_ver, '')",
+    )?
+    .execute(params![conversation_id, contact_key])?;
     Ok(())
 }
 
@@ -548,11 +575,13 @@ pub(super) fn refresh_conversations(tx: &Transaction, touched: &BTreeSet<i64>) -
 
 pub(super) fn refresh_conversation(tx: &Transaction, id: i64) -> Result<()> {
     let mut channels = Vec::new();
-    let (mut total, mut failed, mut attention) = (0i64, 0i64, 0i64);
+    let (mut total, mut failed, mut attention, mut inbound) = (0i64, 0i64, 0i64, 0i64);
+    let mut last_inbound_at: Option<i64> = None;
     {
         let mut q = tx.prepare_cached(
             "SELECT channel, count(*), sum(status = 'failed'),
-                    sum(status IN ('failed', 'unknown') AND direction = 'outbound')
+                    sum(status IN ('failed', 'unknown') AND direction = 'outbound'),
+                    sum(direction = 'inbound'), max(CASE WHEN direction = 'inbound' THEN at END)
              FROM messages WHERE conversation_id = ?1 AND draft = 0 GROUP BY channel ORDER BY channel",
         )?;
         let mut rows = q.query([id])?;
@@ -561,6 +590,8 @@ pub(super) fn refresh_conversation(tx: &Transaction, id: i64) -> Result<()> {
             total += r.get::<_, i64>(1)?;
             failed += r.get::<_, i64>(2)?;
             attention += r.get::<_, i64>(3)?;
+            inbound += r.get::<_, i64>(4)?;
+            last_inbound_at = last_inbound_at.max(r.get(5)?);
         }
     }
     // The newest message (ties broken by key, so the choice never depends on arrival order).
@@ -593,9 +624,22 @@ pub(super) fn refresh_conversation(tx: &Transaction, id: i64) -> Result<()> {
             .optional()?,
     };
     let (last_at, preview) = last.unzip();
-    let (key, vendor_read_at, vendor_unread, vendor_unread_at): (String, Option<i64>, Option<i64>, Option<i64>) = tx
-        .prepare_cached("SELECT key, vendor_read_at, vendor_unread, vendor_unread_at FROM conversations WHERE id = ?1")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    #[allow(clippy::type_complexity)]
+    let (key, vendor_read_at, vendor_unread, vendor_unread_at, vendor_assignee, vendor_assignee_ver): (
+        String,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+    ) = tx
+        .prepare_cached(
+            "SELECT key, vendor_read_at, vendor_unread, vendor_unread_at, vendor_assignee, vendor_assignee_ver
+             FROM conversations WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+        })?;
     // Our replies that failed (or may have) before any webhook made them messages count too.
     let (outbox_failed, outbox_attention): (i64, i64) = tx
         .prepare_cached(
@@ -626,9 +670,12 @@ pub(super) fn refresh_conversation(tx: &Transaction, id: i64) -> Result<()> {
     };
     // "Mark unread" keeps a conversation in the unread list until it is read again.
     let unread = if marked_unread { unread.max(1) } else { unread };
+    let assignee = effective_assignee(tx, &key, vendor_assignee, vendor_assignee_ver.as_deref())?;
+    let parked = parked(tx, &key, last_inbound_at)?;
     tx.prepare_cached(
         "UPDATE conversations SET channels = ?2, last_at = ?3, preview = ?4, message_count = ?5, unread = ?6,
-            failed_count = ?7, attention_count = ?8 WHERE id = ?1",
+            failed_count = ?7, attention_count = ?8, inbound_count = ?9, last_inbound_at = ?10, assignee = ?11,
+            parked = ?12 WHERE id = ?1",
     )?
     .execute(params![
         id,
@@ -638,8 +685,77 @@ pub(super) fn refresh_conversation(tx: &Transaction, id: i64) -> Result<()> {
         total,
         unread,
         failed,
-        attention
+        attention,
+        inbound,
+        last_inbound_at,
+        assignee,
+        parked
     ])?;
+    if total > 0 {
+        keep_advisor_reads(tx, &key, inbound, unread, last_at)?;
+    }
+    Ok(())
+}
+
+/// Who a conversation is assigned to: the newer of the vendor's word (at its event time) and an
+/// assignment made here (at our time). `None`: nobody.
+fn effective_assignee(
+    tx: &Transaction,
+    key: &str,
+    vendor: Option<String>,
+    vendor_ver: Option<&str>,
+) -> Result<Option<String>> {
+    let local: Option<(Option<String>, i64)> = tx
+        .prepare_cached("SELECT assignee, at FROM assignments WHERE conversation_key = ?1")?
+        .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    // A version starts with the vendor's event time in milliseconds, 13 digits.
+    let vendor_at = vendor_ver.and_then(|v| v.get(..13)).and_then(|t| t.parse::<i64>().ok());
+    let chosen = match (local, vendor_at) {
+        (Some((local, at)), Some(vendor_at)) if vendor_at > at => vendor.or(local),
+        (Some((local, _)), _) => local,
+        (None, _) => vendor,
+    };
+    Ok(chosen.filter(|t| !t.is_empty()))
+}
+
+/// 0 open, 1 done, else snoozed until then (Unix ms). A new inbound message reopens either.
+fn parked(tx: &Transaction, key: &str, last_inbound_at: Option<i64>) -> Result<i64> {
+    let triage: Option<(Option<i64>, Option<i64>, Option<i64>)> = tx
+        .prepare_cached("SELECT done_at, snoozed_at, snoozed_until FROM triage WHERE conversation_key = ?1")?
+        .query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((done_at, snoozed_at, snoozed_until)) = triage else {
+        return Ok(0);
+    };
+    let quiet_since = |at: i64| last_inbound_at.is_none_or(|inbound| inbound <= at);
+    Ok(match (done_at, snoozed_at, snoozed_until) {
+        (_, Some(at), Some(until)) if quiet_since(at) => until.max(2),
+        (Some(at), _, _) if quiet_since(at) => 1,
+        _ => 0,
+    })
+}
+
+/// Each advisor's unread count for this conversation: the inbound messages since they last read
+/// it. An advisor who never read it starts from the shared count (the vendor's read state).
+fn keep_advisor_reads(
+    tx: &Transaction,
+    key: &str,
+    inbound: i64,
+    shared_unread: i64,
+    last_at: Option<i64>,
+) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE advisor_reads SET unread = max(?2 - seen_inbound, 0), last_at = ?3
+         WHERE conversation_key = ?1 AND (unread != max(?2 - seen_inbound, 0) OR last_at IS NOT ?3)",
+    )?
+    .execute(params![key, inbound, last_at])?;
+    tx.prepare_cached(
+        "INSERT INTO advisor_reads (advisor, conversation_key, seen_inbound, unread, last_at)
+         SELECT name, ?1, ?2 - ?3, ?3, ?4 FROM advisors WHERE true
+         ON CONFLICT (advisor, conversation_key) DO NOTHING",
+    )?
+    .execute(params![key, inbound, shared_unread, last_at])?;
     Ok(())
 }
 

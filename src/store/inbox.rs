@@ -1,9 +1,8 @@
 //! What the inbox screen needs beyond the list and thread queries: totals for the status bar, a
 //! cheap way to notice writes by other processes, and the user's read/unread marks.
 
-use super::{Store, fold};
+use super::Store;
 use anyhow::Result;
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 /// Totals for the status bar.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -38,10 +37,21 @@ impl Store {
         // Two statements, each reading only its covering partial index (as one statement with two
         // subqueries, SQLite fetched every row and took ~50 ms at 50,000 conversations).
         let count = |sql: &str| -> Result<i64> { Ok(self.conn.prepare_cached(sql)?.query_row([], |r| r.get(0))?) };
-        let totals = Totals {
-            unread_conversations: count(
+        let unread_conversations = match &self.viewer {
+            // The reader's own unread rows (their partial index holds nothing else).
+            Some(me) => self
+                .conn
+                .prepare_cached(
+                    "SELECT count(*) FROM advisor_reads INDEXED BY advisor_unread_activity
+                     WHERE advisor = ?1 AND (unread > 0 OR marked_unread)",
+                )?
+                .query_row([&me.name], |r| r.get(0))?,
+            None => count(
                 "SELECT count(*) FROM conversations INDEXED BY conversations_unread WHERE unread > 0 AND message_count > 0",
             )?,
+        };
+        let totals = Totals {
+            unread_conversations,
             failed_conversations: count(
                 "SELECT count(*) FROM conversations INDEXED BY conversations_failed WHERE failed_count > 0",
             )?,
@@ -75,34 +85,5 @@ impl Store {
             .conn
             .prepare_cached("SELECT count(*) FROM messages WHERE id > ?1 AND direction = 'inbound' AND draft = 0")?
             .query_row([since], |r| r.get(0))?)
-    }
-
-    /// Mark a conversation read up to now.
-    pub fn mark_read(&mut self, key: &str) -> Result<()> {
-        self.set_mark(key, Some(chrono::Utc::now().timestamp_millis()), false)
-    }
-
-    /// Keep a conversation in the unread list until it is read again.
-    pub fn mark_unread(&mut self, key: &str) -> Result<()> {
-        self.set_mark(key, None, true)
-    }
-
-    fn set_mark(&mut self, key: &str, read_at: Option<i64>, unread: bool) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.prepare_cached(
-            "INSERT INTO local_marks (conversation_key, read_at, marked_unread) VALUES (?1, ?2, ?3)
-             ON CONFLICT (conversation_key) DO UPDATE SET
-                read_at = coalesce(excluded.read_at, read_at), marked_unread = excluded.marked_unread",
-        )?
-        .execute(params![key, read_at, unread])?;
-        let id: Option<i64> = tx
-            .prepare_cached("SELECT id FROM conversations WHERE key = ?1")?
-            .query_row([key], |r| r.get(0))
-            .optional()?;
-        if let Some(id) = id {
-            fold::refresh_conversation(&tx, id)?;
-        }
-        tx.commit()?;
-        Ok(())
     }
 }

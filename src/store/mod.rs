@@ -12,11 +12,13 @@ mod queries;
 mod receiving;
 mod schema;
 pub mod space;
+mod team;
 
 pub use inbox::{Totals, Watermark};
 pub use outbox_table::new_client_id;
 pub use queries::{ConversationFilter, EventRow, FailureRow, rfc3339};
 pub use receiving::{AuditRow, CallbackStored};
+pub use team::{Assigned, Viewer};
 
 use crate::model::Provider;
 use crate::providers::{self, Outcome, Parsed};
@@ -78,6 +80,8 @@ pub struct Store {
     /// The status bar's counts as of (data_version, this connection's total changes): they are
     /// counted again only when something was written since.
     totals: std::cell::Cell<Option<(i64, u64, Totals)>>,
+    /// Who is reading: their read marks and assignments shape the lists (`set_viewer`).
+    viewer: Option<Viewer>,
 }
 
 impl Store {
@@ -111,6 +115,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             totals: std::cell::Cell::new(None),
+            viewer: None,
         })
     }
 
@@ -220,7 +225,7 @@ impl Store {
             let batch: Vec<LoggedEvent> = {
                 let mut q = tx.prepare_cached(
                     // Send callbacks are not vendor events: their meaning needs the token, not kept here.
-                    "SELECT id, provider, body, outcome, reason FROM events
+                    "SELECT id, provider, body, outcome, reason, source FROM events
                      WHERE id > ?1 AND source != 'callback' ORDER BY id LIMIT 2000",
                 )?;
                 q.query_map([last_id], |r| {
@@ -230,6 +235,7 @@ impl Store {
                         body: r.get(2)?,
                         outcome: r.get(3)?,
                         reason: r.get(4)?,
+                        source: r.get(5)?,
                     })
                 })?
                 .collect::<rusqlite::Result<_>>()?
@@ -242,13 +248,18 @@ impl Store {
                 body,
                 outcome: old_outcome,
                 reason: old_reason,
+                source,
             } in batch
             {
-                let forced = match Provider::parse(&provider) {
-                    Provider::Unknown(_) => None,
-                    p => Some(p),
+                let p = if source == crate::notes::SOURCE {
+                    crate::notes::parse(&body, Provider::parse(&provider))
+                } else {
+                    let forced = match Provider::parse(&provider) {
+                        Provider::Unknown(_) => None,
+                        p => Some(p),
+                    };
+                    providers::parse(&body, forced)
                 };
-                let p = providers::parse(&body, forced);
                 if p.outcome.word() != old_outcome || p.outcome.reason().map(str::to_string) != old_reason {
                     report.changed_outcome += 1;
                 }
@@ -273,9 +284,11 @@ impl Store {
             .conn
             // The newest event is the last appended: one row, where max() read the whole log (1.2 s
             // at a million events, before the inbox's first frame).
-            .query_row("SELECT received_at FROM events ORDER BY id DESC LIMIT 1", [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT received_at FROM events WHERE source != 'note' ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
             .optional()?)
     }
 }
@@ -287,6 +300,7 @@ struct LoggedEvent {
     body: Vec<u8>,
     outcome: String,
     reason: Option<String>,
+    source: String,
 }
 
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]

@@ -15,6 +15,14 @@ pub enum ConversationFilter {
     Failed,
     Channel(String),
     Provider(String),
+    /// Assigned to the reader.
+    Mine,
+    /// Assigned to nobody.
+    Unassigned,
+    /// Marked done (and not reopened since).
+    Done,
+    /// Snoozed, not yet back.
+    Snoozed,
 }
 
 impl ConversationFilter {
@@ -25,10 +33,14 @@ impl ConversationFilter {
             "all" => Self::All,
             "unread" => Self::Unread,
             "failed" => Self::Failed,
+            "mine" => Self::Mine,
+            "unassigned" => Self::Unassigned,
+            "done" => Self::Done,
+            "snoozed" => Self::Snoozed,
             _ if crate::model::Channel::KNOWN.contains(&w.as_str()) || w == "other" => Self::Channel(w),
             _ if crate::model::Provider::KNOWN.contains(&w.as_str()) => Self::Provider(w),
             _ => bail!(
-                "unknown filter `{word}`: use all, unread, failed, a channel ({}) or a vendor ({})",
+                "unknown filter `{word}`: use all, unread, mine, unassigned, failed, done, snoozed, a channel ({}) or a vendor ({})",
                 crate::model::Channel::KNOWN.join(", "),
                 crate::model::Provider::KNOWN.join(", ")
             ),
@@ -65,9 +77,14 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-const CONVERSATION_COLUMNS: &str =
-    "c.key, c.provider, c.contact_name, c.contact_phone, c.contact_email, c.channels, c.last_at, c.preview, c.unread,
-     c.message_count, c.failed_count";
+/// The reader's unread count: their own marks once they have any, else the shared ones.
+const CONVERSATION_COLUMNS: &str = "c.key, c.provider, c.contact_name, c.contact_phone, c.contact_email, c.channels,
+     c.last_at, c.preview,
+     CASE WHEN r.advisor IS NULL THEN c.unread ELSE max(r.unread, r.marked_unread) END,
+     c.message_count, c.failed_count, c.vendor_unread, c.assignee, c.parked";
+
+/// Joined after `conversations c` in every list query; its one parameter is the reader's name.
+const READER_JOIN: &str = "LEFT JOIN advisor_reads r ON r.advisor = ? AND r.conversation_key = c.key";
 
 fn conversation_row(r: &Row) -> rusqlite::Result<Conversation> {
     let channels: String = r.get(5)?;
@@ -89,6 +106,10 @@ fn conversation_row(r: &Row) -> rusqlite::Result<Conversation> {
         unread: r.get(8)?,
         message_count: r.get(9)?,
         failed_count: r.get(10)?,
+        vendor_unread: r.get(11)?,
+        assignee: r.get(12)?,
+        done: r.get::<_, i64>(13)? == 1,
+        snoozed_until: Some(r.get::<_, i64>(13)?).filter(|&p| p > 1).and_then(timestamp),
     })
 }
 
@@ -200,8 +221,9 @@ impl Store {
         // may pick a filter's partial index and sort every match instead.
         // Unread and failed conversations are few: their own activity-ordered partial indexes hold
         // only them, so a page never walks past thousands of others.
+        let reader = self.viewer.as_ref().map(|v| v.name.clone());
         let index = match filter {
-            ConversationFilter::Unread => "conversations_unread_activity".to_string(),
+            ConversationFilter::Unread if reader.is_none() => "conversations_unread_activity".to_string(),
             ConversationFilter::Failed => "conversations_failed_activity".to_string(),
             ConversationFilter::Channel(ch) if Channel::KNOWN.contains(&ch.as_str()) || ch == "other" => {
                 format!("conversations_channel_{ch}")
@@ -209,13 +231,44 @@ impl Store {
             ConversationFilter::Provider(p) if ["mykaarma", "highlevel", "partoo"].contains(&p.as_str()) => {
                 format!("conversations_provider_{p}")
             }
+            ConversationFilter::Mine | ConversationFilter::Unassigned => "conversations_assignee".to_string(),
+            ConversationFilter::Done | ConversationFilter::Snoozed => "conversations_parked".to_string(),
             _ => "conversations_activity".to_string(),
         };
-        let mut sql =
-            format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c INDEXED BY {index} WHERE c.message_count > 0");
-        let mut args: Vec<Value> = vec![];
+        let mut args: Vec<Value> = vec![Value::Text(reader.clone().unwrap_or_default())];
+        let own_unread = matches!(filter, ConversationFilter::Unread) && reader.is_some();
+        // The order walked: the index's own columns, so no page ever sorts.
+        let (order_at, order_key) = if own_unread {
+            ("r.last_at", "r.conversation_key")
+        } else {
+            ("c.last_at", "c.key")
+        };
+        let mut sql = if own_unread {
+            // The reader's unread conversations: their own rows in activity order, nobody else's.
+            format!(
+                "SELECT {CONVERSATION_COLUMNS} FROM advisor_reads r INDEXED BY advisor_unread_activity
+                 JOIN conversations c ON c.key = r.conversation_key
+                 WHERE r.advisor = ? AND (r.unread > 0 OR r.marked_unread) AND c.message_count > 0"
+            )
+        } else {
+            format!(
+                "SELECT {CONVERSATION_COLUMNS} FROM conversations c INDEXED BY {index} {READER_JOIN}
+                 WHERE c.message_count > 0"
+            )
+        };
+        let now = chrono::Utc::now().timestamp_millis();
+        // Done and snoozed conversations are out of every list but their own (and the failed one:
+        // whoever is on call still has to see a failure).
+        if !matches!(
+            filter,
+            ConversationFilter::Done | ConversationFilter::Snoozed | ConversationFilter::Failed
+        ) {
+            sql.push_str(" AND (c.parked = 0 OR (c.parked > 1 AND c.parked <= ?))");
+            args.push(Value::Integer(now));
+        }
         match filter {
             ConversationFilter::All => {}
+            ConversationFilter::Unread if reader.is_some() => {}
             ConversationFilter::Unread => sql.push_str(" AND c.unread > 0"),
             ConversationFilter::Failed => sql.push_str(" AND c.failed_count > 0"),
             // A known channel word, written as its partial index's condition so the index applies.
@@ -232,6 +285,18 @@ impl Store {
             ConversationFilter::Provider(p) => {
                 sql.push_str(" AND c.provider = ?");
                 args.push(Value::Text(p.clone()));
+            }
+            ConversationFilter::Mine => {
+                let tokens = self.viewer.as_ref().map(|v| v.tokens.clone()).unwrap_or_default();
+                sql.push_str(" AND c.assignee IN (SELECT value FROM json_each(?))");
+                args.push(Value::Text(serde_json::to_string(&tokens)?));
+            }
+            ConversationFilter::Unassigned => sql.push_str(" AND c.assignee IS NULL"),
+            // `parked != 0` as written is the partial index's condition.
+            ConversationFilter::Done => sql.push_str(" AND c.parked != 0 AND c.parked = 1"),
+            ConversationFilter::Snoozed => {
+                sql.push_str(" AND c.parked != 0 AND c.parked > ?");
+                args.push(Value::Integer(now));
             }
         }
         if let Some(text) = search.map(str::trim).filter(|t| !t.is_empty()) {
@@ -250,10 +315,10 @@ impl Store {
             sql.push(')');
         }
         if let Some((at, key)) = after {
-            sql.push_str(" AND (c.last_at, c.key) < (?, ?)");
+            sql.push_str(&format!(" AND ({order_at}, {order_key}) < (?, ?)"));
             args.extend([Value::Integer(at), Value::Text(key.to_string())]);
         }
-        sql.push_str(" ORDER BY c.last_at DESC, c.key DESC LIMIT ?");
+        sql.push_str(&format!(" ORDER BY {order_at} DESC, {order_key} DESC LIMIT ?"));
         args.push(Value::Integer(limit.min(i64::MAX as usize) as i64));
         let mut q = self.conn.prepare_cached(&sql)?;
         let rows = q.query_map(params_from_iter(args), conversation_row)?;
@@ -292,11 +357,12 @@ impl Store {
 
     /// One conversation by its key.
     pub fn conversation(&self, key: &str) -> Result<Option<Conversation>> {
-        let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c WHERE c.key = ?1");
+        let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c {READER_JOIN} WHERE c.key = ?");
+        let reader = self.viewer.as_ref().map_or("", |v| v.name.as_str());
         Ok(self
             .conn
             .prepare_cached(&sql)?
-            .query_row([key], conversation_row)
+            .query_row([reader, key], conversation_row)
             .optional()?)
     }
 

@@ -255,6 +255,64 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE drafts RENAME COLUMN protocol TO channel;
     UPDATE drafts SET channel = CASE channel WHEN 'TEXT' THEN 'sms' WHEN 'EMAIL' THEN 'email' ELSE lower(channel) END;
     "#,
+    // 9: a team. Each advisor's own read marks (`advisor_reads`, one row per conversation once the
+    // advisor has opened the inbox, kept by the fold: the unread list and count read only their
+    // own rows), assignment (the vendor's, and ours: the newer wins), done and snoozed
+    // conversations, and who sent each reply. Local tables survive `rebuild`; the columns on
+    // `conversations` are derived from them and the log.
+    r#"
+    ALTER TABLE conversations ADD COLUMN inbound_count INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE conversations ADD COLUMN last_inbound_at INTEGER;
+    ALTER TABLE conversations ADD COLUMN vendor_assignee TEXT;        -- provider:user id, or '' for "nobody"
+    ALTER TABLE conversations ADD COLUMN vendor_assignee_ver TEXT;
+    ALTER TABLE conversations ADD COLUMN assignee TEXT;               -- name:… or provider:…; NULL unassigned
+    ALTER TABLE conversations ADD COLUMN parked INTEGER NOT NULL DEFAULT 0;  -- 0 open, 1 done, else snoozed until (Unix ms)
+    ALTER TABLE contacts ADD COLUMN assignee TEXT;
+    ALTER TABLE contacts ADD COLUMN assignee_ver TEXT;
+    UPDATE conversations SET
+        inbound_count = (SELECT count(*) FROM messages m
+                         WHERE m.conversation_id = conversations.id AND m.direction = 'inbound' AND m.draft = 0),
+        last_inbound_at = (SELECT max(at) FROM messages m
+                           WHERE m.conversation_id = conversations.id AND m.direction = 'inbound' AND m.draft = 0);
+    CREATE INDEX conversations_assignee ON conversations (assignee, last_at DESC, key DESC);
+    CREATE INDEX conversations_parked ON conversations (parked) WHERE parked != 0;
+
+    CREATE TABLE advisors (
+        name  TEXT PRIMARY KEY,
+        since INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE advisor_reads (
+        advisor          TEXT    NOT NULL,
+        conversation_key TEXT    NOT NULL,
+        seen_inbound     INTEGER NOT NULL,          -- the conversation's inbound count when last read
+        unread           INTEGER NOT NULL,          -- inbound_count - seen_inbound, kept by the fold
+        marked_unread    INTEGER NOT NULL DEFAULT 0,
+        read_at          INTEGER,
+        last_at          INTEGER,                   -- the conversation's, for the unread list's order
+        PRIMARY KEY (advisor, conversation_key)
+    ) WITHOUT ROWID;
+    CREATE INDEX advisor_reads_conversation ON advisor_reads (conversation_key);
+    CREATE INDEX advisor_unread_activity ON advisor_reads (advisor, last_at DESC, conversation_key DESC)
+        WHERE unread > 0 OR marked_unread;
+
+    CREATE TABLE assignments (
+        conversation_key TEXT PRIMARY KEY,
+        assignee         TEXT,                      -- name:<advisor>; NULL: unassigned
+        assigned_by      TEXT    NOT NULL,
+        at               INTEGER NOT NULL,
+        at_vendor        TEXT                       -- what the vendor was told, in words
+    ) WITHOUT ROWID;
+    CREATE TABLE triage (
+        conversation_key TEXT PRIMARY KEY,
+        done_at          INTEGER,
+        done_by          TEXT,
+        snoozed_at       INTEGER,
+        snoozed_until    INTEGER,
+        snoozed_by       TEXT
+    ) WITHOUT ROWID;
+
+    ALTER TABLE outbox ADD COLUMN sent_by TEXT;
+    "#,
 ];
 
 /// Text as search compares it: lower case, accents removed (NFD without combining marks).
