@@ -6,6 +6,7 @@ mod show;
 
 pub use crate::demo::DEMO_EVENTS;
 mod table;
+mod team;
 
 use crate::import;
 use crate::model::Provider;
@@ -56,13 +57,23 @@ pub enum Command {
     Failures(FailuresArgs),
     /// Stored raw events, newest first
     Events(EventsArgs),
+    /// Assign a conversation (here, and at the vendor where its API allows)
+    Assign(team::AssignArgs),
+    /// Mark a conversation done: out of the lists until the customer writes again
+    Done(team::ConversationArgs),
+    /// Hide a conversation until a time (or until the customer writes again)
+    Snooze(team::SnoozeArgs),
+    /// Open a done or snoozed conversation again
+    Reopen(team::ConversationArgs),
+    /// Add an internal note to a conversation (never sent to the customer)
+    Note(team::NoteArgs),
     /// Fold the whole event log again into conversations and messages
     Rebuild(JsonFlag),
     /// Reply through myKaarma's send-message API (exit 0 accepted, 1 refused or failed, 3 unknown)
     Send(reply::SendArgs),
     /// Replies sent from this database, newest first, with what became of each
     Outbox(reply::OutboxArgs),
-    /// Run a local stand-in for myKaarma's send-message API (for tests and demos)
+    /// Run a local stand-in for the vendors' send APIs (myKaarma, HighLevel, Partoo), for tests and demos
     Sandbox(reply::SandboxArgs),
     /// A living demo: the demo dealership in a temporary database, with the receiver, a sandbox
     /// for replies and a gentle feed of new events, all in this process on loopback
@@ -172,9 +183,16 @@ pub struct ImportArgs {
 
 #[derive(Args, Debug)]
 pub struct ConversationsArgs {
-    /// all, unread, failed, a channel (sms, email, voice, …) or a vendor (mykaarma, highlevel, partoo)
+    /// all, unread, mine, unassigned, failed, done, snoozed, a channel (sms, email, voice, …) or a
+    /// vendor (mykaarma, highlevel, partoo)
     #[arg(long, default_value = "all")]
     pub filter: String,
+    /// Only conversations assigned to me ([me] in the config); `--filter mine`
+    #[arg(long, conflicts_with_all = ["unassigned", "filter"])]
+    pub mine: bool,
+    /// Only conversations assigned to nobody; `--filter unassigned`
+    #[arg(long, conflicts_with = "filter")]
+    pub unassigned: bool,
     /// Only conversations whose messages or contact match these words
     #[arg(long)]
     pub search: Option<String>,
@@ -204,6 +222,9 @@ pub struct FailuresArgs {
     /// At most this many failures
     #[arg(long, default_value_t = 200)]
     pub limit: usize,
+    /// Keep going: print each new failure as it is stored, one JSON object per line (NDJSON)
+    #[arg(long, conflicts_with = "exit_code")]
+    pub watch: bool,
     #[command(flatten)]
     pub out: JsonFlag,
 }
@@ -326,7 +347,17 @@ fn run_command(cli: Cli) -> Result<Exit> {
     // Commands that write refuse a (nearly) full disk up front, in words.
     let writes = matches!(
         cli.command,
-        None | Some(Command::Serve(_) | Command::Import(_) | Command::Rebuild(_) | Command::Send(_))
+        None | Some(
+            Command::Serve(_)
+                | Command::Import(_)
+                | Command::Rebuild(_)
+                | Command::Send(_)
+                | Command::Assign(_)
+                | Command::Done(_)
+                | Command::Snooze(_)
+                | Command::Reopen(_)
+                | Command::Note(_)
+        )
     );
     if writes && !dumb_terminal() {
         crate::store::space::ensure_room(&db_path()?)?;
@@ -340,7 +371,11 @@ fn run_command(cli: Cli) -> Result<Exit> {
         None if dumb_terminal() => {
             // No cursor addressing: print what the inbox would list instead of drawing it.
             let store = open_existing()?;
-            show::conversations(&mut out, &store.conversations(&ConversationFilter::All, None, 50)?)?;
+            show::conversations(
+                &mut out,
+                &store.conversations(&ConversationFilter::All, None, 50)?,
+                &Default::default(),
+            )?;
             writeln!(
                 out,
                 "\nTERM={} cannot show the inbox; this is `switchboard conversations`. `switchboard thread ID` shows one.",
@@ -401,14 +436,39 @@ fn run_command(cli: Cli) -> Result<Exit> {
             }
         }
         Some(Command::Conversations(a)) => {
-            let store = open_existing()?;
-            let filter = ConversationFilter::parse(&a.filter)?;
+            let config = crate::config::Config::load(cli.config.as_deref())?;
+            let store = team::open_as_me(open_existing()?, &config)?;
+            let filter = match (a.mine, a.unassigned) {
+                (true, _) => ConversationFilter::Mine,
+                (_, true) => ConversationFilter::Unassigned,
+                _ => ConversationFilter::parse(&a.filter)?,
+            };
             let list = store.conversations(&filter, a.search.as_deref(), a.limit)?;
             if a.out.json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
             } else {
-                show::conversations(&mut out, &list)?;
+                show::conversations(&mut out, &list, &config.team())?;
             }
+        }
+        Some(Command::Assign(a)) => {
+            let config = crate::config::Config::load(cli.config.as_deref())?;
+            team::assign(&mut out, open_existing()?, &config, a)?;
+        }
+        Some(Command::Done(a)) => {
+            let config = crate::config::Config::load(cli.config.as_deref())?;
+            team::done(&mut out, open_existing()?, &config, a)?;
+        }
+        Some(Command::Snooze(a)) => {
+            let config = crate::config::Config::load(cli.config.as_deref())?;
+            team::snooze(&mut out, open_existing()?, &config, a)?;
+        }
+        Some(Command::Reopen(a)) => {
+            let config = crate::config::Config::load(cli.config.as_deref())?;
+            team::reopen(&mut out, open_existing()?, &config, a)?;
+        }
+        Some(Command::Note(a)) => {
+            let config = crate::config::Config::load(cli.config.as_deref())?;
+            team::note(&mut out, open_existing()?, &config, a)?;
         }
         Some(Command::Thread(a)) => {
             let store = open_existing()?;
@@ -425,6 +485,10 @@ fn run_command(cli: Cli) -> Result<Exit> {
             let since = a
                 .since
                 .map(|d| chrono::Utc::now().timestamp_millis() - d.as_millis() as i64);
+            if a.watch {
+                team::watch_failures(&mut out, &store, since)?;
+                return Ok(Exit::Ok);
+            }
             let rows = store.failures(since, a.limit)?;
             if a.out.json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
@@ -565,7 +629,11 @@ fn demo_text(out: &mut dyn Write, path: &std::path::Path) -> Result<()> {
     let store = Store::open(path)?;
     let events = store.events(false, 1)?.first().map_or(0, |e| e.id);
     writeln!(out, "Demo dealership: {events} events\n")?;
-    show::conversations(out, &store.conversations(&ConversationFilter::All, None, 40)?)?;
+    show::conversations(
+        out,
+        &store.conversations(&ConversationFilter::All, None, 40)?,
+        &Default::default(),
+    )?;
     let failures = store.failures(None, 10)?;
     if !failures.is_empty() {
         writeln!(out, "\nDelivery failures:")?;

@@ -41,7 +41,7 @@ fn contact_label(c: &crate::model::Contact) -> String {
     c.display().unwrap_or("(unknown contact)").to_string()
 }
 
-pub fn conversations(out: &mut dyn Write, list: &[Conversation]) -> io::Result<()> {
+pub fn conversations(out: &mut dyn Write, list: &[Conversation], team: &crate::team::Team) -> io::Result<()> {
     if list.is_empty() {
         return writeln!(out, "no conversations");
     }
@@ -52,6 +52,7 @@ pub fn conversations(out: &mut dyn Write, list: &[Conversation]) -> io::Result<(
         ("LAST", 4, 10),
         ("NEW", 3, 6),
         ("FAIL", 4, 6),
+        ("ASSIGNEE", 8, 16),
         ("PREVIEW", 16, 200),
     ]);
     for c in list {
@@ -70,6 +71,7 @@ pub fn conversations(out: &mut dyn Write, list: &[Conversation]) -> io::Result<(
             } else {
                 String::new()
             },
+            c.assignee.as_deref().map(|a| team.label(a)).unwrap_or_default(),
             c.preview.clone().unwrap_or_default(),
         ]);
     }

@@ -153,6 +153,10 @@ pub async fn serve(
         .route("/conversations/messages", post(highlevel::send_message))
         .route("/conversations/messages/{id}", get(highlevel::message))
         .route("/v2/messages", post(partoo::send_message))
+        .route(
+            "/v2/conversations/{id}",
+            axum::routing::patch(partoo::update_conversation),
+        )
         .route("/sandbox/requests", get(requests))
         .with_state(state);
     listening(addr);

@@ -207,3 +207,64 @@ impl Sandbox {
         self.emitter.partoo(&event("message_updated", last)).await;
     }
 }
+
+/// `PATCH /v2/conversations/{id}`: one action per call, `status` or `assigned_user_id` (a user id
+/// or `unassigned`), as Partoo's update-conversation page documents.
+pub(super) async fn update_conversation(
+    State(state): State<Shared>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let seq = state.next.fetch_add(1, Ordering::Relaxed);
+    let request: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
+    let key = headers
+        .get("x-apikey")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let seen = Seen {
+        seq,
+        vendor: "partoo",
+        path: format!("/v2/conversations/{id}"),
+        version: None,
+        request: request.clone(),
+        authorized: subtle::ConstantTimeEq::ct_eq(key.as_bytes(), state.options.partoo_api_key.as_bytes()).into(),
+        outbox_id: None,
+        protocol: None,
+        recipient: Some(id.clone()),
+        synchronous: true,
+        body: None,
+        answer: 0,
+    };
+    state.log(&seen);
+    let (status, response) = if !seen.authorized {
+        let status = StatusCode::UNAUTHORIZED;
+        (
+            status,
+            refuse(status, json!({"authentication": "User not authenticated"})),
+        )
+    } else {
+        let fields = request.as_ref().and_then(|r| r.as_object());
+        let user = fields.and_then(|f| f.get("assigned_user_id")).and_then(|v| v.as_str());
+        let one_action = fields.is_some_and(|f| f.len() == 1);
+        match (id.parse::<i64>(), user) {
+            (Ok(n), Some(user)) if one_action => {
+                let status = StatusCode::OK;
+                let assigned = (user != "unassigned").then_some(user);
+                (status, json(status, &json!({"id": n, "assigned_user_id": assigned})))
+            }
+            _ => {
+                let status = StatusCode::BAD_REQUEST;
+                (
+                    status,
+                    refuse(
+                        status,
+                        json!({"json": {"assigned_user_id": ["Provide exactly one of status or assigned_user_id."]}}),
+                    ),
+                )
+            }
+        }
+    };
+    state.answered(seq, status.as_u16());
+    response.into_response()
+}

@@ -2,6 +2,7 @@
 //! reply follows (`attempt`), the HTTP side (`http`), one module per vendor (`mykaarma`,
 //! `highlevel`, `partoo`), the worker that sends off the key path (`worker`) and SMS lengths (`sms`).
 
+pub mod assign;
 pub mod attempt;
 pub mod highlevel;
 pub mod http;
