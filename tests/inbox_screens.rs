@@ -125,8 +125,9 @@ fn help_empty_and_narrow() {
 #[test]
 fn styled_where_colour_carries_meaning() {
     let (_d, mut h) = inbox(80, 24);
-    h.press("f");
-    h.press("f");
+    while h.state.filter_word() != "failed" {
+        h.press("f");
+    }
     insta::assert_debug_snapshot!("styled_failed_list_80x24", frame(&h));
     open(&mut h, "mykaarma:wCJJ");
     insta::assert_debug_snapshot!("styled_failed_thread_80x24", frame(&h));

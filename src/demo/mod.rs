@@ -27,6 +27,8 @@ pub const DEMO_EVENTS: &[(&str, &[u8])] = &[
 
 /// The `userId` of the demo dealership's advisor in its HighLevel events.
 const HIGHLEVEL_ADVISOR: &str = "xsmF1xxhmC92ZpL1lj7aLa";
+/// The dealer associate whose myKaarma threads the demo's messages carry.
+const MYKAARMA_ADVISOR: &str = "GkWOVg5AMZGTHjg04gptRes7vmhCLn3HGkWOVg5AMZGTHjg04gptRes7vmhCLn3H";
 
 /// A fresh temporary database holding the demo dealership, its day ending minutes ago.
 pub fn database() -> Result<PathBuf> {
@@ -95,12 +97,24 @@ pub fn run(db: &Path, mut config: Config, with_feed: bool) -> Result<()> {
         public_keys: vec![b64(&partoo)],
     });
     config.receiver.public_url = Some(receiver_url.clone());
-    // The demo dealership's HighLevel advisor, by name rather than by user id.
+    // The demo dealership's team: you are Alex Rivera, whose myKaarma threads are yours; Nina
+    // answers HighLevel. (A [me] in the user's own config wins.)
+    if config.me.name.is_none() {
+        config.me = crate::config::MeConfig {
+            name: Some("Alex Rivera".into()),
+            mykaarma: Some(MYKAARMA_ADVISOR.into()),
+            highlevel: None,
+            partoo: Some("demo-alex".into()),
+        };
+    }
     config
-        .inbox
-        .people
-        .entry(HIGHLEVEL_ADVISOR.into())
-        .or_insert_with(|| "Nina".into());
+        .team
+        .entry("Nina Patel".into())
+        .or_insert_with(|| crate::team::VendorIds {
+            highlevel: Some(HIGHLEVEL_ADVISOR.into()),
+            partoo: Some("demo-nina".into()),
+            ..Default::default()
+        });
 
     let highlevel_token = crate::random::hex(16)?;
     let partoo_api_key = crate::random::hex(16)?;

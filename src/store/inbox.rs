@@ -9,6 +9,8 @@ use anyhow::Result;
 pub struct Totals {
     pub unread_conversations: i64,
     pub failed_conversations: i64,
+    /// When the next snoozed conversation comes back.
+    pub next_snooze_end: Option<i64>,
 }
 
 /// Where the store stood at one moment, to tell what is new since.
@@ -29,10 +31,14 @@ impl Store {
         // Counting 50,000 unread conversations takes milliseconds; a filter switch or a page load
         // that follows no write reuses the last count.
         let version = (self.data_version()?, self.conn.total_changes());
+        let next_snooze_end = self.next_snooze_end(chrono::Utc::now().timestamp_millis())?;
         if let Some((v, c, totals)) = self.totals.get()
             && (v, c) == version
         {
-            return Ok(totals);
+            return Ok(Totals {
+                next_snooze_end,
+                ..totals
+            });
         }
         // Two statements, each reading only its covering partial index (as one statement with two
         // subqueries, SQLite fetched every row and took ~50 ms at 50,000 conversations).
@@ -52,6 +58,7 @@ impl Store {
         };
         let totals = Totals {
             unread_conversations,
+            next_snooze_end,
             failed_conversations: count(
                 "SELECT count(*) FROM conversations INDEXED BY conversations_failed WHERE failed_count > 0",
             )?,

@@ -45,11 +45,14 @@ pub fn run(options: Options, config: &Config) -> Result<()> {
     let theme = Theme {
         color: config.inbox.color && Theme::from_env().color,
     };
-    let store = Store::open(&options.db)?;
+    let mut store = Store::open(&options.db)?;
+    let team = config.team();
+    store.set_viewer(&team.me)?;
     let (action_tx, action_rx) = mpsc::channel();
     let mut state = State::new(chrono::Utc::now().timestamp_millis());
     state.bell = config.inbox.bell;
     state.people = config.inbox.people.clone();
+    state.team = team;
     let worker = match start_sender(&options, config, action_tx.clone()) {
         Ok(w) => Some(w),
         Err(why) => {
@@ -57,7 +60,7 @@ pub fn run(options: Options, config: &Config) -> Result<()> {
             None
         }
     };
-    let runner = Runner::start(store, action_tx.clone(), worker)?;
+    let runner = Runner::start(store, action_tx.clone(), worker, config.clone())?;
     let receiver = match options.listen {
         Some(listen) => Some(start_receiver(&options, listen, config, action_tx.clone(), &mut state)?),
         None => None,

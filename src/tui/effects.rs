@@ -3,6 +3,7 @@
 
 use super::compose::Addressing;
 use super::update::{Action, Effect};
+use crate::config::Config;
 use crate::outbox::{Draft, NewSend, SendOptions};
 use crate::send::worker::Worker;
 use crate::store::{Store, Watermark, new_client_id};
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 /// Run one effect; the action it produces, if any. (`Bell`, `Quit` and `Editor` belong to the
 /// terminal.) Replies put in the outbox are handed to `worker`, when sending is configured.
-pub fn run(store: &mut Store, effect: Effect, worker: Option<&Worker>) -> Option<Action> {
+pub fn run(store: &mut Store, effect: Effect, worker: Option<&Worker>, config: &Config) -> Option<Action> {
     let result = match effect {
         Effect::LoadList {
             generation,
@@ -57,9 +58,59 @@ pub fn run(store: &mut Store, effect: Effect, worker: Option<&Worker>) -> Option
         Effect::Send(send) => enqueue(store, send, worker).map(Some),
         // The effects thread looks for other writers after every effect.
         Effect::LookForWrites => Ok(None),
+        Effect::Done(key) => Ok(Some(team_done(store.set_done(&key, &me(store)).map(|_| {
+            "Done: out of the list until the customer writes again (the done filter shows it).".to_string()
+        })))),
+        Effect::Snooze { key, until } => {
+            let clock = crate::when::Clock::local();
+            Ok(Some(match clock.until(&chrono::Utc::now(), &until) {
+                Ok(t) => team_done(store.snooze(&key, t.timestamp_millis(), &me(store)).map(|_| {
+                    format!(
+                        "Snoozed until {} (or until the customer writes).",
+                        clock.local_time(&t).format("%a %-d %b %H:%M")
+                    )
+                })),
+                Err(why) => Action::TeamDone(Err(why)),
+            }))
+        }
+        Effect::Note { key, text } => Ok(Some(team_done(
+            store
+                .add_note(&key, &me(store), &text)
+                .map(|_| "Note added (never sent to the customer).".to_string()),
+        ))),
+        Effect::Assign { key, provider, to } => {
+            // The vendor first (a network call, here on the effects thread), then the store,
+            // which keeps what the vendor was told.
+            let at_vendor = crate::send::assign::tell_vendor(config, &key, &provider, to.as_ref());
+            Ok(Some(team_done(
+                store
+                    .assign(
+                        &key,
+                        to.as_ref().map(|a| a.name.as_str()),
+                        &me(store),
+                        Some(&at_vendor.words),
+                    )
+                    .map(|_| {
+                        let mut words = at_vendor.words.clone();
+                        if let Some(first) = words.get_mut(..1) {
+                            first.make_ascii_uppercase();
+                        }
+                        format!("{words}.")
+                    }),
+            )))
+        }
         Effect::Bell | Effect::Copy(_) | Effect::Quit | Effect::Editor { .. } => Ok(None),
     };
     result.unwrap_or_else(|e| Some(Action::Failed(format!("{e:#}"))))
+}
+
+/// The reader's name, as notes and marks record it.
+fn me(store: &Store) -> String {
+    store.viewer().map_or_else(|| "someone".to_string(), |v| v.name.clone())
+}
+
+fn team_done(result: anyhow::Result<String>) -> Action {
+    Action::TeamDone(result.map_err(|e| format!("{e:#}")))
 }
 
 fn load_draft(store: &Store, key: &str, worker: Option<&Worker>) -> anyhow::Result<Action> {
@@ -193,7 +244,12 @@ impl Runner {
         let _ = self.thread.join();
     }
 
-    pub fn start(mut store: Store, actions: mpsc::Sender<Action>, worker: Option<Worker>) -> anyhow::Result<Runner> {
+    pub fn start(
+        mut store: Store,
+        actions: mpsc::Sender<Action>,
+        worker: Option<Worker>,
+        config: Config,
+    ) -> anyhow::Result<Runner> {
         let (effects, rx) = mpsc::channel::<Effect>();
         let mut watch = Watch::new(&store)?;
         if let Ok(last) = store.last_received_at() {
@@ -219,10 +275,11 @@ impl Runner {
                         // Everything asked for at once is answered at once (opening a thread
                         // loads its page and its draft): the screen then draws one frame, not two.
                         let mut stop = effect == Effect::Quit;
-                        let mut answers: Vec<Action> = run(&mut store, effect, worker.as_ref()).into_iter().collect();
+                        let mut answers: Vec<Action> =
+                            run(&mut store, effect, worker.as_ref(), &config).into_iter().collect();
                         while let Ok(more) = rx.try_recv() {
                             stop |= more == Effect::Quit;
-                            answers.extend(run(&mut store, more, worker.as_ref()));
+                            answers.extend(run(&mut store, more, worker.as_ref(), &config));
                         }
                         for action in answers {
                             if actions.send(action).is_err() {

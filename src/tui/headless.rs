@@ -90,7 +90,12 @@ impl<B: Backend> Headless<B> {
                     Effect::Quit => self.quit = true,
                     Effect::Editor { text, .. } => self.editor_requests.push(text),
                     other => {
-                        if let Some(action) = effects::run(&mut self.store, other, self.worker.as_ref()) {
+                        if let Some(action) = effects::run(
+                            &mut self.store,
+                            other,
+                            self.worker.as_ref(),
+                            &crate::config::Config::default(),
+                        ) {
                             effects.extend(update::update(&mut self.state, &self.keymap, action));
                         }
                     }

@@ -27,6 +27,20 @@ pub enum Command {
     Resend,
     /// Thread: list the thread's links to copy one.
     Links,
+    /// Mark the conversation done (it leaves the list until the customer writes again).
+    Done,
+    /// Mark it done and open the next unread conversation.
+    DoneAndNext,
+    /// Hide it until a time.
+    Snooze,
+    /// Write an internal note in the thread.
+    Note,
+    AssignMe,
+    AssignTo,
+    /// Open the next unread conversation in the list.
+    NextUnread,
+    /// Open the next conversation with a failed reply.
+    NextFailed,
     // Compose pane:
     SendReply,
     LeaveReply,
@@ -153,15 +167,15 @@ const DEFAULTS: &[DefaultBinding] = &[
     (
         Command::NextFilter,
         "next_filter",
-        &["f", "tab"],
-        "next filter (all, unread, failed, channels, vendors)",
+        &["f"],
+        "next filter (all, unread, mine, unassigned, failed, channels, vendors, done, snoozed)",
         Context::Everywhere,
         true,
     ),
     (
         Command::PrevFilter,
         "prev_filter",
-        &["F", "backtab"],
+        &["F"],
         "previous filter",
         Context::Everywhere,
         false,
@@ -191,6 +205,70 @@ const DEFAULTS: &[DefaultBinding] = &[
         true,
     ),
     (Command::Reply, "reply", &["r"], "write a reply", Context::Thread, true),
+    (
+        Command::NextUnread,
+        "next_unread",
+        &["tab"],
+        "open the next unread conversation",
+        Context::Everywhere,
+        true,
+    ),
+    (
+        Command::NextFailed,
+        "next_failed",
+        &["!", "backtab"],
+        "open the next conversation with a failed reply",
+        Context::Everywhere,
+        false,
+    ),
+    (
+        Command::Done,
+        "done",
+        &["d"],
+        "done: out of the list until the customer writes again",
+        Context::Everywhere,
+        true,
+    ),
+    (
+        Command::DoneAndNext,
+        "done_and_next",
+        &["D"],
+        "done, then the next unread conversation",
+        Context::Everywhere,
+        false,
+    ),
+    (
+        Command::Snooze,
+        "snooze",
+        &["z"],
+        "snooze until a time (1h, tomorrow 9am) or the customer writes",
+        Context::Everywhere,
+        false,
+    ),
+    (
+        Command::AssignMe,
+        "assign_me",
+        &["a"],
+        "assign to me (and tell the vendor where it can be told)",
+        Context::Everywhere,
+        false,
+    ),
+    (
+        Command::AssignTo,
+        "assign_to",
+        &["A"],
+        "assign to someone on the team, or nobody",
+        Context::Everywhere,
+        false,
+    ),
+    (
+        Command::Note,
+        "note",
+        &["n"],
+        "write an internal note (never sent)",
+        Context::Thread,
+        false,
+    ),
     (
         Command::Resend,
         "resend",

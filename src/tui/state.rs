@@ -8,6 +8,8 @@ use crate::store::{ConversationFilter, Totals};
 pub const FILTERS: &[&str] = &[
     "all",
     "unread",
+    "mine",
+    "unassigned",
     "failed",
     "sms",
     "email",
@@ -22,7 +24,37 @@ pub const FILTERS: &[&str] = &[
     "mykaarma",
     "highlevel",
     "partoo",
+    "done",
+    "snoozed",
 ];
+
+/// A one-line question at the bottom of the screen, about one conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt {
+    pub kind: PromptKind,
+    pub conversation_key: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptKind {
+    /// Until when (`1h`, `tomorrow 9am`, …).
+    Snooze,
+    /// An internal note's text.
+    Note,
+    /// Whom to assign to (a name from the team).
+    Assign,
+}
+
+impl PromptKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            PromptKind::Snooze => "Snooze until (1h, tomorrow 9am, monday): ",
+            PromptKind::Note => "Note (never sent): ",
+            PromptKind::Assign => "Assign to (a name; empty: nobody): ",
+        }
+    }
+}
 
 /// Rows a list page holds; more load as the selection nears the end.
 pub const LIST_PAGE: usize = 200;
@@ -116,6 +148,12 @@ pub struct State {
     pub bell: bool,
     /// Names for vendor user ids (`[inbox.people]`).
     pub people: std::collections::BTreeMap<String, String>,
+    /// Who is reading, and their team (`[me]`, `[team]`).
+    pub team: crate::team::Team,
+    /// The question being answered at the bottom line, if any.
+    pub prompt: Option<Prompt>,
+    /// When the next snoozed conversation comes back (the list reloads then).
+    pub next_snooze_end: Option<i64>,
     /// When the bell last rang (it rings at most once per `update::BELL_INTERVAL_MS`).
     pub last_bell_ms: Option<i64>,
     pub notice: Option<String>,
@@ -153,6 +191,9 @@ impl State {
             read_on_arrival: false,
             bell: true,
             people: Default::default(),
+            team: Default::default(),
+            prompt: None,
+            next_snooze_end: None,
             last_bell_ms: None,
             notice: None,
             last_refusal: None,

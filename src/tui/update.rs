@@ -4,7 +4,9 @@
 
 use super::compose::{Addressing, Compose, Field, Stage};
 use super::keymap::{Command, Context, Keymap};
-use super::state::{FILTERS, Focus, LIST_PAGE, Layout, Link, LinkPicker, State, THREAD_PAGE, ThreadView};
+use super::state::{
+    FILTERS, Focus, LIST_PAGE, Layout, Link, LinkPicker, Prompt, PromptKind, State, THREAD_PAGE, ThreadView,
+};
 use crate::model::{Conversation, Direction, Message};
 use crate::outbox::{Draft, NewSend, OutboxEntry, OutboxStatus};
 use crate::store::{ConversationFilter, Totals};
@@ -63,6 +65,8 @@ pub enum Action {
         key: String,
         result: Result<String, String>,
     },
+    /// A team action (done, snooze, note, assign) was stored: what happened, in words, or why not.
+    TeamDone(Result<String, String>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -97,6 +101,24 @@ pub enum Effect {
     Copy(String),
     /// Another process may have written the database (the file watcher saw it): look.
     LookForWrites,
+    /// Mark a conversation done.
+    Done(String),
+    /// Snooze a conversation until a time as typed (read in the reader's time zone).
+    Snooze {
+        key: String,
+        until: String,
+    },
+    /// Write an internal note as the reader.
+    Note {
+        key: String,
+        text: String,
+    },
+    /// Assign a conversation (to nobody when `to` is `None`) here, and tell its vendor where it can be told.
+    Assign {
+        key: String,
+        provider: crate::model::Provider,
+        to: Option<crate::team::Advisor>,
+    },
     Quit,
 }
 
@@ -140,6 +162,11 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
             // Ticks come only when a relative time on screen turns over (see `next_tick`).
             state.dirty = true;
             state.now_ms = now;
+            if state.next_snooze_end.is_some_and(|end| end <= now) {
+                // A snoozed conversation is back.
+                state.next_snooze_end = None;
+                return vec![reload_list(state, state.list.len().max(LIST_PAGE))];
+            }
             match &state.compose {
                 Some(c) if c.stage == Stage::Writing && c.unsaved_since.is_some_and(|t| now - t >= DRAFT_SAVE_MS) => {
                     save_draft(state)
@@ -171,6 +198,7 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
                 };
             state.list_loading = false;
             state.totals = totals;
+            state.next_snooze_end = totals.next_snooze_end;
             state.loaded_once = true;
             // Live refreshes keep the selection on the same conversation wherever it moved.
             if let Some(key) = keep {
@@ -267,6 +295,22 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
             state.list_loading = false;
             state.dirty = true;
             vec![]
+        }
+        Action::TeamDone(result) => {
+            state.dirty = true;
+            state.notice = Some(match result {
+                Ok(words) | Err(words) => words,
+            });
+            let mut effects = vec![reload_list(state, state.list.len().max(LIST_PAGE))];
+            if let Some(t) = &state.thread {
+                effects.push(Effect::LoadThread {
+                    key: t.key.clone(),
+                    before: None,
+                    limit: THREAD_PAGE,
+                    older: false,
+                });
+            }
+            effects
         }
         Action::DraftLoaded { key, draft, addressing } => {
             let open = state.thread.as_ref().is_some_and(|t| t.key == key);
@@ -386,6 +430,9 @@ pub fn next_tick(state: &State) -> Option<i64> {
     let now = state.now_ms;
     let mut next: Option<i64> = None;
     let mut at = |t: i64| next = Some(next.map_or(t, |n| n.min(t)));
+    if let Some(end) = state.next_snooze_end {
+        at(end);
+    }
     if let Some(c) = &state.compose {
         if c.stage == Stage::Writing {
             if let Some(since) = c.unsaved_since {
@@ -614,6 +661,9 @@ fn on_key(state: &mut State, keymap: &Keymap, key: KeyEvent) -> Vec<Effect> {
     if state.input.is_some() {
         return on_search_key(state, key);
     }
+    if state.prompt.is_some() {
+        return on_prompt_key(state, key);
+    }
     if state.help {
         return on_help_key(state, keymap, key);
     }
@@ -654,6 +704,35 @@ fn on_key(state: &mut State, keymap: &Keymap, key: KeyEvent) -> Vec<Effect> {
             state.input = Some(state.search.clone().unwrap_or_default());
             vec![]
         }
+        (Command::Done, _) => match current_key(state) {
+            Some(key) => vec![Effect::Done(key)],
+            None => nothing_chosen(state),
+        },
+        (Command::DoneAndNext, _) => match current_key(state) {
+            Some(key) => {
+                let mut effects = vec![Effect::Done(key)];
+                effects.extend(jump(
+                    state,
+                    |c| c.unread > 0,
+                    "No other unread conversation in this list.",
+                ));
+                effects
+            }
+            None => nothing_chosen(state),
+        },
+        (Command::Snooze, _) => ask(state, PromptKind::Snooze),
+        (Command::Note, Focus::Thread) => ask(state, PromptKind::Note),
+        (Command::AssignTo, _) => ask(state, PromptKind::Assign),
+        (Command::AssignMe, _) => {
+            let me = state.team.me.clone();
+            assign(state, Some(me))
+        }
+        (Command::NextUnread, _) => jump(state, |c| c.unread > 0, "No other unread conversation in this list."),
+        (Command::NextFailed, _) => jump(
+            state,
+            |c| c.failed_count > 0,
+            "No other conversation with a failed reply in this list.",
+        ),
         (Command::NextFilter, _) => cycle_filter(state, 1),
         (Command::PrevFilter, _) => cycle_filter(state, FILTERS.len() - 1),
         (Command::ToggleRead, _) => toggle_read(state),
@@ -683,6 +762,114 @@ fn on_key(state: &mut State, keymap: &Keymap, key: KeyEvent) -> Vec<Effect> {
         (c, Focus::List) => move_list(state, c),
         (c, _) => scroll_thread(state, c),
     }
+}
+
+/// The conversation a team key acts on: the open thread's, else the selected row's.
+fn current_key(state: &State) -> Option<String> {
+    match (&state.thread, state.focus) {
+        (Some(t), Focus::Thread | Focus::Compose) => Some(t.key.clone()),
+        _ => state.selected_conversation().map(|c| c.conversation_key.clone()),
+    }
+}
+
+fn nothing_chosen(state: &mut State) -> Vec<Effect> {
+    state.notice = Some("No conversation is selected.".into());
+    vec![]
+}
+
+/// Open the bottom-line prompt for the current conversation.
+fn ask(state: &mut State, kind: PromptKind) -> Vec<Effect> {
+    let Some(key) = current_key(state) else {
+        return nothing_chosen(state);
+    };
+    state.prompt = Some(Prompt {
+        kind,
+        conversation_key: key,
+        text: String::new(),
+    });
+    vec![]
+}
+
+fn assign(state: &mut State, to: Option<crate::team::Advisor>) -> Vec<Effect> {
+    let Some(key) = current_key(state) else {
+        return nothing_chosen(state);
+    };
+    let provider = state
+        .list
+        .iter()
+        .find(|c| c.conversation_key == key)
+        .map(|c| c.provider.clone())
+        .unwrap_or(crate::model::Provider::Unknown(String::new()));
+    state.notice = Some(format!(
+        "Assigning to {}…",
+        to.as_ref().map_or("nobody", |a| a.name.as_str())
+    ));
+    vec![Effect::Assign { key, provider, to }]
+}
+
+/// Select and open the next conversation after the selected one (wrapping) that `wanted` picks.
+fn jump(state: &mut State, wanted: impl Fn(&Conversation) -> bool, none: &str) -> Vec<Effect> {
+    let n = state.list.len();
+    let found = (1..=n)
+        .map(|step| (state.selected + step) % n.max(1))
+        .find(|&i| wanted(&state.list[i]) && i != state.selected);
+    let Some(i) = found else {
+        state.notice = Some(none.to_string());
+        return vec![];
+    };
+    let mut effects = save_draft(state);
+    state.compose = None;
+    state.selected = i;
+    let rows = state.layout.list_rows.max(1);
+    if i < state.list_offset || i >= state.list_offset + rows {
+        state.list_offset = i.saturating_sub(rows / 2);
+    }
+    effects.extend(open_selected(state, true));
+    effects
+}
+
+/// Typing an answer to the bottom-line prompt: enter acts, esc cancels.
+fn on_prompt_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let Some(prompt) = state.prompt.as_mut() else {
+        return vec![];
+    };
+    match key.code {
+        KeyCode::Esc => state.prompt = None,
+        KeyCode::Backspace => {
+            prompt.text.pop();
+        }
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => prompt.text.push(c),
+        KeyCode::Enter => {
+            let Prompt {
+                kind,
+                conversation_key: key,
+                text,
+            } = state.prompt.take().expect("checked");
+            let text = text.trim().to_string();
+            return match kind {
+                PromptKind::Snooze if text.is_empty() => vec![],
+                PromptKind::Snooze => vec![Effect::Snooze { key, until: text }],
+                PromptKind::Note if text.is_empty() => {
+                    state.notice = Some("An empty note is not kept.".into());
+                    vec![]
+                }
+                PromptKind::Note => vec![Effect::Note { key, text }],
+                PromptKind::Assign if text.is_empty() => assign(state, None),
+                PromptKind::Assign => match state.team.find(&text) {
+                    Ok(a) => {
+                        let a = a.clone();
+                        assign(state, Some(a))
+                    }
+                    Err(why) => {
+                        state.notice = Some(why);
+                        vec![]
+                    }
+                },
+            };
+        }
+        _ => {}
+    }
+    vec![]
 }
 
 /// The help is open: j/k and the page keys scroll it; quit quits; anything else closes it.

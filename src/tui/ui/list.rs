@@ -83,11 +83,34 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &View) -> usize {
         } else {
             String::new()
         };
+        // Who has it: "me", a first name, or the vendor and an id's tail for someone not in [team].
+        let assignee_w = if w >= 70 { 9 } else { 0 };
+        let assignee = match c.assignee.as_deref() {
+            Some(token) if s.team.is_me(token) => "@me".to_string(),
+            Some(token) => match s.team.name_of(token) {
+                Some(name) => format!("@{}", name.split_whitespace().next().unwrap_or("")),
+                None => format!(
+                    "@…{}",
+                    token
+                        .chars()
+                        .rev()
+                        .take(4)
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                        .collect::<String>()
+                ),
+            },
+            None => String::new(),
+        };
+        let assignee = sanitize::line(&assignee).into_owned();
         // Fixed columns; the preview takes what is left.
         let contact_w = (w / 4).clamp(10, 22);
         let channel_w = if narrow { 2 } else { 11 };
         let right = format!("{when:>5} {unread_mark:>3} {fail_mark:>3}");
-        let preview_w = w.saturating_sub(2 + contact_w + 1 + channel_w + 1 + right.chars().count() + 1);
+        let preview_w = w.saturating_sub(
+            2 + contact_w + 1 + channel_w + 1 + right.chars().count() + 1 + assignee_w + (assignee_w > 0) as usize,
+        );
         let preview = sanitize::line(c.preview.as_deref().unwrap_or("")).into_owned();
         let marker = if selected { "▶" } else { " " };
         let row_style = if selected { t.selected() } else { t.plain() };
@@ -100,12 +123,18 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &View) -> usize {
             Span::styled(" ", row_style),
             Span::styled(pad(&channel, channel_w), t.dim().patch(row_style)),
             Span::styled(" ", row_style),
+        ];
+        if assignee_w > 0 {
+            spans.push(Span::styled(pad(&assignee, assignee_w), t.dim().patch(row_style)));
+            spans.push(Span::styled(" ", row_style));
+        }
+        spans.extend([
             Span::styled(pad(&preview, preview_w), row_style),
             Span::styled(format!(" {when:>5} "), t.dim().patch(row_style)),
             Span::styled(format!("{unread_mark:>3}"), t.unread().patch(row_style)),
             Span::styled(" ", row_style),
             Span::styled(format!("{fail_mark:>3}"), t.failed().patch(row_style)),
-        ];
+        ]);
         // Whatever rounding left over, so a selected row is highlighted edge to edge.
         let used: usize = spans.iter().map(|s| crate::width::width(&s.content)).sum();
         if used < w {

@@ -15,7 +15,8 @@ pub fn draw(frame: &mut Frame, bar: Rect, hints: Rect, view: &View) {
     let s = view.state;
     let t = view.theme;
     let w = bar.width as usize;
-    let mode = match (s.input.is_some(), s.help, s.focus) {
+    let mode = match (s.input.is_some() || s.prompt.is_some(), s.help, s.focus) {
+        (true, _, _) if s.prompt.is_some() => "ASK",
         (true, _, _) => "SEARCH",
         (_, true, _) => "HELP",
         (_, _, Focus::List) => "LIST",
@@ -23,7 +24,11 @@ pub fn draw(frame: &mut Frame, bar: Rect, hints: Rect, view: &View) {
         (_, _, Focus::Compose) => "REPLY",
     };
     // (text, keep-rank): when the bar is too narrow, the highest rank goes first.
-    let mut parts: Vec<(String, u8)> = vec![(format!(" {mode}"), 0), (format!("filter: {}", s.filter_word()), 1)];
+    let mut parts: Vec<(String, u8)> = vec![(format!(" {mode}"), 0)];
+    if !s.team.me.name.is_empty() {
+        parts.push((format!("as {}", sanitize::line(&s.team.me.name)), 3));
+    }
+    parts.push((format!("filter: {}", s.filter_word()), 1));
     if let Some(q) = &s.search {
         parts.push((format!("search: {}", sanitize::line(q)), 2));
     }
@@ -53,13 +58,18 @@ pub fn draw(frame: &mut Frame, bar: Rect, hints: Rect, view: &View) {
     let text = fit_parts(parts, w);
     frame.render_widget(Paragraph::new(Line::from(Span::styled(pad(&text, w), t.bar()))), bar);
 
-    let line = match &s.input {
-        Some(input) => Line::from(vec![
+    let line = match (&s.input, &s.prompt) {
+        (_, Some(prompt)) => Line::from(vec![
+            Span::styled(format!(" {}", prompt.kind.label()), t.key()),
+            Span::raw(format!("{}█", sanitize::line(&prompt.text))),
+            Span::styled("   enter · esc cancel", t.dim()),
+        ]),
+        (Some(input), None) => Line::from(vec![
             Span::styled(" Search: ", t.key()),
             Span::raw(format!("{}█", sanitize::line(input))),
             Span::styled("   enter search · esc cancel", t.dim()),
         ]),
-        None => {
+        (None, None) => {
             // (command, label, drop order: the highest goes first when the line is too narrow;
             // help and quit stay).
             let shown: &[(Command, &str, u8)] = match s.focus {
@@ -68,6 +78,8 @@ pub fn draw(frame: &mut Frame, bar: Rect, hints: Rect, view: &View) {
                     (Command::Open, "open", 1),
                     (Command::NextFilter, "filter", 2),
                     (Command::Search, "search", 2),
+                    (Command::NextUnread, "next unread", 5),
+                    (Command::Done, "done", 5),
                     (Command::ToggleRead, "read/unread", 4),
                     (Command::Help, "help", 0),
                     (Command::Quit, "quit", 0),
@@ -77,6 +89,8 @@ pub fn draw(frame: &mut Frame, bar: Rect, hints: Rect, view: &View) {
                     (Command::Reply, "reply", 1),
                     (Command::Back, "back", 1),
                     (Command::Links, "links", 2),
+                    (Command::Note, "note", 5),
+                    (Command::Done, "done", 5),
                     (Command::ToggleRead, "read/unread", 4),
                     (Command::Help, "help", 0),
                     (Command::Quit, "quit", 0),
