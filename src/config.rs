@@ -252,6 +252,13 @@ impl Config {
             _ => Config::default(),
         };
         config.apply_env();
+        // Replies to myKaarma go as the advisor in [me] (which gives them the thread), unless a
+        // user is set for sending explicitly.
+        if let Some(me) = config.me.mykaarma.clone().filter(|id| !id.is_empty())
+            && config.mykaarma.user_uuid == "DEFAULT"
+        {
+            config.mykaarma.user_uuid = me;
+        }
         Ok(config)
     }
 

@@ -181,6 +181,8 @@ pub struct OutboxEntry {
     pub message_key: Option<String>,
     pub errors: Vec<Problem>,
     pub warnings: Vec<Problem>,
+    /// The advisor who sent it (`[me]` of the inbox or command that queued it).
+    pub sent_by: Option<String>,
 }
 
 impl OutboxEntry {

@@ -106,11 +106,15 @@ fn filters_cycle_and_reload_from_the_top() {
         }]
     ));
     key(&mut s, &k, "f");
+    assert_eq!(s.filter_word(), "mine");
+    key(&mut s, &k, "f");
+    assert_eq!(s.filter_word(), "unassigned");
+    key(&mut s, &k, "f");
     assert_eq!(s.filter_word(), "failed");
-    key(&mut s, &k, "F");
-    key(&mut s, &k, "F");
-    key(&mut s, &k, "F");
-    assert_eq!(s.filter_word(), "partoo", "backwards wraps to the last filter");
+    for _ in 0..5 {
+        key(&mut s, &k, "F");
+    }
+    assert_eq!(s.filter_word(), "snoozed", "backwards wraps to the last filter");
     let effects = key(&mut s, &k, "esc");
     assert_eq!(s.filter_word(), "all", "Esc clears the filter");
     assert!(matches!(
@@ -541,4 +545,151 @@ fn a_hang_up_saves_the_draft_and_quits() {
     let (mut s, k) = with_list(&["a"], 10, false);
     let effects = update(&mut s, &k, Action::Hangup("the terminal hung up".into()));
     assert_eq!(effects, vec![Effect::Quit]);
+}
+
+fn with_team(ids: &[(&str, i64)]) -> (State, Keymap) {
+    let names: Vec<&str> = ids.iter().map(|(i, _)| *i).collect();
+    let (mut s, k) = with_list(&names, 10, false);
+    for (c, (_, unread)) in s.list.iter_mut().zip(ids) {
+        c.unread = *unread;
+    }
+    s.team = switchboard::team::Team {
+        me: switchboard::team::Advisor {
+            name: "Dana Reyes".into(),
+            ids: Default::default(),
+        },
+        others: vec![switchboard::team::Advisor {
+            name: "Nina Patel".into(),
+            ids: Default::default(),
+        }],
+        people: Default::default(),
+    };
+    (s, k)
+}
+
+#[test]
+fn d_marks_the_selected_conversation_done_and_capital_d_opens_the_next_unread() {
+    let (mut s, k) = with_team(&[("a", 0), ("b", 0), ("c", 2)]);
+    assert_eq!(key(&mut s, &k, "d"), vec![Effect::Done("a".into())]);
+    let effects = key(&mut s, &k, "D");
+    assert_eq!(effects[0], Effect::Done("a".into()));
+    assert_eq!(s.selected, 2, "the next unread");
+    assert_eq!(s.focus, Focus::Thread);
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::LoadThread { key, .. } if key == "c"))
+    );
+    // In a thread, the open conversation is the one acted on.
+    assert_eq!(key(&mut s, &k, "d"), vec![Effect::Done("c".into())]);
+    // The store's answer is said and the list reloads.
+    let effects = update(&mut s, &k, Action::TeamDone(Ok("Done.".into())));
+    assert_eq!(s.notice.as_deref(), Some("Done."));
+    assert!(matches!(effects[0], Effect::LoadList { .. }));
+}
+
+#[test]
+fn tab_opens_the_next_unread_and_bang_the_next_failed_wrapping() {
+    let (mut s, k) = with_team(&[("a", 1), ("b", 0), ("c", 3)]);
+    s.list[1].failed_count = 1;
+    key(&mut s, &k, "tab");
+    assert_eq!(s.selected, 2);
+    key(&mut s, &k, "esc");
+    key(&mut s, &k, "tab");
+    assert_eq!(s.selected, 0, "wraps to the top");
+    key(&mut s, &k, "esc");
+    key(&mut s, &k, "!");
+    assert_eq!(s.selected, 1);
+    key(&mut s, &k, "esc");
+    assert!(
+        key(&mut s, &k, "!")
+            .iter()
+            .all(|e| !matches!(e, Effect::LoadThread { .. }))
+    );
+    assert_eq!(
+        s.notice.as_deref(),
+        Some("No other conversation with a failed reply in this list.")
+    );
+}
+
+#[test]
+fn z_n_and_capital_a_ask_on_the_bottom_line_then_act() {
+    let (mut s, k) = with_team(&[("a", 0), ("b", 0)]);
+    key(&mut s, &k, "z");
+    for c in "tomorrow 9am".chars() {
+        key(&mut s, &k, &c.to_string().replace(' ', "space"));
+    }
+    assert_eq!(s.prompt.as_ref().unwrap().text, "tomorrow 9am");
+    assert_eq!(
+        key(&mut s, &k, "enter"),
+        vec![Effect::Snooze {
+            key: "a".into(),
+            until: "tomorrow 9am".into()
+        }]
+    );
+    assert!(s.prompt.is_none());
+
+    // Esc cancels; `n` is for threads only.
+    key(&mut s, &k, "z");
+    key(&mut s, &k, "esc");
+    assert!(s.prompt.is_none());
+    assert!(key(&mut s, &k, "n").is_empty() && s.prompt.is_none());
+    key(&mut s, &k, "enter");
+    key(&mut s, &k, "n");
+    for c in ["h", "i"] {
+        key(&mut s, &k, c);
+    }
+    assert_eq!(
+        key(&mut s, &k, "enter"),
+        vec![Effect::Note {
+            key: "a".into(),
+            text: "hi".into()
+        }]
+    );
+
+    // `A` finds a colleague by a prefix of their name; empty means nobody; a stranger is refused.
+    key(&mut s, &k, "A");
+    key(&mut s, &k, "n");
+    key(&mut s, &k, "i");
+    let effects = key(&mut s, &k, "enter");
+    assert!(
+        matches!(&effects[..], [Effect::Assign { key, to: Some(to), .. }] if key == "a" && to.name == "Nina Patel")
+    );
+    key(&mut s, &k, "A");
+    assert!(matches!(
+        &key(&mut s, &k, "enter")[..],
+        [Effect::Assign { to: None, .. }]
+    ));
+    key(&mut s, &k, "A");
+    key(&mut s, &k, "x");
+    assert!(key(&mut s, &k, "enter").is_empty());
+    assert!(s.notice.as_deref().unwrap().contains("nobody called `x`"));
+
+    // `a` takes it myself.
+    assert!(matches!(&key(&mut s, &k, "a")[..], [Effect::Assign { to: Some(me), .. }] if me.name == "Dana Reyes"));
+}
+
+#[test]
+fn a_snoozed_conversation_coming_back_reloads_the_list_on_its_tick() {
+    let (mut s, k) = with_team(&[("a", 0)]);
+    let generation = s.generation;
+    update(
+        &mut s,
+        &k,
+        Action::ListLoaded {
+            generation,
+            rows: vec![conv("a", 0)],
+            append: false,
+            totals: Totals {
+                next_snooze_end: Some(5_000),
+                ..Totals::default()
+            },
+        },
+    );
+    assert_eq!(switchboard::tui::update::next_tick(&s), Some(5_000));
+    assert!(update(&mut s, &k, Action::Tick(4_000)).is_empty());
+    assert!(matches!(
+        update(&mut s, &k, Action::Tick(5_000))[..],
+        [Effect::LoadList { .. }]
+    ));
 }

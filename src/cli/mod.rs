@@ -535,7 +535,7 @@ fn run_command(cli: Cli) -> Result<Exit> {
         Some(Command::Send(a)) => {
             let config = crate::config::Config::load(cli.config.as_deref())?;
             init_logging_quiet();
-            let mut store = open_existing()?;
+            let mut store = team::open_as_me(open_existing()?, &config)?;
             let exit = reply::send(&mut store, &config, a, &mut out)?;
             out.flush()?;
             return Ok(exit);

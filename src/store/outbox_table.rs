@@ -15,7 +15,7 @@ pub fn new_client_id() -> Result<String> {
 
 const ENTRY_COLUMNS: &str = "id, client_id, conversation_key, channel, recipient, subject, body, options, status,
      created_at, status_at, attempts, http_status, vendor_message_id, message_key, errors, warnings, provider,
-     reply_to, next_try_at";
+     reply_to, next_try_at, sent_by";
 
 fn entry_row(r: &Row) -> rusqlite::Result<OutboxEntry> {
     let json = |i: usize| -> rusqlite::Result<Vec<Problem>> {
@@ -48,6 +48,7 @@ fn entry_row(r: &Row) -> rusqlite::Result<OutboxEntry> {
         warnings: json(16)?,
         reply_to: r.get(18)?,
         next_try_at: r.get::<_, Option<i64>>(19)?.and_then(timestamp),
+        sent_by: r.get(20)?,
     })
 }
 
@@ -125,8 +126,8 @@ impl Store {
         let n = tx
             .prepare_cached(
                 "INSERT INTO outbox (client_id, conversation_key, channel, recipient, subject, body, options, status,
-                                     created_at, status_at, provider, reply_to)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', ?8, ?8, ?9, ?10) ON CONFLICT (client_id) DO NOTHING",
+                                     created_at, status_at, provider, reply_to, sent_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', ?8, ?8, ?9, ?10, ?11) ON CONFLICT (client_id) DO NOTHING",
             )?
             .execute(params![
                 send.client_id,
@@ -138,7 +139,8 @@ impl Store {
                 serde_json::to_string(&send.options)?,
                 now,
                 send.provider.as_str(),
-                send.reply_to
+                send.reply_to,
+                self.viewer.as_ref().map(|v| v.name.as_str())
             ])?;
         let id: i64 = tx.query_row("SELECT id FROM outbox WHERE client_id = ?1", [&send.client_id], |r| {
             r.get(0)

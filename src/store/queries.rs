@@ -126,7 +126,7 @@ fn outbox_message(e: &crate::outbox::OutboxEntry) -> Message {
         channel: e.channel.clone(),
         direction: Direction::Outbound,
         at: Some(e.created_at),
-        sender: Some("you (Switchboard)".into()),
+        sender: Some(e.sent_by.clone().unwrap_or_else(|| "you (Switchboard)".into())),
         subject: e.subject.clone(),
         body: Some(e.body.clone()),
         status: e.status.as_status(),
@@ -445,6 +445,10 @@ impl Store {
                 .as_ref()
                 .and_then(|k| page.iter_mut().find(|m| m.message_key == *k))
             {
+                // Who sent it is ours to say: the vendor names its API user or the thread's owner.
+                if let Some(by) = &e.sent_by {
+                    m.sender = Some(by.clone());
+                }
                 let ours = e.status.as_status();
                 if ours.progress() > m.status.progress() {
                     m.status = ours;

@@ -613,6 +613,15 @@ fn start_reply(state: &mut State) -> Vec<Effect> {
             None => {
                 // A draft can be written without credentials; what to set is said at once, whole.
                 state.notice = c.addressing.no_credentials.clone();
+                if state.notice.is_none()
+                    && c.addressing.provider == crate::model::Provider::MyKaarma
+                    && state.team.me.ids.mykaarma.is_some()
+                {
+                    state.notice = Some(format!(
+                        "Replies go as {}: myKaarma gives the thread to whoever replies as themselves.",
+                        state.team.me.name
+                    ));
+                }
                 state.focus = Focus::Compose;
             }
         },

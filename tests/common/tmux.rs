@@ -47,12 +47,17 @@ impl Tmux {
     }
 
     pub fn start_with(&self, w: u16, h: u16, args: &str, env: &[(&str, &str)]) {
+        self.start_on(&self.db(), w, h, args, env);
+    }
+
+    /// Start the inbox on a database of someone else's (a second advisor's inbox, say).
+    pub fn start_on(&self, db: &std::path::Path, w: u16, h: u16, args: &str, env: &[(&str, &str)]) {
         let config = self.dir.path().join("config.toml");
         std::fs::write(&config, "[inbox]\nbell = false\n").unwrap();
         let cmd = format!(
             "{} --db {} --config {} {args}; echo EXIT=$?; sleep 60",
             env!("CARGO_BIN_EXE_switchboard"),
-            self.db().display(),
+            db.display(),
             config.display()
         );
         self.session(w, h, &cmd, env);
