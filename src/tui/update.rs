@@ -276,15 +276,7 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
             if new_inbound > 0 && state.thread.is_some() && state.focus != Focus::List {
                 state.read_on_arrival = true;
             }
-            let mut effects = vec![reload_list(state, state.list.len().max(LIST_PAGE))];
-            if let Some(t) = &state.thread {
-                effects.push(Effect::LoadThread {
-                    key: t.key.clone(),
-                    before: None,
-                    limit: THREAD_PAGE,
-                    older: false,
-                });
-            }
+            let mut effects = reload_shown(state);
             if new_inbound > 0 || new_failures > 0 {
                 effects.extend(ring(state));
             }
@@ -301,16 +293,7 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
             state.notice = Some(match result {
                 Ok(words) | Err(words) => words,
             });
-            let mut effects = vec![reload_list(state, state.list.len().max(LIST_PAGE))];
-            if let Some(t) = &state.thread {
-                effects.push(Effect::LoadThread {
-                    key: t.key.clone(),
-                    before: None,
-                    limit: THREAD_PAGE,
-                    older: false,
-                });
-            }
-            effects
+            reload_shown(state)
         }
         Action::DraftLoaded { key, draft, addressing } => {
             let open = state.thread.as_ref().is_some_and(|t| t.key == key);
@@ -771,6 +754,21 @@ fn on_key(state: &mut State, keymap: &Keymap, key: KeyEvent) -> Vec<Effect> {
         (c, Focus::List) => move_list(state, c),
         (c, _) => scroll_thread(state, c),
     }
+}
+
+/// Load again what is on screen (the list as far as it was loaded, the open thread's newest page):
+/// the store changed under it.
+fn reload_shown(state: &mut State) -> Vec<Effect> {
+    let mut effects = vec![reload_list(state, state.list.len().max(LIST_PAGE))];
+    if let Some(t) = &state.thread {
+        effects.push(Effect::LoadThread {
+            key: t.key.clone(),
+            before: None,
+            limit: THREAD_PAGE,
+            older: false,
+        });
+    }
+    effects
 }
 
 /// The conversation a team key acts on: the open thread's, else the selected row's.
