@@ -16,6 +16,8 @@ pub fn new_client_id() -> Result<String> {
 const ENTRY_COLUMNS: &str = "id, client_id, conversation_key, channel, recipient, subject, body, options, status,
      created_at, status_at, attempts, http_status, vendor_message_id, message_key, errors, warnings, provider,
      reply_to, next_try_at, sent_by";
+/// How many columns `ENTRY_COLUMNS` names: a query that selects more reads them from here on.
+const ENTRY_COLUMN_COUNT: usize = 21;
 
 fn entry_row(r: &Row) -> rusqlite::Result<OutboxEntry> {
     let json = |i: usize| -> rusqlite::Result<Vec<Problem>> {
@@ -266,7 +268,7 @@ impl Store {
              WHERE status IN ('accepted', 'sent') AND next_try_at IS NOT NULL AND next_try_at <= ?1
                AND vendor_message_id IS NOT NULL ORDER BY id LIMIT 100"
         ))?;
-        let rows = q.query_map([now_ms()], |r| Ok((entry_row(r)?, r.get(20)?)))?;
+        let rows = q.query_map([now_ms()], |r| Ok((entry_row(r)?, r.get(ENTRY_COLUMN_COUNT)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
