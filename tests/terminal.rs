@@ -31,7 +31,10 @@ fn demo_session_move_open_filter_search_live_quit() {
     t.start(80, 24, "");
     // Keys typed before the list has loaded have nothing to act on: wait for the rows.
     let screen = t.wait_for("/25");
-    assert!(screen.contains("LIST │ filter: all"), "{screen}");
+    assert!(
+        screen.contains("LIST │ as ") && screen.contains("│ filter: all"),
+        "{screen}"
+    );
     assert!(t.alternate_screen_on());
 
     // Move and open a thread.
@@ -46,7 +49,7 @@ fn demo_session_move_open_filter_search_live_quit() {
     // Back, then the failed filter.
     t.keys(&["Escape"]);
     t.wait_for("LIST │");
-    t.keys(&["f", "f"]);
+    t.keys(&["f", "f", "f", "f"]);
     let screen = t.wait_for("filter: failed");
     assert!(screen.contains("Conversations · failed · 1/7"), "{screen}");
 
@@ -153,7 +156,7 @@ fn the_living_demo_delivers_a_reply_and_explains_an_opt_out() {
     t.wait_for("Send this text to 3105550142?");
     t.keys(&["y"]);
     // Through the sandbox: accepted, then its callback and its webhooks come back via the receiver.
-    let screen = t.wait_for_within("Sandbox Advisor  ✓✓ delivered", 15);
+    let screen = t.wait_for_within("Alex Rivera  ✓✓ delivered", 15);
     assert!(screen.contains("See you at 11:30!"), "{screen}");
 
     // Tony Russo's number is opted out of texts.
