@@ -260,6 +260,22 @@ pub struct Report {
     pub next_try_at: Option<i64>,
 }
 
+impl Report {
+    /// The vendor refused the request (`http_status`): failed, with what it said and our advice.
+    pub fn refused(http_status: u16, code: &str, said: Option<String>, advice: String) -> Report {
+        Report {
+            status: Some(OutboxStatus::Failed),
+            http_status: Some(http_status),
+            errors: vec![Problem {
+                code: code.into(),
+                description: said,
+                advice: Some(advice),
+            }],
+            ..Report::default()
+        }
+    }
+}
+
 /// What a sender needs to address a conversation, as the store knows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Target {

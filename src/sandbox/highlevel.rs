@@ -6,11 +6,11 @@
 //! last four digits, as `script` says.
 
 use super::script::Outcome;
-use super::{Resetter, Sandbox, Seen, Shared, json, reset, short_random};
+use super::{Resetter, Sandbox, Seen, Shared, json, redirect, reset, short_random};
 use crate::send::highlevel::SendMessage;
 use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::json;
 use std::sync::atomic::Ordering;
 
@@ -144,14 +144,7 @@ pub(super) async fn send_message(
             state.answered(seq, 499);
             reset(&resetter).await
         }
-        Outcome::Redirect => answer(
-            StatusCode::FOUND,
-            (
-                StatusCode::FOUND,
-                [(header::LOCATION, state.options.redirect_to.clone())],
-            )
-                .into_response(),
-        ),
+        Outcome::Redirect => answer(StatusCode::FOUND, redirect(&state)),
         // The contact has Do Not Disturb on for the channel (HighLevel's opt-out); nothing is sent.
         Outcome::OptedOut => {
             let status = StatusCode::BAD_REQUEST;

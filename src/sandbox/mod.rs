@@ -232,6 +232,15 @@ fn json(status: axum::http::StatusCode, body: &impl serde::Serialize) -> Respons
 }
 
 /// Reset the connection this request came on (the …0004 recipient); never returns.
+/// The redirecting recipient's answer: a 302 to elsewhere, which a sender must not follow.
+fn redirect(state: &Sandbox) -> Response {
+    (
+        axum::http::StatusCode::FOUND,
+        [(axum::http::header::LOCATION, state.options.redirect_to.clone())],
+    )
+        .into_response()
+}
+
 async fn reset(resetter: &Resetter) -> Response {
     if let Some(tx) = resetter.0.lock().expect("resetter").take() {
         let _ = tx.send(());

@@ -4,7 +4,7 @@
 
 use super::emit::SentMessage;
 use super::script::{self, Outcome};
-use super::{Resetter, Sandbox, Seen, Shared, short_random};
+use super::{Resetter, Sandbox, Seen, Shared, redirect, short_random};
 use crate::send::mykaarma::wire::{OUTBOX_ID_KEY, SendRequest, SendResponse};
 use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -154,11 +154,7 @@ pub(super) async fn send_message(
         }
         Outcome::Redirect => {
             record(seen, StatusCode::FOUND);
-            (
-                StatusCode::FOUND,
-                [(header::LOCATION, state.options.redirect_to.clone())],
-            )
-                .into_response()
+            redirect(&state)
         }
         Outcome::OptedOut => {
             let refusal = SendResponse {

@@ -5,7 +5,7 @@
 //! …0000 conversation has expired, so Partoo refuses replies in it.
 
 use super::script::Outcome;
-use super::{Resetter, Sandbox, Seen, Shared, json, reset};
+use super::{Resetter, Sandbox, Seen, Shared, json, redirect, reset};
 use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -116,14 +116,7 @@ pub(super) async fn send_message(
             state.answered(seq, 499);
             reset(&resetter).await
         }
-        Outcome::Redirect => answer(
-            StatusCode::FOUND,
-            (
-                StatusCode::FOUND,
-                [(header::LOCATION, state.options.redirect_to.clone())],
-            )
-                .into_response(),
-        ),
+        Outcome::Redirect => answer(StatusCode::FOUND, redirect(&state)),
         Outcome::OptedOut => {
             let status = StatusCode::BAD_REQUEST;
             answer(

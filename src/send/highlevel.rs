@@ -242,16 +242,7 @@ impl Vendor for HighLevel {
     fn judge(&self, _entry: &OutboxEntry, answer: &Answer) -> Report {
         let http_status = answer.http_status;
         let said = answer.json::<ErrorBody>().and_then(|e| e.text());
-        let failed = |code: &str, advice: String| Report {
-            status: Some(OutboxStatus::Failed),
-            http_status: Some(http_status),
-            errors: vec![Problem {
-                code: code.into(),
-                description: said.clone(),
-                advice: Some(advice),
-            }],
-            ..Report::default()
-        };
+        let failed = |code: &str, advice: String| Report::refused(http_status, code, said.clone(), advice);
         match http_status {
             200..=299 => {
                 let a = answer.json::<SendAnswer>().unwrap_or_default();

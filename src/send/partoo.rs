@@ -149,16 +149,7 @@ impl Vendor for Partoo {
         let http_status = answer.http_status;
         let said = error_lines(&answer.body).join("; ");
         let said = (!said.is_empty()).then_some(said);
-        let failed = |code: &str, advice: String| Report {
-            status: Some(OutboxStatus::Failed),
-            http_status: Some(http_status),
-            errors: vec![Problem {
-                code: code.into(),
-                description: said.clone(),
-                advice: Some(advice),
-            }],
-            ..Report::default()
-        };
+        let failed = |code: &str, advice: String| Report::refused(http_status, code, said.clone(), advice);
         let lower = said.as_deref().unwrap_or_default().to_ascii_lowercase();
         match http_status {
             200..=299 => {
