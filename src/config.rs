@@ -198,6 +198,9 @@ pub struct ReceiverConfig {
     pub header_timeout_secs: Option<u64>,
     /// Open connections at most (default 4096, less if the descriptor limit is lower).
     pub max_connections: Option<usize>,
+    /// Answer `GET /metrics` to any address (default: loopback peers only).
+    #[serde(default)]
+    pub public_metrics: bool,
     pub mykaarma: Option<MyKaarmaKeys>,
     pub highlevel: Option<HighLevelKeys>,
     pub partoo: Option<PartooKeys>,

@@ -36,6 +36,8 @@ use tokio::sync::oneshot;
 pub use writer::Written;
 use writer::{Job, Writer};
 
+pub mod metrics;
+
 /// Bodies above this are parsed on a blocking thread (a large HTML email takes a while to render).
 const PARSE_INLINE_MAX: usize = 256 * 1024;
 
@@ -54,6 +56,9 @@ pub struct Options {
 #[derive(Clone)]
 struct AppState {
     jobs: tokio::sync::mpsc::Sender<Job>,
+    metrics: Arc<metrics::Metrics>,
+    /// Answer `/metrics` to any address, not only loopback.
+    public_metrics: bool,
     verifiers: Arc<Verifiers>,
     max_body: usize,
     read_timeout: Duration,
@@ -102,7 +107,8 @@ pub fn serve_until(
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let writer = Writer::start(options.db.clone())?;
+        let metrics = metrics::Metrics::new();
+        let writer = Writer::start(options.db.clone(), metrics.clone())?;
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
             .with_context(|| format!("cannot listen on {}", options.listen))?;
@@ -112,6 +118,8 @@ pub fn serve_until(
         let max_body = config.max_body_bytes.unwrap_or(8 * 1024 * 1024);
         let state = AppState {
             jobs: writer.jobs.clone(),
+            metrics,
+            public_metrics: config.public_metrics,
             verifiers: Arc::new(verifiers),
             max_body,
             read_timeout: Duration::from_secs(config.read_timeout_secs.unwrap_or(10)),
@@ -149,7 +157,8 @@ fn router(state: AppState, bench_noop: bool) -> Router {
     let mut app = Router::new()
         .route("/webhooks/{vendor}", post(webhook))
         .route("/callbacks/mykaarma/{token}", post(callback))
-        .route("/healthz", get(healthz));
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_page));
     if bench_noop {
         app = app.route("/noop", post(noop));
     }
@@ -183,6 +192,28 @@ impl AppState {
         peer: SocketAddr,
         size: Option<usize>,
     ) -> Response {
+        self.refuse_as(
+            &metrics::refusal_reason(status.as_u16()),
+            route,
+            status,
+            reason,
+            peer,
+            size,
+        )
+        .await
+    }
+
+    /// As `refuse`, counted in `/metrics` under `class`.
+    async fn refuse_as(
+        &self,
+        class: &str,
+        route: &str,
+        status: StatusCode,
+        reason: String,
+        peer: SocketAddr,
+        size: Option<usize>,
+    ) -> Response {
+        self.metrics.refused(class);
         tracing::warn!(route, status = status.as_u16(), %peer, "refused: {reason}");
         let row = AuditRow {
             route: route.to_string(),
@@ -326,7 +357,17 @@ async fn store_delivery(
             serde_json::json!({ "error": "shutting down" }),
         );
     }
-    match rx.await {
+    let answer = rx.await;
+    let outcome = match &answer {
+        Ok(Ok(Written::Stored(Stored::Ok))) => "stored",
+        Ok(Ok(Written::Stored(Stored::Ignored))) => "ignored",
+        Ok(Ok(Written::Stored(Stored::Rejected))) => "rejected",
+        Ok(Ok(Written::Stored(Stored::Duplicate))) => "duplicate",
+        Ok(Ok(Written::Refused(_))) => "refused",
+        Ok(Err(_)) | Err(_) => "not_stored",
+    };
+    state.metrics.event(provider.as_str(), outcome);
+    match answer {
         Ok(Ok(Written::Stored(stored))) => {
             let word = match stored {
                 Stored::Ok => "stored",
@@ -338,7 +379,7 @@ async fn store_delivery(
         }
         Ok(Ok(Written::Refused(why))) => {
             state
-                .refuse(&route, StatusCode::UNAUTHORIZED, why, peer, Some(bytes.len()))
+                .refuse_as("stale", &route, StatusCode::UNAUTHORIZED, why, peer, Some(bytes.len()))
                 .await
         }
         Ok(Err(why)) => {
@@ -445,6 +486,39 @@ async fn healthz(State(state): State<AppState>) -> Response {
             serde_json::json!({ "ok": false, "error": e }),
         ),
         Err(_) => reply(StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({ "ok": false })),
+    }
+}
+
+/// `/metrics`, to loopback peers (a local Prometheus or agent) unless `[receiver] public_metrics`.
+async fn metrics_page(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>) -> Response {
+    if !state.public_metrics && !peer.ip().is_loopback() {
+        return reply(
+            StatusCode::FORBIDDEN,
+            serde_json::json!({ "error": "/metrics answers loopback only; set [receiver] public_metrics = true to change that" }),
+        );
+    }
+    let (tx, rx) = oneshot::channel();
+    if state.jobs.send(Job::Metrics { reply: tx }).await.is_err() {
+        return reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({ "error": "shutting down" }),
+        );
+    }
+    match rx.await {
+        Ok(Ok(snapshot)) => {
+            let text = state.metrics.render(&snapshot, chrono::Utc::now().timestamp_millis());
+            let mut r = (StatusCode::OK, text).into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+            );
+            r
+        }
+        Ok(Err(e)) => reply(StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({ "error": e })),
+        Err(_) => reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({ "error": "writer stopped" }),
+        ),
     }
 }
 

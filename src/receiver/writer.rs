@@ -40,6 +40,10 @@ pub enum Job {
     Health {
         reply: oneshot::Sender<Result<Option<i64>, String>>,
     },
+    /// The database's figures for a `/metrics` scrape.
+    Metrics {
+        reply: oneshot::Sender<Result<super::metrics::Snapshot, String>>,
+    },
 }
 
 pub struct Writer {
@@ -51,13 +55,13 @@ pub struct Writer {
 
 impl Writer {
     /// Open the store and start the writer and checkpointer threads.
-    pub fn start(db: PathBuf) -> anyhow::Result<Writer> {
+    pub fn start(db: PathBuf, metrics: Arc<super::metrics::Metrics>) -> anyhow::Result<Writer> {
         let store = Store::open(&db)?;
         store.become_writer()?;
         let (jobs, rx) = mpsc::channel(4096);
         let thread = std::thread::Builder::new()
             .name("writer".into())
-            .spawn(move || run(store, rx))?;
+            .spawn(move || run(store, rx, &metrics))?;
         let stop_checkpoints = Arc::new(AtomicBool::new(false));
         let stop = stop_checkpoints.clone();
         let checkpoints = Store::open(&db)?;
@@ -87,7 +91,7 @@ impl Writer {
     }
 }
 
-fn run(mut store: Store, mut rx: mpsc::Receiver<Job>) {
+fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, metrics: &super::metrics::Metrics) {
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -96,11 +100,11 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        process(&mut store, batch);
+        process(&mut store, batch, metrics);
     }
 }
 
-fn process(store: &mut Store, batch: Vec<Job>) {
+fn process(store: &mut Store, batch: Vec<Job>, metrics: &super::metrics::Metrics) {
     let mut items = vec![];
     let mut parsed = vec![];
     let mut replies = vec![];
@@ -148,10 +152,23 @@ fn process(store: &mut Store, batch: Vec<Job>) {
             Job::Health { reply } => {
                 let _ = reply.send(store.last_received_at().map_err(|e| format!("{e:#}")));
             }
+            Job::Metrics { reply } => {
+                let snapshot = (|| -> anyhow::Result<super::metrics::Snapshot> {
+                    Ok(super::metrics::Snapshot {
+                        open_failures: store.watermark()?.needs_attention,
+                        newest_event_at: store.last_received_at()?,
+                        outbox: store.outbox_counts()?,
+                    })
+                })();
+                let _ = reply.send(snapshot.map_err(|e| format!("{e:#}")));
+            }
         }
     }
     if !items.is_empty() {
-        match store.ingest_parsed("webhook", &items, &parsed) {
+        let started = std::time::Instant::now();
+        let result = store.ingest_parsed("webhook", &items, &parsed);
+        metrics.commit(started.elapsed().as_secs_f64());
+        match result {
             Ok((_, results)) => {
                 for (reply, stored) in replies.into_iter().zip(results) {
                     let _ = reply.send(Ok(Written::Stored(stored)));

@@ -262,6 +262,15 @@ impl Store {
 
     /// Accepted replies due a status lookup at their vendor (their webhook has not come), with how
     /// many lookups each has had.
+    /// Outbox entries by state (for `/metrics`).
+    pub fn outbox_counts(&self) -> Result<Vec<(String, i64)>> {
+        let mut q = self
+            .conn
+            .prepare_cached("SELECT status, count(*) FROM outbox GROUP BY status")?;
+        let rows = q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     pub fn due_lookups(&self) -> Result<Vec<(OutboxEntry, i64)>> {
         let mut q = self.conn.prepare_cached(&format!(
             "SELECT {ENTRY_COLUMNS}, lookups FROM outbox
