@@ -34,7 +34,7 @@ fn scrape(url: &str) -> (String, HashMap<String, f64>) {
     let answer = reqwest::blocking::get(format!("{url}/metrics")).unwrap();
     assert_eq!(answer.status(), 200);
     let kind = answer.headers()["content-type"].to_str().unwrap().to_string();
-    assert!(kind.starts_with("application/openmetrics-text"), "{kind}");
+    assert!(kind.starts_with("text/plain; version=0.0.4"), "{kind}");
     let text = answer.text().unwrap();
     let parsed = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).unwrap();
     let mut samples = HashMap::new();

@@ -1,34 +1,10 @@
-//! `GET /metrics` in the Prometheus (OpenMetrics) text format, so a failure or a silent vendor pages
+//! `GET /metrics` in the Prometheus text format, so a failure or a silent vendor pages
 //! someone through the monitoring they already run. Counters are this process's (they start at zero
 //! when `serve` starts, which Prometheus's `increase()` expects); the gauges are read from the
 //! database at each scrape, by the writer thread, through the same indexes the inbox uses.
 
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::Registry;
+use prometheus::{Encoder, Gauge, Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct EventLabels {
-    vendor: String,
-    /// `stored`, `ignored`, `rejected` (stored, not understood), `duplicate`, `not_stored` (answered 5xx/429).
-    outcome: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RefusedLabels {
-    /// `signature`, `too_large`, `slow_body`, `bad_request`, `stale`, or `http_<status>`.
-    reason: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct StateLabels {
-    state: String,
-}
 
 /// What the database says at the moment of a scrape.
 #[derive(Debug, Clone, Default)]
@@ -43,54 +19,70 @@ pub struct Snapshot {
 
 pub struct Metrics {
     registry: Registry,
-    events: Family<EventLabels, Counter>,
-    refused: Family<RefusedLabels, Counter>,
+    /// By `vendor` and `outcome`: `stored`, `ignored`, `rejected` (stored, not understood),
+    /// `duplicate`, `refused` (stale), `not_stored` (answered 5xx/429).
+    events: IntCounterVec,
+    /// By `reason`: `signature`, `too_large`, `slow_body`, `bad_request`, `stale`, or `http_<status>`.
+    refused: IntCounterVec,
     commit_seconds: Histogram,
-    open_failures: Gauge,
-    newest_event_age: Gauge<f64, AtomicU64>,
-    outbox: Family<StateLabels, Gauge>,
+    open_failures: IntGauge,
+    newest_event_age: Gauge,
+    outbox: IntGaugeVec,
 }
 
 impl Metrics {
     pub fn new() -> Arc<Metrics> {
-        let mut registry = Registry::default();
-        let events = Family::<EventLabels, Counter>::default();
-        registry.register(
-            "switchboard_events_received",
-            "Webhook deliveries answered, by vendor and what became of them",
-            events.clone(),
-        );
-        let refused = Family::<RefusedLabels, Counter>::default();
-        registry.register(
-            "switchboard_requests_refused",
-            "Requests refused before storing (bad signature, too large, too slow, ...), by reason",
-            refused.clone(),
-        );
+        let events = IntCounterVec::new(
+            Opts::new(
+                "switchboard_events_received_total",
+                "Webhook deliveries answered, by vendor and what became of them",
+            ),
+            &["vendor", "outcome"],
+        )
+        .expect("a valid metric");
+        let refused = IntCounterVec::new(
+            Opts::new(
+                "switchboard_requests_refused_total",
+                "Requests refused before storing (bad signature, too large, too slow, ...), by reason",
+            ),
+            &["reason"],
+        )
+        .expect("a valid metric");
         // 0.5 ms to 4 s: an fsync on a good disk to a disk in trouble.
-        let commit_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
-        registry.register(
-            "switchboard_commit_seconds",
-            "Time to commit one batch of deliveries durably (synchronous=FULL)",
-            commit_seconds.clone(),
-        );
-        let open_failures = Gauge::default();
-        registry.register(
+        let commit_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "switchboard_commit_seconds",
+                "Time to commit one batch of deliveries durably (synchronous=FULL)",
+            )
+            .buckets(prometheus::exponential_buckets(0.0005, 2.0, 14).expect("valid buckets")),
+        )
+        .expect("a valid metric");
+        let open_failures = IntGauge::new(
             "switchboard_open_failures",
             "Outbound messages that failed or whose fate is unknown, in the database now",
-            open_failures.clone(),
-        );
-        let newest_event_age = Gauge::<f64, AtomicU64>::default();
-        registry.register(
+        )
+        .expect("a valid metric");
+        let newest_event_age = Gauge::new(
             "switchboard_newest_event_age_seconds",
             "Seconds since the newest vendor event was received (-1: none yet)",
-            newest_event_age.clone(),
-        );
-        let outbox = Family::<StateLabels, Gauge>::default();
-        registry.register(
-            "switchboard_outbox_entries",
-            "Replies in the outbox, by state",
-            outbox.clone(),
-        );
+        )
+        .expect("a valid metric");
+        let outbox = IntGaugeVec::new(
+            Opts::new("switchboard_outbox_entries", "Replies in the outbox, by state"),
+            &["state"],
+        )
+        .expect("a valid metric");
+        let registry = Registry::new();
+        for m in [
+            Box::new(events.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(refused.clone()),
+            Box::new(commit_seconds.clone()),
+            Box::new(open_failures.clone()),
+            Box::new(newest_event_age.clone()),
+            Box::new(outbox.clone()),
+        ] {
+            registry.register(m).expect("distinct metric names");
+        }
         Arc::new(Metrics {
             registry,
             events,
@@ -103,27 +95,18 @@ impl Metrics {
     }
 
     pub fn event(&self, vendor: &str, outcome: &str) {
-        self.events
-            .get_or_create(&EventLabels {
-                vendor: vendor.to_string(),
-                outcome: outcome.to_string(),
-            })
-            .inc();
+        self.events.with_label_values(&[vendor, outcome]).inc();
     }
 
     pub fn refused(&self, reason: &str) {
-        self.refused
-            .get_or_create(&RefusedLabels {
-                reason: reason.to_string(),
-            })
-            .inc();
+        self.refused.with_label_values(&[reason]).inc();
     }
 
     pub fn commit(&self, seconds: f64) {
         self.commit_seconds.observe(seconds);
     }
 
-    /// The text a scrape gets, with the database's figures as of now.
+    /// The text a scrape gets (Prometheus text format 0.0.4), with the database's figures as of now.
     pub fn render(&self, snapshot: &Snapshot, now_ms: i64) -> String {
         self.open_failures.set(snapshot.open_failures);
         self.newest_event_age.set(
@@ -137,15 +120,13 @@ impl Metrics {
                 .iter()
                 .find(|(s, _)| s == state.as_str())
                 .map_or(0, |(_, n)| *n);
-            self.outbox
-                .get_or_create(&StateLabels {
-                    state: state.as_str().to_string(),
-                })
-                .set(count);
+            self.outbox.with_label_values(&[state.as_str()]).set(count);
         }
-        let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &self.registry).expect("writing to a String");
-        text
+        let mut text = vec![];
+        prometheus::TextEncoder::new()
+            .encode(&self.registry.gather(), &mut text)
+            .expect("writing to memory");
+        String::from_utf8(text).expect("the encoder writes UTF-8")
     }
 }
 
