@@ -52,6 +52,9 @@ pub struct Config {
     /// The rest of the team, by name: `[team."Nina Patel"]` with their vendor user ids.
     #[serde(default)]
     pub team: std::collections::BTreeMap<String, crate::team::VendorIds>,
+    /// Where this config was read from (none when no file was).
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
     /// Command name → keys, for only the commands being rebound (e.g. `quit = ["q", "ctrl-q"]`).
     #[serde(default)]
     pub keys: std::collections::HashMap<String, Vec<String>>,
@@ -250,10 +253,16 @@ impl Config {
             Some(p) => (Some(p.to_path_buf()), true),
             None => (default_path(), false),
         };
-        let mut config = match path {
-            Some(p) if p.exists() || required => Config::read(&p)?,
+        let mut config = match &path {
+            Some(p) if p.exists() || required => Config {
+                path: Some(p.clone()),
+                ..Config::read(p)?
+            },
             _ => Config::default(),
         };
+        if config.path.is_none() {
+            config.path = path;
+        }
         config.apply_env();
         // Replies to myKaarma go as the advisor in [me] (which gives them the thread), unless a
         // user is set for sending explicitly.
@@ -361,6 +370,14 @@ impl Config {
 }
 
 impl Config {
+    /// The reply templates file: `[inbox] templates`, else `templates.toml` beside the config file.
+    pub fn templates_path(&self) -> Option<PathBuf> {
+        self.inbox.templates.clone().or_else(|| {
+            let dir = self.path.as_ref()?.parent()?;
+            Some(dir.join("templates.toml"))
+        })
+    }
+
     /// The reader (`[me]`; without a name, the login name) and the rest of the team.
     pub fn team(&self) -> crate::team::Team {
         use crate::team::{Advisor, VendorIds};

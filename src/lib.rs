@@ -25,6 +25,7 @@ pub mod server_thread;
 pub mod store;
 pub mod synthetic;
 pub mod team;
+pub mod templates;
 pub mod tui;
 pub mod verify;
 pub mod when;

@@ -693,3 +693,96 @@ fn a_snoozed_conversation_coming_back_reloads_the_list_on_its_tick() {
         [Effect::LoadList { .. }]
     ));
 }
+
+/// Replying in conversation `a` (contact "A"), with `templates`.
+fn replying(templates: Vec<switchboard::templates::Template>) -> (State, Keymap) {
+    let (mut s, k) = with_team(&[("a", 0)]);
+    s.list[0].contact.name = Some("Maria Lopez".into());
+    s.templates = templates;
+    s.dealership = Some("Riverside Auto".into());
+    key(&mut s, &k, "enter");
+    update(
+        &mut s,
+        &k,
+        Action::DraftLoaded {
+            key: "a".into(),
+            draft: switchboard::outbox::Draft {
+                conversation_key: "a".into(),
+                draft_id: "d1".into(),
+                channel: Channel::Sms,
+                subject: None,
+                body: "Hello. ".into(),
+                options: Default::default(),
+            },
+            addressing: switchboard::tui::compose::Addressing {
+                channels: vec![Channel::Sms],
+                phone: Some("3105550100".into()),
+                ..Default::default()
+            },
+        },
+    );
+    key(&mut s, &k, "r");
+    assert_eq!(s.focus, Focus::Compose);
+    (s, k)
+}
+
+fn template(name: &str, body: &str) -> switchboard::templates::Template {
+    switchboard::templates::Template {
+        name: name.into(),
+        body: body.into(),
+    }
+}
+
+#[test]
+fn ctrl_p_picks_a_template_and_inserts_it_expanded_at_the_cursor() {
+    let (mut s, k) = replying(vec![]);
+    key(&mut s, &k, "ctrl-p");
+    assert!(s.template_picker.is_none());
+    assert!(s.notice.as_deref().unwrap().starts_with("No reply templates yet"));
+
+    let (mut s, k) = replying(vec![
+        template("Ready", "Your car is ready, {first_name}."),
+        template("Thanks", "Thanks {first_name}! — {me}, {dealership}"),
+    ]);
+    key(&mut s, &k, "ctrl-p");
+    assert_eq!(s.template_picker, Some(0));
+    key(&mut s, &k, "j");
+    assert_eq!(s.template_picker, Some(1));
+    key(&mut s, &k, "enter");
+    assert!(s.template_picker.is_none());
+    let c = s.compose.as_ref().unwrap();
+    assert_eq!(c.body.text(), "Hello. Thanks Maria! — Dana Reyes, Riverside Auto");
+    assert!(c.unsaved_since.is_some(), "the draft is saved soon after");
+    // Esc closes the picker without inserting; a digit inserts that template.
+    key(&mut s, &k, "ctrl-p");
+    key(&mut s, &k, "esc");
+    assert!(s.template_picker.is_none());
+    assert_eq!(s.focus, Focus::Compose);
+    key(&mut s, &k, "ctrl-p");
+    key(&mut s, &k, "1");
+    assert!(
+        s.compose
+            .as_ref()
+            .unwrap()
+            .body
+            .text()
+            .ends_with("Your car is ready, Maria.")
+    );
+}
+
+#[test]
+fn a_variable_not_known_here_is_said_and_blocks_the_send_until_filled_in() {
+    let (mut s, k) = replying(vec![template("Ready", "Your {vehicle} is ready.")]);
+    key(&mut s, &k, "ctrl-p");
+    key(&mut s, &k, "enter");
+    assert_eq!(
+        s.notice.as_deref(),
+        Some("Fill in {vehicle} before sending: not known for this conversation.")
+    );
+    assert!(key(&mut s, &k, "ctrl-s").is_empty());
+    assert!(
+        s.notice.as_deref().unwrap().contains("Fill in {vehicle} first"),
+        "{:?}",
+        s.notice
+    );
+}

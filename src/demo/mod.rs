@@ -116,6 +116,14 @@ pub fn run(db: &Path, mut config: Config, with_feed: bool) -> Result<()> {
             ..Default::default()
         });
 
+    // Its reply templates, beside its database.
+    if config.templates_path().is_none_or(|p| !p.exists()) {
+        let path = db.with_file_name("templates.toml");
+        std::fs::write(&path, include_str!("../../assets/demo/templates.toml"))?;
+        config.inbox.templates = Some(path);
+    }
+    config.inbox.dealership.get_or_insert_with(|| "Riverside Auto".into());
+
     let highlevel_token = crate::random::hex(16)?;
     let partoo_api_key = crate::random::hex(16)?;
     let known = Store::open_existing(db)?.vendor_conversations()?;

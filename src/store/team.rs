@@ -172,8 +172,14 @@ impl Store {
             .query_row([now_ms], |r| r.get(0))?)
     }
 
-    /// Write an internal note into a conversation's thread; returns the message key it folds into.
+    /// Write an internal note into a conversation's thread, as of now; returns the message key it
+    /// folds into.
     pub fn add_note(&mut self, key: &str, author: &str, body: &str) -> Result<String> {
+        self.add_note_at(key, author, body, chrono::Utc::now().timestamp_millis())
+    }
+
+    /// As `add_note`, written at `at` (Unix ms).
+    pub fn add_note_at(&mut self, key: &str, author: &str, body: &str, at: i64) -> Result<String> {
         let body = body.trim();
         if body.is_empty() {
             bail!("a note needs some text");
@@ -190,7 +196,7 @@ impl Store {
             id: crate::random::hex(12)?,
             conversation_key: key.to_string(),
             author: author.to_string(),
-            at: chrono::Utc::now().timestamp_millis(),
+            at,
             body: body.to_string(),
         };
         let provider = Provider::parse(&provider);

@@ -53,6 +53,14 @@ pub fn run(options: Options, config: &Config) -> Result<()> {
     state.bell = config.inbox.bell;
     state.people = config.inbox.people.clone();
     state.team = team;
+    state.dealership = config.inbox.dealership.clone();
+    if let Some(path) = config.templates_path() {
+        state.templates_path = Some(path.display().to_string());
+        match crate::templates::load(&path) {
+            Ok(templates) => state.templates = templates,
+            Err(e) => state.notice = Some(format!("{e:#}")),
+        }
+    }
     let worker = match start_sender(&options, config, action_tx.clone()) {
         Ok(w) => Some(w),
         Err(why) => {

@@ -212,6 +212,19 @@ impl Compose {
         if self.is_email() && self.subject.text().trim().is_empty() {
             return Some("An email needs a subject (Tab moves to it).".into());
         }
+        // A template variable left unfilled would reach the customer as `{vehicle}`.
+        let text = format!("{} {}", self.subject.text(), self.body.text());
+        let unfilled: Vec<String> = crate::templates::VARIABLES
+            .iter()
+            .map(|v| format!("{{{v}}}"))
+            .filter(|v| text.contains(v.as_str()))
+            .collect();
+        if !unfilled.is_empty() {
+            return Some(format!(
+                "Fill in {} first (a template left it for you).",
+                unfilled.join(", ")
+            ));
+        }
         None
     }
 

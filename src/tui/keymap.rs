@@ -47,6 +47,8 @@ pub enum Command {
     NextField,
     NextChannel,
     ExternalEditor,
+    /// Compose: pick a reply template.
+    Templates,
     /// Compose: open the send options (each then one letter).
     SendOptions,
     /// Compose: the help, where `?` is text.
@@ -308,6 +310,14 @@ const DEFAULTS: &[DefaultBinding] = &[
         "email: move between subject and text",
         Context::Compose,
         false,
+    ),
+    (
+        Command::Templates,
+        "templates",
+        &["ctrl-p"],
+        "insert a template at the cursor (with a preview)",
+        Context::Compose,
+        true,
     ),
     (
         Command::NextChannel,

@@ -154,6 +154,13 @@ pub struct State {
     pub prompt: Option<Prompt>,
     /// When the next snoozed conversation comes back (the list reloads then).
     pub next_snooze_end: Option<i64>,
+    /// Reply templates, and where they are kept (to say so when there are none).
+    pub templates: Vec<crate::templates::Template>,
+    pub templates_path: Option<String>,
+    /// `[inbox] dealership`, for templates.
+    pub dealership: Option<String>,
+    /// The template picker over the reply pane, when open: the selected template.
+    pub template_picker: Option<usize>,
     /// When the bell last rang (it rings at most once per `update::BELL_INTERVAL_MS`).
     pub last_bell_ms: Option<i64>,
     pub notice: Option<String>,
@@ -194,6 +201,10 @@ impl State {
             team: Default::default(),
             prompt: None,
             next_snooze_end: None,
+            templates: vec![],
+            templates_path: None,
+            dealership: None,
+            template_picker: None,
             last_bell_ms: None,
             notice: None,
             last_refusal: None,
@@ -219,5 +230,21 @@ impl State {
 
     pub fn selected_conversation(&self) -> Option<&Conversation> {
         self.list.get(self.selected)
+    }
+
+    /// What template variables stand for in the conversation being replied to.
+    pub fn template_vars(&self) -> crate::templates::Vars {
+        let key = self.compose.as_ref().map(|c| c.conversation_key.as_str());
+        let contact = self
+            .list
+            .iter()
+            .find(|c| Some(c.conversation_key.as_str()) == key)
+            .and_then(|c| c.contact.name.as_deref());
+        crate::templates::Vars {
+            first_name: crate::templates::Vars::first_name_of(contact),
+            me: Some(self.team.me.name.clone()).filter(|n| !n.is_empty()),
+            dealership: self.dealership.clone(),
+            vehicle: None,
+        }
     }
 }

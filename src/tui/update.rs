@@ -474,6 +474,9 @@ pub fn shutdown(state: &mut State) -> Vec<Effect> {
 fn on_compose_key(state: &mut State, keymap: &Keymap, key: KeyEvent) -> Vec<Effect> {
     let now = state.now_ms;
     let disabled = state.sending_disabled.clone();
+    if state.template_picker.is_some() {
+        return on_template_key(state, key);
+    }
     let Some(c) = state.compose.as_mut() else {
         state.focus = Focus::Thread;
         return vec![];
@@ -565,6 +568,20 @@ fn on_compose_key(state: &mut State, keymap: &Keymap, key: KeyEvent) -> Vec<Effe
             }
         }
         Some(Command::NextChannel) => c.next_channel(),
+        Some(Command::Templates) => {
+            if state.templates.is_empty() {
+                state.notice = Some(format!(
+                    "No reply templates yet: write them in {} (see the README, \"Templates\").",
+                    state
+                        .templates_path
+                        .as_deref()
+                        .unwrap_or("templates.toml beside the config file")
+                ));
+            } else {
+                state.template_picker = Some(0);
+            }
+            return vec![];
+        }
         Some(Command::ExternalEditor) => {
             return vec![Effect::Editor {
                 key: c.conversation_key.clone(),
@@ -583,6 +600,50 @@ fn on_compose_key(state: &mut State, keymap: &Keymap, key: KeyEvent) -> Vec<Effe
     }
     if touched {
         c.unsaved_since.get_or_insert(now);
+    }
+    vec![]
+}
+
+/// The template picker is open over the reply pane: move, choose (inserted at the cursor), close.
+fn on_template_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
+    let (Some(selected), last) = (state.template_picker, state.templates.len().saturating_sub(1)) else {
+        return vec![];
+    };
+    let chosen = match key.code {
+        KeyCode::Down | KeyCode::Char('j') => {
+            state.template_picker = Some((selected + 1).min(last));
+            None
+        }
+        KeyCode::Up | KeyCode::Char('k') => {
+            state.template_picker = Some(selected.saturating_sub(1));
+            None
+        }
+        KeyCode::Enter => Some(selected),
+        KeyCode::Char(d @ '1'..='9') if (d as usize - '1' as usize) <= last => Some(d as usize - '1' as usize),
+        _ => {
+            state.template_picker = None;
+            return vec![];
+        }
+    };
+    let Some(i) = chosen else { return vec![] };
+    state.template_picker = None;
+    let expanded = crate::templates::expand(&state.templates[i].body, &state.template_vars());
+    let now = state.now_ms;
+    if let Some(c) = state.compose.as_mut() {
+        c.field = Field::Body;
+        c.editing().0.insert_str(&expanded.text);
+        c.unsaved_since.get_or_insert(now);
+    }
+    if !expanded.unknown.is_empty() {
+        state.notice = Some(format!(
+            "Fill in {} before sending: not known for this conversation.",
+            expanded
+                .unknown
+                .iter()
+                .map(|v| format!("{{{v}}}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     vec![]
 }

@@ -219,39 +219,41 @@ fn title(c: &Compose, focused: bool) -> String {
         title.push_str(&format!(" to {}", sanitize::line(to)));
     }
     if c.channel == Channel::Sms && focused {
-        // Counted as the customer's phone receives it: with the footer myKaarma appends.
-        let options = if c.has_options() {
-            c.options
-        } else {
-            SendOptions {
-                tcpa_footer: false,
-                signature: false,
-                footer: false,
-                ..c.options
-            }
-        };
-        let n = sms::length(&sms::as_delivered(&c.body.text(), &options));
-        let parts = if n.segments == 1 {
-            "1 part".to_string()
-        } else {
-            format!("{} parts", n.segments)
-        };
-        let units = if n.segments <= 1 {
-            format!("{}/{}", n.units, n.per_segment)
-        } else {
-            n.units.to_string()
-        };
-        let extra = match (options.signature, options.footer) {
-            (false, false) => "",
-            _ => " + signature/footer",
-        };
-        title.push_str(&format!(
-            " · {units}{} · {parts}{extra}",
-            if n.unicode { " unicode" } else { "" }
-        ));
+        title.push_str(&sms_counter(c, &c.body.text()));
     }
     title.push(' ');
     title
+}
+
+/// " · 42/160 · 1 part": a text's length as the carrier counts it, counted as the customer's phone
+/// receives it (with the footer myKaarma appends).
+pub fn sms_counter(c: &Compose, body: &str) -> String {
+    let options = if c.has_options() {
+        c.options
+    } else {
+        SendOptions {
+            tcpa_footer: false,
+            signature: false,
+            footer: false,
+            ..c.options
+        }
+    };
+    let n = sms::length(&sms::as_delivered(body, &options));
+    let parts = if n.segments == 1 {
+        "1 part".to_string()
+    } else {
+        format!("{} parts", n.segments)
+    };
+    let units = if n.segments <= 1 {
+        format!("{}/{}", n.units, n.per_segment)
+    } else {
+        n.units.to_string()
+    };
+    let extra = match (options.signature, options.footer) {
+        (false, false) => "",
+        _ => " + signature/footer",
+    };
+    format!(" · {units}{} · {parts}{extra}", if n.unicode { " unicode" } else { "" })
 }
 
 /// What the reply goes out with: myKaarma's send options, or, when the reply leaves on another

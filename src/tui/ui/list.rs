@@ -83,12 +83,27 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &View) -> usize {
         } else {
             String::new()
         };
-        // Who has it: "me", a first name, or the vendor and an id's tail for someone not in [team].
-        let assignee_w = if w >= 70 { 9 } else { 0 };
+        // Who has it: "me", a first name (initials when the list is narrow), or the end of a vendor
+        // id for someone not under [team].
+        let assignee_w = match w {
+            70.. => 9,
+            40.. => 3,
+            _ => 0,
+        };
         let assignee = match c.assignee.as_deref() {
             Some(token) if s.team.is_me(token) => "@me".to_string(),
             Some(token) => match s.team.name_of(token) {
+                Some(name) if assignee_w < 9 => {
+                    format!(
+                        "@{}",
+                        name.split_whitespace()
+                            .filter_map(|w| w.chars().next())
+                            .take(2)
+                            .collect::<String>()
+                    )
+                }
                 Some(name) => format!("@{}", name.split_whitespace().next().unwrap_or("")),
+                None if assignee_w < 9 => "@?".to_string(),
                 None => format!(
                     "@…{}",
                     token

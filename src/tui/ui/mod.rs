@@ -7,6 +7,7 @@ mod links;
 mod list;
 mod message;
 mod status;
+mod templates;
 mod thread;
 
 use super::keymap::Keymap;
@@ -106,6 +107,9 @@ pub fn draw(frame: &mut Frame, view: &View) -> Layout {
     }
     if let Some(links) = &s.links {
         links::draw(frame, area, links, view);
+    }
+    if let Some(selected) = s.template_picker {
+        templates::draw(frame, area, selected, view);
     }
     layout
 }
