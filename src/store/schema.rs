@@ -292,8 +292,9 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (advisor, conversation_key)
     ) WITHOUT ROWID;
     CREATE INDEX advisor_reads_conversation ON advisor_reads (conversation_key);
-    CREATE INDEX advisor_unread_activity ON advisor_reads (advisor, last_at DESC, conversation_key DESC)
-        WHERE unread > 0 OR marked_unread;
+    -- Covering: the unread list and count never read the table (which halves the rows per page).
+    CREATE INDEX advisor_unread_activity ON advisor_reads
+        (advisor, last_at DESC, conversation_key DESC, unread, marked_unread) WHERE unread > 0 OR marked_unread;
 
     CREATE TABLE assignments (
         conversation_key TEXT PRIMARY KEY,
