@@ -164,6 +164,8 @@ pub fn note(out: &mut dyn Write, store: Store, config: &Config, a: NoteArgs) -> 
 pub fn watch_failures(out: &mut dyn Write, store: &Store, since_ms: Option<i64>) -> Result<()> {
     enum Wake {
         Written,
+        /// A short wait ended (a recheck, or where inotify is missing, the next look).
+        Looked,
         ReaderGone,
     }
     let (tx, rx) = std::sync::mpsc::sync_channel::<Wake>(1);
@@ -193,10 +195,15 @@ pub fn watch_failures(out: &mut dyn Write, store: &Store, since_ms: Option<i64>)
     });
     let mut seen = std::collections::HashSet::new();
     let mut version = None;
+    // A write to the WAL is reported before the commit is visible (see the inbox's effects
+    // thread): one seen but not yet visible is looked for again shortly, a few times.
+    let mut unseen_write = 0u32;
+    let mut woken_by_write = false;
     loop {
         let now = store.data_version()?;
         if version != Some(now) {
             version = Some(now);
+            unseen_write = 0;
             let mut rows = store.failures(since_ms, 1000)?;
             rows.reverse();
             for row in rows {
@@ -210,16 +217,24 @@ pub fn watch_failures(out: &mut dyn Write, store: &Store, since_ms: Option<i64>)
                     return Ok(());
                 }
             }
+        } else if woken_by_write {
+            unseen_write = 20;
         }
-        let wake = if watching {
-            rx.recv().ok()
-        } else {
-            match rx.recv_timeout(std::time::Duration::from_secs(1)) {
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Some(Wake::Written),
-                other => other.ok(),
-            }
+        let timeout = match (watching, unseen_write) {
+            (true, 0) => None,
+            (true, _) => Some(std::time::Duration::from_millis(10)),
+            (false, _) => Some(std::time::Duration::from_secs(1)),
         };
-        if !matches!(wake, Some(Wake::Written)) {
+        unseen_write = unseen_write.saturating_sub(1);
+        let wake = match timeout {
+            None => rx.recv().ok(),
+            Some(t) => match rx.recv_timeout(t) {
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Some(Wake::Looked),
+                other => other.ok(),
+            },
+        };
+        woken_by_write = matches!(wake, Some(Wake::Written));
+        if !matches!(wake, Some(Wake::Written | Wake::Looked)) {
             return Ok(());
         }
     }

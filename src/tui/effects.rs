@@ -229,6 +229,11 @@ impl Watch {
     }
 }
 
+/// After a write is seen that is not yet visible, look again this often…
+const RECHECK_MS: u64 = 10;
+/// …this many times (a commit's fsync on a slow disk takes tens of milliseconds).
+const RECHECKS: u32 = 20;
+
 /// The effect thread: runs effects in order and checks for other writers between them. `Quit`
 /// sent to it (by `finish`) stops it once what was queued before has run.
 pub struct Runner {
@@ -269,9 +274,21 @@ impl Runner {
             Duration::from_millis(250)
         };
         let thread = std::thread::Builder::new().name("effects".into()).spawn(move || {
+            // The kernel reports a write to the WAL file, but a commit becomes visible only when
+            // SQLite then updates the shared-memory index (mapped memory: no file event), after
+            // its fsync. A look that comes too early finds nothing new; so a write seen but not
+            // yet visible is looked for again, a few times, shortly after.
+            let mut unseen_write: u32 = 0;
             loop {
-                match rx.recv_timeout(wait) {
+                let timeout = if unseen_write > 0 {
+                    Duration::from_millis(RECHECK_MS)
+                } else {
+                    wait
+                };
+                let mut poked = false;
+                match rx.recv_timeout(timeout) {
                     Ok(effect) => {
+                        poked = effect == Effect::LookForWrites;
                         // Everything asked for at once is answered at once (opening a thread
                         // loads its page and its draft): the screen then draws one frame, not two.
                         let mut stop = effect == Effect::Quit;
@@ -279,6 +296,7 @@ impl Runner {
                             run(&mut store, effect, worker.as_ref(), &config).into_iter().collect();
                         while let Ok(more) = rx.try_recv() {
                             stop |= more == Effect::Quit;
+                            poked |= more == Effect::LookForWrites;
                             answers.extend(run(&mut store, more, worker.as_ref(), &config));
                         }
                         for action in answers {
@@ -295,11 +313,13 @@ impl Runner {
                 }
                 match watch.poll(&store) {
                     Ok(Some(action)) => {
+                        unseen_write = 0;
                         if actions.send(action).is_err() {
                             return;
                         }
                     }
-                    Ok(None) => {}
+                    Ok(None) if poked && watched => unseen_write = RECHECKS,
+                    Ok(None) => unseen_write = unseen_write.saturating_sub(1),
                     Err(e) => {
                         let _ = actions.send(Action::Failed(format!("{e:#}")));
                     }
