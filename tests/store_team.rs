@@ -196,3 +196,24 @@ fn notes_join_the_thread_are_found_by_search_and_survive_rebuild() {
     writer.rebuild().unwrap();
     check(&nina);
 }
+
+#[test]
+fn the_vendors_own_unread_count_stays_beside_each_advisors() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("sb.db")).unwrap();
+    let fixture =
+        |p: &str| std::fs::read(format!("{}/tests/fixtures/highlevel/{p}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    ingest(
+        &mut store,
+        vec![
+            fixture("call_inbound_voicemail.json"),
+            fixture("conversation_unread_update.json"),
+        ],
+    );
+    store.set_viewer(&advisor("Dana Reyes", None)).unwrap();
+    let key = "highlevel:fcanlLgpbQgQhderivVs";
+    store.mark_read(key).unwrap();
+    let c = store.conversation(key).unwrap().unwrap();
+    assert_eq!(c.vendor_unread, Some(3), "HighLevel's count, as its app shows it");
+    assert_eq!(c.unread, 0, "read by Dana");
+}

@@ -120,3 +120,19 @@ fn notes_show_in_the_thread_with_their_author() {
         assert_eq!(last.sender.as_deref(), Some("Alex Rivera"));
     }
 }
+
+#[test]
+fn a_done_conversation_says_so_in_its_thread_heading() {
+    let (_d, mut h) = as_alex(80, 24);
+    let key = h.store.resolve_conversation("mykaarma:wCJJ").unwrap();
+    h.store.set_done(&key, "Alex Rivera").unwrap();
+    while h.state.filter_word() != "done" {
+        h.press("f");
+    }
+    h.press("enter");
+    let s = screen(&h);
+    assert!(
+        s.contains("陈伟 (Wei Chen) · 6265550199 · mykaarma · sms · done"),
+        "{s}"
+    );
+}

@@ -26,12 +26,30 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &View) -> (usize, usize) {
             if parts.is_empty() {
                 parts.push("(unknown contact)".into());
             }
-            format!(
+            let mut heading = format!(
                 " {} · {} · {}",
                 parts.join(" · "),
                 c.provider,
                 c.channels.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
-            )
+            );
+            // The vendor's own unread count (its app's, for everyone) where it reports one; the
+            // list's counts are the reader's.
+            if let Some(n) = c.vendor_unread.filter(|n| *n > 0) {
+                heading.push_str(&format!(
+                    " · {} unread in {}",
+                    n,
+                    crate::outbox::vendor_name(&c.provider)
+                ));
+            }
+            if c.done {
+                heading.push_str(" · done");
+            } else if let Some(until) = &c.snoozed_until {
+                heading.push_str(&format!(
+                    " · snoozed until {}",
+                    view.clock.local_time(until).format("%a %H:%M")
+                ));
+            }
+            heading
         }
         None => format!(" {}", sanitize::line(&thread.key)),
     };
