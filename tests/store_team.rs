@@ -130,8 +130,15 @@ fn assignment_takes_the_newer_of_the_vendors_word_and_ours() {
 #[test]
 fn done_leaves_the_list_until_the_customer_writes_again() {
     let (_dir, mut dana, nina) = two_advisors();
+    assert_eq!(nina.totals().unwrap().unread_conversations, 3);
     dana.set_done("partoo:2", "Dana Reyes").unwrap();
     assert_eq!(keys(&nina, ConversationFilter::All), ["partoo:3", "partoo:1"]);
+    assert_eq!(
+        nina.totals().unwrap().unread_conversations,
+        2,
+        "a done conversation is nobody's unread"
+    );
+    assert!(!keys(&nina, ConversationFilter::Unread).contains(&"partoo:2".to_string()));
     assert_eq!(keys(&nina, ConversationFilter::Done), ["partoo:2"]);
     assert!(nina.conversation("partoo:2").unwrap().unwrap().done);
 
@@ -148,6 +155,11 @@ fn done_leaves_the_list_until_the_customer_writes_again() {
     ingest(&mut writer, vec![inbound_later(23, true)]);
     assert!(keys(&nina, ConversationFilter::Done).is_empty());
     assert_eq!(keys(&nina, ConversationFilter::All)[0], "partoo:2");
+    assert_eq!(
+        nina.conversation("partoo:2").unwrap().unwrap().unread,
+        2,
+        "reopened: what Nina never saw is unread again"
+    );
 }
 
 #[test]
@@ -216,4 +228,21 @@ fn the_vendors_own_unread_count_stays_beside_each_advisors() {
     let c = store.conversation(key).unwrap().unwrap();
     assert_eq!(c.vendor_unread, Some(3), "HighLevel's count, as its app shows it");
     assert_eq!(c.unread, 0, "read by Dana");
+}
+
+#[test]
+fn the_bell_counts_new_messages_that_are_the_readers_concern() {
+    let (_dir, dana, nina) = two_advisors();
+    let mark = dana.watermark().unwrap().last_message_id;
+    let mut writer = Store::open(dana.path()).unwrap();
+    // A new message in Nina's conversation (2), and one in nobody's (3).
+    ingest(
+        &mut writer,
+        vec![
+            partoo(2, 24, true, 30, json!("u-nina")),
+            partoo(3, 32, true, 31, json!(null)),
+        ],
+    );
+    assert_eq!(nina.inbound_since(mark).unwrap(), 2, "hers and the unassigned one");
+    assert_eq!(dana.inbound_since(mark).unwrap(), 1, "only the unassigned one");
 }

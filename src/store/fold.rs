@@ -692,7 +692,7 @@ pub(super) fn refresh_conversation(tx: &Transaction, id: i64) -> Result<()> {
         parked
     ])?;
     if total > 0 {
-        keep_advisor_reads(tx, &key, inbound, unread, last_at)?;
+        keep_advisor_reads(tx, &key, inbound, unread, last_at, parked == 1)?;
     }
     Ok(())
 }
@@ -737,25 +737,29 @@ fn parked(tx: &Transaction, key: &str, last_inbound_at: Option<i64>) -> Result<i
 }
 
 /// Each advisor's unread count for this conversation: the inbound messages since they last read
-/// it. An advisor who never read it starts from the shared count (the vendor's read state).
+/// it; none while it is done (a new inbound message reopens it, and then all it holds unseen is
+/// unread again). An advisor who never read it starts from the shared count (the vendor's read
+/// state).
 fn keep_advisor_reads(
     tx: &Transaction,
     key: &str,
     inbound: i64,
     shared_unread: i64,
     last_at: Option<i64>,
+    done: bool,
 ) -> Result<()> {
     tx.prepare_cached(
-        "UPDATE advisor_reads SET unread = max(?2 - seen_inbound, 0), last_at = ?3
-         WHERE conversation_key = ?1 AND (unread != max(?2 - seen_inbound, 0) OR last_at IS NOT ?3)",
+        "UPDATE advisor_reads SET unread = CASE WHEN ?4 THEN 0 ELSE max(?2 - seen_inbound, 0) END, last_at = ?3
+         WHERE conversation_key = ?1
+           AND (unread != CASE WHEN ?4 THEN 0 ELSE max(?2 - seen_inbound, 0) END OR last_at IS NOT ?3)",
     )?
-    .execute(params![key, inbound, last_at])?;
+    .execute(params![key, inbound, last_at, done])?;
     tx.prepare_cached(
         "INSERT INTO advisor_reads (advisor, conversation_key, seen_inbound, unread, last_at)
-         SELECT name, ?1, ?2 - ?3, ?3, ?4 FROM advisors WHERE true
+         SELECT name, ?1, ?2 - ?3, CASE WHEN ?5 THEN 0 ELSE ?3 END, ?4 FROM advisors WHERE true
          ON CONFLICT (advisor, conversation_key) DO NOTHING",
     )?
-    .execute(params![key, inbound, shared_unread, last_at])?;
+    .execute(params![key, inbound, shared_unread, last_at, done])?;
     Ok(())
 }
 

@@ -86,11 +86,20 @@ impl Store {
             })?)
     }
 
-    /// Inbound messages added after `since` (a `Watermark::last_message_id`).
+    /// Inbound messages added after `since` (a `Watermark::last_message_id`) that are the reader's
+    /// concern: in conversations assigned to them or to nobody (all of them, with no reader set).
     pub fn inbound_since(&self, since: i64) -> Result<i64> {
+        let tokens = match &self.viewer {
+            Some(me) => serde_json::to_string(&me.tokens)?,
+            None => "null".into(),
+        };
         Ok(self
             .conn
-            .prepare_cached("SELECT count(*) FROM messages WHERE id > ?1 AND direction = 'inbound' AND draft = 0")?
-            .query_row([since], |r| r.get(0))?)
+            .prepare_cached(
+                "SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                 WHERE m.id > ?1 AND m.direction = 'inbound' AND m.draft = 0
+                   AND (?2 = 'null' OR c.assignee IS NULL OR c.assignee IN (SELECT value FROM json_each(?2)))",
+            )?
+            .query_row(rusqlite::params![since, tokens], |r| r.get(0))?)
     }
 }

@@ -49,7 +49,8 @@ impl Store {
             if added > 0 {
                 tx.prepare_cached(
                     "INSERT INTO advisor_reads (advisor, conversation_key, seen_inbound, unread, last_at)
-                     SELECT ?1, key, inbound_count - unread, unread, last_at FROM conversations WHERE message_count > 0
+                     SELECT ?1, key, inbound_count - unread, CASE WHEN parked = 1 THEN 0 ELSE unread END, last_at
+                     FROM conversations WHERE message_count > 0
                      ON CONFLICT DO NOTHING",
                 )?
                 .execute([name])?;
