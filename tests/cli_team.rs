@@ -124,6 +124,25 @@ fn two_advisors_assign_mark_done_and_note_from_the_command_line() {
     let table = run(desk.nina(&["conversations", "--filter", "partoo"]));
     assert!(table.contains("ASSIGNEE") && table.contains("Dana Reyes"), "{table}");
 
+    // Dana replies: the outbox records her, and Nina's thread shows her as the sender.
+    let out = desk
+        .dana(
+            &["send", &key, "--message", "See you at 5", "--json"],
+            Some(&sandbox.url),
+        )
+        .output()
+        .unwrap();
+    let sent: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    assert_eq!(sent["sent_by"], "Dana Reyes", "{sent}");
+    let thread = json_of(desk.nina(&["thread", &key, "--json"]));
+    let reply = thread["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["body"] == "See you at 5")
+        .unwrap_or_else(|| panic!("{thread}"));
+    assert_eq!(reply["sender"], "Dana Reyes");
+
     // Without an API key, the assignment is made here and says Partoo was not told.
     let local = json_of(desk.nina(&["assign", &key, "--to", "nina", "--json"]));
     assert_eq!(local["vendor_told"], false);

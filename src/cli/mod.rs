@@ -69,7 +69,7 @@ pub enum Command {
     Note(team::NoteArgs),
     /// Fold the whole event log again into conversations and messages
     Rebuild(JsonFlag),
-    /// Reply through myKaarma's send-message API (exit 0 accepted, 1 refused or failed, 3 unknown)
+    /// Reply through the conversation's vendor (myKaarma, HighLevel or Partoo); exit 0 accepted, 1 refused or failed, 3 unknown
     Send(reply::SendArgs),
     /// Replies sent from this database, newest first, with what became of each
     Outbox(reply::OutboxArgs),

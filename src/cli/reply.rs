@@ -309,6 +309,8 @@ struct SendDoc<'a> {
     http_status: Option<i64>,
     errors: &'a [crate::outbox::Problem],
     warnings: &'a [crate::outbox::Problem],
+    /// The advisor who sent it (`[me]`).
+    sent_by: Option<&'a str>,
 }
 
 impl<'a> From<&'a OutboxEntry> for SendDoc<'a> {
@@ -323,6 +325,7 @@ impl<'a> From<&'a OutboxEntry> for SendDoc<'a> {
             http_status: e.http_status,
             errors: &e.errors,
             warnings: &e.warnings,
+            sent_by: e.sent_by.as_deref(),
         }
     }
 }
