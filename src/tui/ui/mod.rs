@@ -114,6 +114,36 @@ pub fn draw(frame: &mut Frame, view: &View) -> Layout {
     layout
 }
 
+/// A bordered box of `lines` centred over `area`, `width` wide, with a last dim line of keys.
+pub(super) fn popup(
+    frame: &mut Frame,
+    area: Rect,
+    width: u16,
+    title: String,
+    mut lines: Vec<ratatui::text::Line<'static>>,
+    keys: &str,
+    view: &View,
+) {
+    use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+    let inner = width.saturating_sub(2) as usize;
+    lines.push(ratatui::text::Line::from(ratatui::text::Span::styled(
+        crate::width::fit(keys, inner),
+        view.theme.dim(),
+    )));
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let rect = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),
+        rect,
+    );
+}
+
 /// The message, wrapped to the width (at most `MESSAGE_ROWS` rows).
 fn message_lines(text: &str, width: usize, view: &View) -> Vec<ratatui::text::Line<'static>> {
     let clean = crate::sanitize::line(text);

@@ -8,7 +8,6 @@ use crate::width::fit;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 pub fn draw(frame: &mut Frame, area: Rect, selected: usize, view: &View) {
     let s = view.state;
@@ -72,21 +71,13 @@ pub fn draw(frame: &mut Frame, area: Rect, selected: usize, view: &View) {
             )));
         }
     }
-    lines.push(Line::from(Span::styled(
-        fit(" enter/1-9 insert at the cursor · j/k move · esc close", inner),
-        t.dim(),
-    )));
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let popup = Rect {
-        x: area.x + (area.width - popup_w) / 2,
-        y: area.y + (area.height - height) / 2,
-        width: popup_w,
-        height,
-    };
-    let title = format!(" Templates · {} ", s.templates.len());
-    frame.render_widget(Clear, popup);
-    frame.render_widget(
-        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(title)),
-        popup,
+    super::popup(
+        frame,
+        area,
+        popup_w,
+        format!(" Templates · {} ", s.templates.len()),
+        lines,
+        " enter/1-9 insert at the cursor · j/k move · esc close",
+        view,
     );
 }
