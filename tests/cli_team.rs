@@ -187,6 +187,13 @@ fn two_advisors_assign_mark_done_and_note_from_the_command_line() {
     assert_eq!(last["channel"], "note");
     assert_eq!(last["sender"], "Dana Reyes");
     assert_eq!(last["body"], "Loaner car promised for Tuesday");
+    // Commands read as the advisor without writing read marks for them (a read-only copy works).
+    let store = switchboard::store::Store::open(&desk.db).unwrap();
+    let advisors: i64 = store
+        .connection()
+        .query_row("SELECT count(*) FROM advisors", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(advisors, 0);
     let found = keys(&json_of(desk.nina(&[
         "conversations",
         "--filter",

@@ -53,10 +53,11 @@ pub struct NoteArgs {
     pub out: JsonFlag,
 }
 
-/// The database as the configured advisor reads it.
+/// The database as the configured advisor reads it (nothing is written to say so: a command that
+/// only reads must work on a read-only copy).
 pub fn open_as_me(store: Store, config: &Config) -> Result<Store> {
     let mut store = store;
-    store.set_viewer(&config.team().me)?;
+    store.read_as(&config.team().me)?;
     Ok(store)
 }
 

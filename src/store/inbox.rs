@@ -43,7 +43,7 @@ impl Store {
         // Two statements, each reading only its covering partial index (as one statement with two
         // subqueries, SQLite fetched every row and took ~50 ms at 50,000 conversations).
         let count = |sql: &str| -> Result<i64> { Ok(self.conn.prepare_cached(sql)?.query_row([], |r| r.get(0))?) };
-        let unread_conversations = match &self.viewer {
+        let unread_conversations = match self.reader() {
             // The reader's own unread rows (their partial index holds nothing else).
             Some(me) => self
                 .conn

@@ -221,7 +221,7 @@ impl Store {
         // may pick a filter's partial index and sort every match instead.
         // Unread and failed conversations are few: their own activity-ordered partial indexes hold
         // only them, so a page never walks past thousands of others.
-        let reader = self.viewer.as_ref().map(|v| v.name.clone());
+        let reader = self.reader().map(|v| v.name.clone());
         let index = match filter {
             ConversationFilter::Unread if reader.is_none() => "conversations_unread_activity".to_string(),
             ConversationFilter::Failed => "conversations_failed_activity".to_string(),
@@ -358,7 +358,7 @@ impl Store {
     /// One conversation by its key.
     pub fn conversation(&self, key: &str) -> Result<Option<Conversation>> {
         let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations c {READER_JOIN} WHERE c.key = ?");
-        let reader = self.viewer.as_ref().map_or("", |v| v.name.as_str());
+        let reader = self.reader().map_or("", |v| v.name.as_str());
         Ok(self
             .conn
             .prepare_cached(&sql)?

@@ -15,6 +15,9 @@ pub struct Viewer {
     pub name: String,
     /// Assignee tokens that mean this advisor (`name:…` and one per vendor id).
     pub tokens: Vec<String>,
+    /// The advisor has read marks here (they have opened the inbox on this database); until then,
+    /// unread counts are the shared ones.
+    pub has_reads: bool,
 }
 
 /// A conversation's assignee after an assignment, as stored.
@@ -60,9 +63,34 @@ impl Store {
         self.viewer = Some(Viewer {
             name: name.to_string(),
             tokens: advisor.tokens(),
+            has_reads: true,
         });
         self.totals.set(None);
         Ok(())
+    }
+
+    /// Read as `advisor` without writing anything (for commands that only read or act on one
+    /// conversation): their assignments and, if they have opened the inbox here, their read marks.
+    pub fn read_as(&mut self, advisor: &Advisor) -> Result<()> {
+        let name = advisor.name.trim();
+        let has_reads = self
+            .conn
+            .prepare_cached("SELECT 1 FROM advisors WHERE name = ?1")?
+            .query_row([name], |_| Ok(()))
+            .optional()?
+            .is_some();
+        self.viewer = Some(Viewer {
+            name: name.to_string(),
+            tokens: advisor.tokens(),
+            has_reads,
+        });
+        self.totals.set(None);
+        Ok(())
+    }
+
+    /// The reader whose read marks the lists show, if they have any here.
+    pub(super) fn reader(&self) -> Option<&Viewer> {
+        self.viewer.as_ref().filter(|v| v.has_reads)
     }
 
     pub fn viewer(&self) -> Option<&Viewer> {
@@ -71,7 +99,7 @@ impl Store {
 
     /// Mark a conversation read, up to now, for the viewer only.
     pub fn mark_read(&mut self, key: &str) -> Result<()> {
-        let Some(me) = self.viewer.clone() else {
+        let Some(me) = self.reader().cloned() else {
             return self.set_shared_mark(key, Some(chrono::Utc::now().timestamp_millis()), false);
         };
         let now = chrono::Utc::now().timestamp_millis();
@@ -88,7 +116,7 @@ impl Store {
 
     /// Keep a conversation in the viewer's unread list until they read it again.
     pub fn mark_unread(&mut self, key: &str) -> Result<()> {
-        let Some(me) = self.viewer.clone() else {
+        let Some(me) = self.reader().cloned() else {
             return self.set_shared_mark(key, None, true);
         };
         self.conn
