@@ -16,6 +16,7 @@ pub mod measure;
 pub mod measure_terminal;
 pub mod screen;
 pub mod state;
+mod team_keys;
 pub mod theme;
 pub mod ui;
 pub mod update;
