@@ -36,72 +36,160 @@ pub struct Options {
     pub insecure_accept_unsigned: bool,
 }
 
+/// One inbox's parts apart from its terminal: its state, the effects thread on its own store
+/// connection, the outbox worker, and the one channel its keys and answers arrive on. The local
+/// inbox and each SSH session run one each, through the same loop.
+pub struct Session {
+    pub state: State,
+    pub keymap: std::sync::Arc<Keymap>,
+    pub theme: Theme,
+    runner: Runner,
+    pub actions: mpsc::Sender<Action>,
+    inbox: mpsc::Receiver<Action>,
+}
+
+impl Session {
+    /// Open the inbox on `db` for `me`, with `config`'s keys, vendors and templates.
+    pub fn open(
+        db: &std::path::Path,
+        config: &Config,
+        me: crate::team::Advisor,
+        color: bool,
+        callbacks_to: Option<SocketAddr>,
+    ) -> Result<Session> {
+        let keymap = std::sync::Arc::new(Keymap::new(&config.keys).map_err(|e| anyhow::anyhow!("config: {e}"))?);
+        let theme = Theme {
+            color: config.inbox.color && color,
+        };
+        let mut store = Store::open(db)?;
+        store.set_viewer(&me)?;
+        let (action_tx, action_rx) = mpsc::channel();
+        let mut state = State::new(chrono::Utc::now().timestamp_millis());
+        state.bell = config.inbox.bell;
+        state.people = config.inbox.people.clone();
+        state.team = crate::team::Team { me, ..config.team() };
+        state.dealership = config.inbox.dealership.clone();
+        if let Some(path) = config.templates_path() {
+            state.templates_path = Some(path.display().to_string());
+            match crate::templates::load(&path) {
+                Ok(templates) => state.templates = templates,
+                Err(e) => state.notice = Some(format!("{e:#}")),
+            }
+        }
+        let worker = match start_sender(db, callbacks_to, config, action_tx.clone()) {
+            Ok(w) => Some(w),
+            Err(why) => {
+                state.sending_disabled = Some(format!("Sending is off: {why:#}"));
+                None
+            }
+        };
+        let runner = Runner::start(store, action_tx.clone(), worker, config.clone())?;
+        Ok(Session {
+            state,
+            keymap,
+            theme,
+            runner,
+            actions: action_tx,
+            inbox: action_rx,
+        })
+    }
+
+    /// Run the inbox on `terminal` until it quits or its terminal goes (a `Hangup` action); the
+    /// draft being written is saved first. `local` is this process's own terminal input, which
+    /// `$EDITOR` needs; a remote session has none.
+    pub fn run<W: Write>(mut self, terminal: &mut Terminal<Screen<W>>, local: Option<&Input>) -> Result<Session> {
+        let result = event_loop(
+            terminal,
+            &mut self.state,
+            &self.keymap,
+            self.theme,
+            &self.runner,
+            &self.inbox,
+            local,
+        );
+        result.map(|_| self)
+    }
+
+    /// Save what is being written and stop the effects thread (after what was queued).
+    fn finish(mut self) -> (State, mpsc::Receiver<Action>) {
+        for effect in update::shutdown(&mut self.state) {
+            let _ = self.runner.effects.send(effect);
+        }
+        self.runner.finish();
+        (self.state, self.inbox)
+    }
+
+    /// As `run`, then `finish`: for a session that owns nothing else.
+    pub fn run_to_end<W: Write>(self, terminal: &mut Terminal<Screen<W>>) -> Result<()> {
+        let runner_effects = self.runner.effects.clone();
+        match self.run(terminal, None) {
+            Ok(session) => {
+                session.finish();
+                Ok(())
+            }
+            Err(e) => {
+                let _ = runner_effects.send(Effect::Quit);
+                Err(e)
+            }
+        }
+    }
+}
+
 pub fn run(options: Options, config: &Config) -> Result<()> {
     if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
         anyhow::bail!("the inbox needs a terminal; for scripts use `switchboard conversations` and `thread`");
     }
-    // One keymap: the loop routes keys with it, the input thread asks it which Alt keys are bound.
-    let keymap = std::sync::Arc::new(Keymap::new(&config.keys).map_err(|e| anyhow::anyhow!("config: {e}"))?);
-    let theme = Theme {
-        color: config.inbox.color && Theme::from_env().color,
-    };
-    let mut store = Store::open(&options.db)?;
-    let team = config.team();
-    store.set_viewer(&team.me)?;
-    let (action_tx, action_rx) = mpsc::channel();
-    let mut state = State::new(chrono::Utc::now().timestamp_millis());
-    state.bell = config.inbox.bell;
-    state.people = config.inbox.people.clone();
-    state.team = team;
-    state.dealership = config.inbox.dealership.clone();
-    if let Some(path) = config.templates_path() {
-        state.templates_path = Some(path.display().to_string());
-        match crate::templates::load(&path) {
-            Ok(templates) => state.templates = templates,
-            Err(e) => state.notice = Some(format!("{e:#}")),
-        }
-    }
-    let worker = match start_sender(&options, config, action_tx.clone()) {
-        Ok(w) => Some(w),
-        Err(why) => {
-            state.sending_disabled = Some(format!("Sending is off: {why:#}"));
-            None
-        }
-    };
-    let runner = Runner::start(store, action_tx.clone(), worker, config.clone())?;
+    // Callbacks come back to this inbox's receiver when it runs one (and no public URL is set).
+    let callbacks_to = options.listen.filter(|a| a.ip().is_loopback());
+    let mut session = Session::open(
+        &options.db,
+        config,
+        config.team().me,
+        Theme::from_env().color,
+        callbacks_to,
+    )?;
+    let action_tx = session.actions.clone();
     let receiver = match options.listen {
-        Some(listen) => Some(start_receiver(&options, listen, config, action_tx.clone(), &mut state)?),
+        Some(listen) => Some(start_receiver(
+            &options,
+            listen,
+            config,
+            action_tx.clone(),
+            &mut session.state,
+        )?),
         None => None,
     };
     watch_signals(action_tx.clone())?;
-    let alt_keys = keymap.clone();
+    let alt_keys = session.keymap.clone();
     let input = Input::start(action_tx, Box::new(move |k| alt_keys.binds(k))).context("cannot read the terminal")?;
     let mut terminal = enter()?;
-    let result = event_loop(&mut terminal, &mut state, &keymap, theme, &runner, &action_rx, &input);
+    let (result, session) = match session.run(&mut terminal, Some(&input)) {
+        Ok(session) => (Ok(()), Some(session)),
+        Err(e) => (Err(e), None),
+    };
     // The draft being written is saved before the inbox goes.
-    for effect in update::shutdown(&mut state) {
-        let _ = runner.effects.send(effect);
-    }
-    runner.finish();
+    let finished = session.map(Session::finish);
     leave();
     if let Some(receiver) = receiver {
         receiver.stop();
     }
     // A draft that could not be saved is not lost silently: it goes to the terminal, whose
     // scrollback keeps it, and the exit status says something went wrong.
-    let unsaved = action_rx.try_iter().find_map(|a| match a {
-        Action::DraftNotSaved { key, why } => Some((key, why)),
-        _ => None,
-    });
-    if let (Some((key, why)), Some(c)) = (unsaved, state.compose.as_ref()) {
-        if c.conversation_key == key && !c.is_empty() {
-            eprintln!(
-                "The draft for {} was not saved ({}). Here it is:\n\n{}\n",
-                crate::sanitize::line(&key),
-                crate::sanitize::line(&why),
-                crate::sanitize::text(&c.draft().body)
-            );
-            anyhow::bail!("the draft could not be saved: {why}");
+    if let Some((state, inbox)) = finished {
+        let unsaved = inbox.try_iter().find_map(|a| match a {
+            Action::DraftNotSaved { key, why } => Some((key, why)),
+            _ => None,
+        });
+        if let (Some((key, why)), Some(c)) = (unsaved, state.compose.as_ref()) {
+            if c.conversation_key == key && !c.is_empty() {
+                eprintln!(
+                    "The draft for {} was not saved ({}). Here it is:\n\n{}\n",
+                    crate::sanitize::line(&key),
+                    crate::sanitize::line(&why),
+                    crate::sanitize::text(&c.draft().body)
+                );
+                anyhow::bail!("the draft could not be saved: {why}");
+            }
         }
     }
     result
@@ -155,16 +243,20 @@ fn take_terminal() -> Result<()> {
 /// The outbox worker, sending for every vendor with credentials (the others say what to set when
 /// a reply is started). Callbacks come back to this inbox's receiver when it runs one (and no
 /// public URL is configured).
-fn start_sender(options: &Options, config: &Config, actions: mpsc::Sender<Action>) -> Result<Worker> {
-    let public_url = config.receiver.public_url.clone().or_else(|| {
-        options
-            .listen
-            .filter(|a| a.ip().is_loopback())
-            .map(|a| format!("http://{a}"))
-    });
+fn start_sender(
+    db: &std::path::Path,
+    callbacks_to: Option<SocketAddr>,
+    config: &Config,
+    actions: mpsc::Sender<Action>,
+) -> Result<Worker> {
+    let public_url = config
+        .receiver
+        .public_url
+        .clone()
+        .or_else(|| callbacks_to.map(|a| format!("http://{a}")));
     let sender = Sender::from_config(config, public_url);
     let actions = std::sync::Mutex::new(actions);
-    Worker::start(options.db.clone(), sender, move |result| {
+    Worker::start(db.to_path_buf(), sender, move |result| {
         if let Ok(tx) = actions.lock() {
             let _ = tx.send(Action::SendDone(result));
         }
@@ -172,7 +264,7 @@ fn start_sender(options: &Options, config: &Config, actions: mpsc::Sender<Action
 }
 
 /// Hand the terminal to `$VISUAL`/`$EDITOR` (else `vi`) on a private temporary file; take it back.
-fn run_editor(terminal: &mut Term, text: &str) -> Result<String, String> {
+fn run_editor<W: Write>(terminal: &mut Terminal<Screen<W>>, text: &str) -> Result<String, String> {
     let dir = std::env::temp_dir().join(format!("switchboard-edit-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::DirBuilder::new()
@@ -224,14 +316,14 @@ fn leave() {
     }
 }
 
-fn event_loop(
-    terminal: &mut Term,
+fn event_loop<W: Write>(
+    terminal: &mut Terminal<Screen<W>>,
     state: &mut State,
     keymap: &Keymap,
     theme: Theme,
     runner: &Runner,
     actions: &mpsc::Receiver<Action>,
-    input: &Input,
+    local: Option<&Input>,
 ) -> Result<()> {
     let clock = Clock::local();
     let mut pending: Vec<Action> = vec![];
@@ -247,9 +339,15 @@ fn event_loop(
                     let _ = terminal.backend_mut().write_raw(&osc52(&text));
                 }
                 Effect::Editor { key, text } => {
-                    input.pause();
-                    let result = run_editor(terminal, &text);
-                    input.resume();
+                    let result = match local {
+                        Some(input) => {
+                            input.pause();
+                            let result = run_editor(terminal, &text);
+                            input.resume();
+                            result
+                        }
+                        None => Err("$EDITOR runs only in a local terminal; the reply is unchanged".into()),
+                    };
                     pending.push(Action::EditorDone { key, result });
                     state.dirty = true;
                 }

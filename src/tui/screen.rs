@@ -28,9 +28,15 @@ impl Write for FrameBytes {
     }
 }
 
+/// The size of a terminal that is not this process's own (an SSH session's, from its PTY request
+/// and window changes).
+pub type SharedSize = Arc<Mutex<Size>>;
+
 pub struct Screen<W: Write> {
     /// Collects one frame's bytes; `flush` hands them to `out` at once.
     frame: CrosstermBackend<FrameBytes>,
+    /// Where the size comes from when it is not this process's terminal.
+    size: Option<SharedSize>,
     bytes: FrameBytes,
     out: W,
     cursor_hidden: Option<bool>,
@@ -44,11 +50,20 @@ impl<W: Write> Screen<W> {
         let bytes = FrameBytes::default();
         Screen {
             frame: CrosstermBackend::new(bytes.clone()),
+            size: None,
             bytes,
             out,
             cursor_hidden: None,
             cursor_at: None,
             written: 0,
+        }
+    }
+
+    /// A screen on another terminal, whose size `size` holds.
+    pub fn sized(out: W, size: SharedSize) -> Screen<W> {
+        Screen {
+            size: Some(size),
+            ..Screen::new(out)
         }
     }
 
@@ -123,11 +138,20 @@ impl<W: Write> Backend for Screen<W> {
     }
 
     fn size(&self) -> io::Result<Size> {
-        self.frame.size()
+        match &self.size {
+            Some(size) => Ok(*size.lock().unwrap_or_else(|e| e.into_inner())),
+            None => self.frame.size(),
+        }
     }
 
     fn window_size(&mut self) -> io::Result<WindowSize> {
-        self.frame.window_size()
+        match &self.size {
+            Some(_) => Ok(WindowSize {
+                columns_rows: self.size()?,
+                pixels: Size::default(),
+            }),
+            None => self.frame.window_size(),
+        }
     }
 
     fn flush(&mut self) -> io::Result<()> {
