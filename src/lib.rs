@@ -22,6 +22,7 @@ pub mod sandbox;
 pub mod sanitize;
 pub mod send;
 pub mod server_thread;
+pub mod ssh;
 pub mod store;
 pub mod synthetic;
 pub mod team;

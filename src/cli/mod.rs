@@ -73,6 +73,8 @@ pub enum Command {
     Send(reply::SendArgs),
     /// Replies sent from this database, newest first, with what became of each
     Outbox(reply::OutboxArgs),
+    /// Serve the inbox over SSH: one inbox per session, each as the advisor its key belongs to
+    Ssh(SshArgs),
     /// Run a local stand-in for the vendors' send APIs (myKaarma, HighLevel, Partoo), for tests and demos
     Sandbox(reply::SandboxArgs),
     /// A living demo: the demo dealership in a temporary database, with the receiver, a sandbox
@@ -131,6 +133,17 @@ pub struct ServeArgs {
     /// Add POST /noop answering 200 (a benchmark baseline on the same stack)
     #[arg(long, hide = true)]
     pub bench_noop: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SshArgs {
+    /// Address to listen on
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:2222")]
+    pub listen: std::net::SocketAddr,
+    /// The authorized_keys file naming each key's advisor [default: authorized_keys beside the
+    /// config file]
+    #[arg(long, value_name = "PATH")]
+    pub access: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -357,6 +370,7 @@ fn run_command(cli: Cli) -> Result<Exit> {
                 | Command::Snooze(_)
                 | Command::Reopen(_)
                 | Command::Note(_)
+                | Command::Ssh(_)
         )
     );
     if writes && !dumb_terminal() {
@@ -424,6 +438,32 @@ fn run_command(cli: Cli) -> Result<Exit> {
                 },
             )?;
             crate::receiver::serve(options, &config.receiver)?;
+        }
+        Some(Command::Ssh(a)) => {
+            let config = crate::config::Config::load(cli.config.as_deref())?;
+            init_logging();
+            let db = db_path()?;
+            // The database is made if needed, as `serve` does, and the host key is kept beside it.
+            drop(open()?);
+            let access = match a.access {
+                Some(p) => p,
+                None => config
+                    .path
+                    .as_deref()
+                    .and_then(|p| p.parent())
+                    .map(|d| d.join("authorized_keys"))
+                    .context("no config directory: pass --access PATH")?,
+            };
+            let host_key = db.with_file_name("ssh_host_ed25519_key");
+            crate::ssh::serve(
+                crate::ssh::Options {
+                    listen: a.listen,
+                    db,
+                    access,
+                    host_key,
+                },
+                &config,
+            )?;
         }
         Some(Command::Import(a)) => {
             let mut store = open()?;

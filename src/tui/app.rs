@@ -94,11 +94,10 @@ impl Session {
         })
     }
 
-    /// Run the inbox on `terminal` until it quits or its terminal goes (a `Hangup` action); the
-    /// draft being written is saved first. `local` is this process's own terminal input, which
-    /// `$EDITOR` needs; a remote session has none.
-    pub fn run<W: Write>(mut self, terminal: &mut Terminal<Screen<W>>, local: Option<&Input>) -> Result<Session> {
-        let result = event_loop(
+    /// Run the inbox on `terminal` until it quits or its terminal goes (a `Hangup` action). `local`
+    /// is this process's own terminal input, which `$EDITOR` needs; a remote session has none.
+    pub fn run<W: Write>(&mut self, terminal: &mut Terminal<Screen<W>>, local: Option<&Input>) -> Result<()> {
+        event_loop(
             terminal,
             &mut self.state,
             &self.keymap,
@@ -106,32 +105,17 @@ impl Session {
             &self.runner,
             &self.inbox,
             local,
-        );
-        result.map(|_| self)
+        )
     }
 
-    /// Save what is being written and stop the effects thread (after what was queued).
-    fn finish(mut self) -> (State, mpsc::Receiver<Action>) {
+    /// Save the draft being written and stop the effects thread (after what was queued); the
+    /// state and whatever actions arrived meanwhile are returned.
+    pub fn finish(mut self) -> (State, mpsc::Receiver<Action>) {
         for effect in update::shutdown(&mut self.state) {
             let _ = self.runner.effects.send(effect);
         }
         self.runner.finish();
         (self.state, self.inbox)
-    }
-
-    /// As `run`, then `finish`: for a session that owns nothing else.
-    pub fn run_to_end<W: Write>(self, terminal: &mut Terminal<Screen<W>>) -> Result<()> {
-        let runner_effects = self.runner.effects.clone();
-        match self.run(terminal, None) {
-            Ok(session) => {
-                session.finish();
-                Ok(())
-            }
-            Err(e) => {
-                let _ = runner_effects.send(Effect::Quit);
-                Err(e)
-            }
-        }
     }
 }
 
@@ -163,12 +147,9 @@ pub fn run(options: Options, config: &Config) -> Result<()> {
     let alt_keys = session.keymap.clone();
     let input = Input::start(action_tx, Box::new(move |k| alt_keys.binds(k))).context("cannot read the terminal")?;
     let mut terminal = enter()?;
-    let (result, session) = match session.run(&mut terminal, Some(&input)) {
-        Ok(session) => (Ok(()), Some(session)),
-        Err(e) => (Err(e), None),
-    };
+    let result = session.run(&mut terminal, Some(&input));
     // The draft being written is saved before the inbox goes.
-    let finished = session.map(Session::finish);
+    let finished = Some(session.finish());
     leave();
     if let Some(receiver) = receiver {
         receiver.stop();

@@ -36,6 +36,11 @@ impl Parser {
         }
         keys
     }
+
+    /// Bytes are waiting for the rest of a sequence (a lone ESC, so far).
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
 }
 
 enum Step {

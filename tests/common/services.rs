@@ -37,7 +37,7 @@ pub fn start(args: &[&str], log: &std::path::Path, env: &[(&str, &str)]) -> Proc
         .trim()
         .rsplit("listening on ")
         .next()
-        .filter(|u| u.starts_with("http"))
+        .filter(|u| u.starts_with("http") || u.starts_with("ssh://"))
         .unwrap_or_else(|| {
             panic!(
                 "{args:?} did not start: {line:?} {}",

@@ -76,6 +76,11 @@ impl Tmux {
         self.session(w, h, &cmd, env);
     }
 
+    /// Run any command line in the session (a shell command), at w×h.
+    pub fn start_command(&self, w: u16, h: u16, cmd: &str) {
+        self.session(w, h, cmd, &[]);
+    }
+
     /// The directory `demo` keeps its temporary database in.
     pub fn tmp(&self) -> PathBuf {
         let tmp = self.dir.path().join("tmp");
