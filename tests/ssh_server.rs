@@ -275,3 +275,112 @@ fn killing_the_client_frees_its_session_within_two_seconds_without_spinning() {
     std::thread::sleep(Duration::from_secs(1));
     assert!(cpu() - before <= 2, "the server spins after the client went away");
 }
+
+/// VmRSS of a process, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn a_stalled_client_cannot_grow_the_servers_memory() {
+    if !have_ssh() {
+        return;
+    }
+    let desk = Desk::new();
+    let t = Tmux::new("sshd-stall");
+    t.start_command(200, 60, &format!("exec {} -tt", desk.ssh("dana", "")));
+    t.wait_for("as Dana Reyes");
+    let pane_pid = t
+        .tmux(&["display", "-p", "-t", "e2e", "#{pane_pid}"])
+        .trim()
+        .to_string();
+    let server = desk.server.child.id();
+    let db = desk.dir.path().join("sb.db");
+    let file = desk.dir.path().join("feed.json");
+    // Every write is a new message in the thread the client has open: each frame redraws most of
+    // a 200×60 screen.
+    let write = |i: u64| {
+        let event = serde_json::json!({
+            "type": "message_created",
+            "payload": {
+                "message": {"id": 700_000 + i, "conversation_id": 8_000_000,
+                            "date": chrono::Utc::now().format("%Y-%m-%d %H:%M:%S%.6f+00:00").to_string(),
+                            "content_type": "Text", "sender_type": "Consumer", "status": "Success",
+                            "content": format!("Message {i}: {}", "is my car ready yet? ".repeat(30))},
+                "conversation": {"id": 8_000_000, "consumer_name": "Casey Stall", "messaging_partner": "SMS"}
+            }
+        });
+        std::fs::write(&file, event.to_string()).unwrap();
+        assert!(
+            Command::new(BIN)
+                .arg("--db")
+                .arg(&db)
+                .arg("import")
+                .arg(&file)
+                .output()
+                .unwrap()
+                .status
+                .success()
+        );
+    };
+    write(0);
+    t.keys(&["/", "Casey", "Enter"]);
+    t.wait_for("search: Casey");
+    t.keys(&["g", "Enter"]);
+    t.wait_for("Casey Stall · ");
+    // The same feed: first 30 s with the client reading (the server's caches grow with the
+    // database: the baseline), then 60 s with the client stopped, as a stalled link is.
+    let mut i = 1;
+    let mut feed_for = |seconds: u64| {
+        let started = Instant::now();
+        let before = rss_kib(server);
+        while started.elapsed() < Duration::from_secs(seconds) {
+            write(i);
+            i += 1;
+        }
+        rss_kib(server).saturating_sub(before)
+    };
+    let reading = feed_for(30);
+    assert!(
+        Command::new("kill")
+            .args(["-STOP", &pane_pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let stalled = feed_for(60);
+    eprintln!(
+        "server RSS growth: {reading} KiB in 30 s with the client reading, {stalled} KiB in 60 s with it stopped ({i} writes)"
+    );
+    // Twice as long stalled as reading: at most twice the growth (what the database's growth
+    // costs in caches), plus 4 MiB.
+    assert!(
+        stalled <= 2 * reading + 4 * 1024,
+        "the server held a stalled client's frames: {stalled} KiB in 60 s stalled vs {reading} KiB in 30 s reading"
+    );
+    // The client reads again: it is shown the screen whole again, and keys work.
+    assert!(
+        Command::new("kill")
+            .args(["-CONT", &pane_pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let screen = t.wait_for_within(&format!("Message {}: ", i - 1), 5);
+    assert!(screen.starts_with(" Conversations · all · 1/1 · /Casey"), "{screen}");
+    assert!(screen.lines().nth(59).is_some_and(|l| l.contains("q quit")), "{screen}");
+    t.keys(&["q"]);
+    let quit = Instant::now();
+    while !desk.sessions_logged().contains("sessions=0") {
+        assert!(quit.elapsed() < Duration::from_secs(2));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!("{}", desk.sessions_logged().lines().last().unwrap_or_default());
+}

@@ -155,6 +155,9 @@ impl russh::server::Server for Server {
 
 /// One channel's terminal and, once its shell started, its inbox.
 struct Terminal {
+    /// Writes wait for the client's window: a client that stops reading holds up its own
+    /// session's frames (which are then dropped, `session::BACKLOG_LIMIT`), never the server's memory.
+    out: Option<russh::ChannelWriteHalf<Msg>>,
     size: SharedSize,
     pty: bool,
     color: bool,
@@ -237,9 +240,15 @@ impl russh::server::Handler for Connection {
         reply: russh::server::ChannelOpenHandle,
         _session: &mut Session,
     ) -> Result<(), Self::Error> {
+        let id = channel.id();
+        let (mut read, write) = channel.split();
+        // Input arrives through `data` below; the channel's own copy is read and let go, so its
+        // queue never fills and holds up the connection.
+        tokio::spawn(async move { while read.wait().await.is_some() {} });
         self.channels.insert(
-            channel.id(),
+            id,
             Terminal {
+                out: Some(write),
                 size: Arc::new(Mutex::new(Size::new(80, 24))),
                 pty: false,
                 color: true,
@@ -287,8 +296,7 @@ impl russh::server::Handler for Connection {
     }
 
     async fn shell_request(&mut self, channel: ChannelId, session: &mut Session) -> Result<(), Self::Error> {
-        let handle = session.handle();
-        let Some(t) = self.channels.get(&channel) else {
+        let Some(t) = self.channels.get_mut(&channel) else {
             return Ok(());
         };
         if !t.pty {
@@ -300,19 +308,32 @@ impl russh::server::Handler for Connection {
             session.close(channel)?;
             return Ok(());
         }
-        let Some(advisor) = self.advisor.clone() else {
+        let (Some(advisor), Some(out)) = (self.advisor.clone(), t.out.take()) else {
             session.channel_failure(channel)?;
             return Ok(());
         };
         let (out_tx, mut out_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+        let backlog = Arc::new(session::Backlog::default());
         let shared = self.shared.clone();
         let who = advisor.name.clone();
         let running = tokio::task::spawn_blocking({
             let (size, color) = (t.size.clone(), t.color);
             let shared = shared.clone();
-            move || session::start(shared.db.clone(), shared.config.clone(), advisor, color, size, out_tx)
+            let backlog = backlog.clone();
+            move || {
+                session::start(
+                    shared.db.clone(),
+                    shared.config.clone(),
+                    advisor,
+                    color,
+                    size,
+                    out_tx,
+                    backlog,
+                )
+            }
         })
         .await??;
+        let repaint = running.actions.clone();
         let now = shared.sessions.fetch_add(1, Ordering::Relaxed) + 1;
         tracing::info!(advisor = %who, sessions = now, "SSH session started");
         t.input.lock().unwrap_or_else(|e| e.into_inner()).running = Some(running);
@@ -320,15 +341,28 @@ impl russh::server::Handler for Connection {
         // The inbox's bytes go out in order; when it ends (its writer dropped), the channel closes.
         tokio::spawn(async move {
             while let Some(bytes) = out_rx.recv().await {
-                if handle.data(channel, bytes).await.is_err() {
+                let len = bytes.len();
+                if out.data_bytes(bytes).await.is_err() {
                     break;
+                }
+                let left = backlog.bytes.fetch_sub(len, Ordering::Relaxed) - len;
+                // Caught up after dropping frames: the whole screen again, once.
+                if left == 0 && backlog.dropped.swap(false, Ordering::Relaxed) {
+                    let _ = repaint.send(Action::Repaint);
                 }
             }
             let left = shared.sessions.fetch_sub(1, Ordering::Relaxed) - 1;
-            tracing::info!(advisor = %who, sessions = left, "SSH session ended");
-            let _ = handle.exit_status_request(channel, 0).await;
-            let _ = handle.eof(channel).await;
-            let _ = handle.close(channel).await;
+            tracing::info!(
+                advisor = %who,
+                sessions = left,
+                frames_dropped = backlog.frames_dropped.load(Ordering::Relaxed),
+                most_queued = backlog.most.load(Ordering::Relaxed),
+                bytes = backlog.produced.load(Ordering::Relaxed),
+                "SSH session ended"
+            );
+            let _ = out.exit_status(0).await;
+            let _ = out.eof().await;
+            let _ = out.close().await;
         });
         Ok(())
     }

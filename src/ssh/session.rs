@@ -9,7 +9,8 @@ use crate::tui::update::Action;
 use ratatui::Terminal;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 use tokio::sync::mpsc::UnboundedSender;
 
 /// What the SSH side keeps to talk to a running inbox.
@@ -18,11 +19,31 @@ pub struct Running {
     pub keymap: std::sync::Arc<crate::tui::keymap::Keymap>,
 }
 
+/// Bytes queued for a channel beyond which frames are dropped: a client that stops reading
+/// (a stalled link, a suspended ssh) cannot make the server hold its frames.
+pub const BACKLOG_LIMIT: usize = 256 * 1024;
+
+/// What a session's writer and the task that drains it into the channel share.
+#[derive(Default)]
+pub struct Backlog {
+    /// Bytes handed to the channel task and not yet written.
+    pub bytes: AtomicUsize,
+    /// A frame was dropped: once the backlog drains, the screen is drawn whole again.
+    pub dropped: AtomicBool,
+    /// Frames dropped, and the most bytes ever queued, for the session's last log line.
+    pub frames_dropped: AtomicUsize,
+    pub most: AtomicUsize,
+    /// Bytes of frames the session produced.
+    pub produced: AtomicUsize,
+}
+
 /// Frames on their way to the channel. The screen writes a frame and flushes once; each flush is
-/// one message to the task that writes the channel.
+/// one message to the task that writes the channel, unless the link is that far behind: then the
+/// frame is dropped (the next one after the backlog drains is a full repaint, so dropping is safe).
 struct ChannelWriter {
     out: UnboundedSender<Vec<u8>>,
     buf: Vec<u8>,
+    backlog: Arc<Backlog>,
 }
 
 impl Write for ChannelWriter {
@@ -35,8 +56,17 @@ impl Write for ChannelWriter {
         if self.buf.is_empty() {
             return Ok(());
         }
+        let frame = std::mem::take(&mut self.buf);
+        self.backlog.produced.fetch_add(frame.len(), Ordering::Relaxed);
+        if self.backlog.bytes.load(Ordering::Relaxed) + frame.len() > BACKLOG_LIMIT {
+            self.backlog.dropped.store(true, Ordering::Relaxed);
+            self.backlog.frames_dropped.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        let queued = self.backlog.bytes.fetch_add(frame.len(), Ordering::Relaxed) + frame.len();
+        self.backlog.most.fetch_max(queued, Ordering::Relaxed);
         self.out
-            .send(std::mem::take(&mut self.buf))
+            .send(frame)
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the SSH channel is closed"))
     }
 }
@@ -56,6 +86,7 @@ pub fn start(
     color: bool,
     size: SharedSize,
     out: UnboundedSender<Vec<u8>>,
+    backlog: Arc<Backlog>,
 ) -> anyhow::Result<Running> {
     let (ready_tx, ready_rx) = mpsc::sync_channel(1);
     std::thread::Builder::new().name("ssh-session".into()).spawn(move || {
@@ -70,7 +101,11 @@ pub fn start(
             actions: session.actions.clone(),
             keymap: session.keymap.clone(),
         }));
-        let mut writer = ChannelWriter { out, buf: vec![] };
+        let mut writer = ChannelWriter {
+            out,
+            buf: vec![],
+            backlog,
+        };
         let _ = writer.write_all(ENTER).and_then(|_| writer.flush());
         let run = Terminal::new(Screen::sized(writer, size))
             .map_err(anyhow::Error::from)
@@ -90,4 +125,41 @@ pub fn start(
     ready_rx
         .recv()
         .map_err(|_| anyhow::anyhow!("the session thread stopped before it started"))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_that_falls_behind_sheds_frames_and_is_repainted_once_it_drains() {
+        let (out, mut queued) = tokio::sync::mpsc::unbounded_channel();
+        let backlog = Arc::new(Backlog::default());
+        let mut writer = ChannelWriter {
+            out,
+            buf: vec![],
+            backlog: backlog.clone(),
+        };
+        let frame = vec![b'x'; 40 * 1024];
+        // Nothing drains the channel: a stopped client.
+        for _ in 0..100 {
+            writer.write_all(&frame).unwrap();
+            writer.flush().unwrap();
+        }
+        let held = backlog.bytes.load(Ordering::Relaxed);
+        assert!(held <= BACKLOG_LIMIT, "{held} bytes held");
+        assert_eq!(
+            backlog.frames_dropped.load(Ordering::Relaxed),
+            100 - BACKLOG_LIMIT / frame.len()
+        );
+        assert!(
+            backlog.dropped.load(Ordering::Relaxed),
+            "the next frame after draining is whole"
+        );
+        let mut n = 0;
+        while queued.try_recv().is_ok() {
+            n += 1;
+        }
+        assert_eq!(n, BACKLOG_LIMIT / frame.len());
+    }
 }

@@ -319,6 +319,10 @@ fn event_loop<W: Write>(
                 Effect::Copy(text) => {
                     let _ = terminal.backend_mut().write_raw(&osc52(&text));
                 }
+                Effect::Repaint => {
+                    terminal.backend_mut().forget();
+                    terminal.clear()?;
+                }
                 Effect::Editor { key, text } => {
                     let result = match local {
                         Some(input) => {

@@ -99,7 +99,7 @@ pub fn run(store: &mut Store, effect: Effect, worker: Option<&Worker>, config: &
                     }),
             )))
         }
-        Effect::Bell | Effect::Copy(_) | Effect::Quit | Effect::Editor { .. } => Ok(None),
+        Effect::Bell | Effect::Copy(_) | Effect::Quit | Effect::Editor { .. } | Effect::Repaint => Ok(None),
     };
     result.unwrap_or_else(|e| Some(Action::Failed(format!("{e:#}"))))
 }

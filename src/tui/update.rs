@@ -16,6 +16,8 @@ pub enum Action {
     Key(KeyEvent),
     /// The terminal changed size.
     Resize,
+    /// Frames were dropped for a slow link (a remote session): draw everything again.
+    Repaint,
     /// The terminal or the session is gone (end of input, SIGHUP, SIGTERM, SIGINT): save and go.
     Hangup(String),
     /// The last frame's geometry.
@@ -100,6 +102,8 @@ pub enum Effect {
     Copy(String),
     /// Another process may have written the database (the file watcher saw it): look.
     LookForWrites,
+    /// Forget what the terminal shows and draw it whole (run by the terminal loop).
+    Repaint,
     /// Mark a conversation done.
     Done(String),
     /// Snooze a conversation until a time as typed (read in the reader's time zone).
@@ -151,6 +155,10 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
         Action::Resize => {
             state.dirty = true;
             vec![]
+        }
+        Action::Repaint => {
+            state.dirty = true;
+            vec![Effect::Repaint]
         }
         Action::Hangup(_) => {
             let mut effects = save_draft(state);
