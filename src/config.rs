@@ -52,12 +52,40 @@ pub struct Config {
     /// The rest of the team, by name: `[team."Nina Patel"]` with their vendor user ids.
     #[serde(default)]
     pub team: std::collections::BTreeMap<String, crate::team::VendorIds>,
+    /// `switchboard ssh` and `demo --ssh`: how many visitors, and for how long.
+    #[serde(default)]
+    pub ssh: SshConfig,
     /// Where this config was read from (none when no file was).
     #[serde(skip)]
     pub path: Option<PathBuf>,
     /// Command name → keys, for only the commands being rebound (e.g. `quit = ["q", "ctrl-q"]`).
     #[serde(default)]
     pub keys: std::collections::HashMap<String, Vec<String>>,
+}
+
+/// Bounds on the demo served over SSH, where anyone may connect.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SshConfig {
+    /// Demo visitors at once; the next one is told the demo is full.
+    pub demo_sessions: usize,
+    /// New connections one address may make per minute.
+    pub demo_connections_per_minute: u32,
+    /// A visitor who presses no key for this long is shown out.
+    pub demo_idle_seconds: u64,
+    /// The longest one visit lasts.
+    pub demo_session_seconds: u64,
+}
+
+impl Default for SshConfig {
+    fn default() -> SshConfig {
+        SshConfig {
+            demo_sessions: 32,
+            demo_connections_per_minute: 6,
+            demo_idle_seconds: 10 * 60,
+            demo_session_seconds: 30 * 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

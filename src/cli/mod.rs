@@ -173,6 +173,10 @@ pub struct DemoArgs {
     /// No feed of new events (replies still go to the sandbox)
     #[arg(long)]
     pub no_feed: bool,
+    /// Serve the demo over SSH on ADDR instead: anyone who connects (any key or none) gets a
+    /// demo dealership of their own, within the bounds of the config's [ssh] section
+    #[arg(long, value_name = "ADDR", conflicts_with = "no_feed")]
+    pub ssh: Option<std::net::SocketAddr>,
 }
 
 #[derive(Args, Debug)]
@@ -458,8 +462,7 @@ fn run_command(cli: Cli) -> Result<Exit> {
             crate::ssh::serve(
                 crate::ssh::Options {
                     listen: a.listen,
-                    db,
-                    access,
+                    mode: crate::ssh::Mode::Team { db, access },
                     host_key,
                 },
                 &config,
@@ -591,6 +594,23 @@ fn run_command(cli: Cli) -> Result<Exit> {
                 anyhow::bail!(
                     "demo runs on a temporary database of its own; drop --db (to explore a database of yours, run `switchboard --db PATH`)"
                 );
+            }
+            if let Some(listen) = a.ssh {
+                let config = crate::config::Config::load(cli.config.as_deref())?;
+                init_logging();
+                // The same host key as `switchboard ssh`, in the data directory.
+                let host_key = default_db_path()?.with_file_name("ssh_host_ed25519_key");
+                crate::ssh::serve(
+                    crate::ssh::Options {
+                        listen,
+                        mode: crate::ssh::Mode::Demo {
+                            bounds: config.ssh.clone(),
+                        },
+                        host_key,
+                    },
+                    &config,
+                )?;
+                return Ok(Exit::Ok);
             }
             let path = crate::demo::database()?;
             if std::io::IsTerminal::is_terminal(&std::io::stdout()) {

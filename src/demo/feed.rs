@@ -7,8 +7,6 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::json;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// The demo dealership's myKaarma department.
@@ -38,8 +36,8 @@ pub fn opening(now_ms: i64, ago_ms: i64) -> Vec<serde_json::Value> {
     vec![tony_asks(now_ms - ago_ms)]
 }
 
-/// Post the script, one event every `every`, until `stop`.
-pub fn run(receiver: String, keys: Keys, every: Duration, stop: Arc<AtomicBool>) {
+/// Post the script, one event every `every`, until `stop` is sent to or dropped.
+pub fn run(receiver: String, keys: Keys, every: Duration, stop: std::sync::mpsc::Receiver<()>) {
     let http = match reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(5))
@@ -54,12 +52,9 @@ pub fn run(receiver: String, keys: Keys, every: Duration, stop: Arc<AtomicBool>)
     // A first event soon after start, then the gentle pace.
     let mut wait = Duration::from_secs(2);
     for (vendor, make) in STORY {
-        let until = std::time::Instant::now() + wait;
-        while std::time::Instant::now() < until {
-            if stop.load(Ordering::Relaxed) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        // Woken by the wait's end or at once by `stop`.
+        if stop.recv_timeout(wait) != Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+            return;
         }
         let body = serde_json::to_vec(&make(chrono::Utc::now().timestamp_millis())).unwrap_or_default();
         let request = http

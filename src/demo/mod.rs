@@ -14,8 +14,6 @@ use anyhow::{Context, Result};
 use base64::Engine;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// The demo dealership's events, built into the binary so `demo` works from anywhere.
@@ -32,8 +30,12 @@ const MYKAARMA_ADVISOR: &str = "GkWOVg5AMZGTHjg04gptRes7vmhCLn3HGkWOVg5AMZGTHjg0
 
 /// A fresh temporary database holding the demo dealership, its day ending minutes ago.
 pub fn database() -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("switchboard-demo-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    database_in(&std::env::temp_dir().join(format!("switchboard-demo-{}", std::process::id())))
+}
+
+/// A fresh database in `dir` (emptied first) holding the demo dealership.
+pub fn database_in(dir: &Path) -> Result<PathBuf> {
+    let _ = std::fs::remove_dir_all(dir);
     let path = dir.join("switchboard.db");
     let mut store = Store::open(&path)?;
     let now = chrono::Utc::now().timestamp_millis();
@@ -74,31 +76,136 @@ fn free_loopback_port() -> Result<SocketAddr> {
 }
 
 /// Run the living demo's inbox on `db` until the user quits.
-pub fn run(db: &Path, mut config: Config, with_feed: bool) -> Result<()> {
-    let username = format!("demo-{}", crate::random::hex(6)?);
-    let password = crate::random::hex(16)?;
-    let highlevel = signing_key()?;
-    let partoo = signing_key()?;
-    let b64 =
-        |k: &ed25519_dalek::SigningKey| base64::engine::general_purpose::STANDARD.encode(k.verifying_key().to_bytes());
+pub fn run(db: &Path, config: Config, with_feed: bool) -> Result<()> {
+    let dealership = Dealership::start(db, config, with_feed, false)?;
+    crate::tui::app::run(
+        crate::tui::app::Options {
+            db: db.to_path_buf(),
+            listen: Some(dealership.receiver),
+            insecure_accept_unsigned: false,
+        },
+        &dealership.config,
+    )
+}
 
-    // The receiver checks what the feed and the sandbox sign; myKaarma signs with the API username.
-    let receiver_addr = free_loopback_port()?;
-    let receiver_url = format!("http://{receiver_addr}");
-    config.receiver.mykaarma = Some(MyKaarmaKeys {
-        signature_secret: Secret::new(username.clone()),
-        authorization_token: None,
-    });
-    config.receiver.highlevel = Some(HighLevelKeys {
-        ed25519_public_key: Some(b64(&highlevel)),
-        ..HighLevelKeys::default()
-    });
-    config.receiver.partoo = Some(PartooKeys {
-        public_keys: vec![b64(&partoo)],
-    });
-    config.receiver.public_url = Some(receiver_url.clone());
-    // The demo dealership's team: you are Alex Rivera, whose myKaarma threads are yours; Nina
-    // answers HighLevel. (A [me] in the user's own config wins.)
+/// Everything around one demo database: its sandbox, its feed and (unless the inbox runs it) its
+/// receiver, all on loopback with keys made up for it. Dropping it stops them.
+pub struct Dealership {
+    /// The config an inbox on this demo runs with: its replies go to the sandbox.
+    pub config: Config,
+    /// Where the demo's receiver listens (or is to listen, when the inbox runs it).
+    pub receiver: SocketAddr,
+    receiver_thread: Option<ServerThread>,
+    sandbox: Option<ServerThread>,
+    feed: Option<std::thread::JoinHandle<()>>,
+    /// Dropped to stop the feed.
+    stop: Option<std::sync::mpsc::Sender<()>>,
+}
+
+impl Dealership {
+    /// Start the demo around `db`. `run_receiver`: start its receiver here too (an inbox that
+    /// runs its own, as the local demo's does, gets `receiver` to listen on).
+    pub fn start(db: &Path, mut config: Config, with_feed: bool, run_receiver: bool) -> Result<Dealership> {
+        let username = format!("demo-{}", crate::random::hex(6)?);
+        let password = crate::random::hex(16)?;
+        let highlevel = signing_key()?;
+        let partoo = signing_key()?;
+        let b64 = |k: &ed25519_dalek::SigningKey| {
+            base64::engine::general_purpose::STANDARD.encode(k.verifying_key().to_bytes())
+        };
+
+        // The receiver checks what the feed and the sandbox sign; myKaarma signs with the API username.
+        let mut receiver_addr = free_loopback_port()?;
+        config.receiver.mykaarma = Some(MyKaarmaKeys {
+            signature_secret: Secret::new(username.clone()),
+            authorization_token: None,
+        });
+        config.receiver.highlevel = Some(HighLevelKeys {
+            ed25519_public_key: Some(b64(&highlevel)),
+            ..HighLevelKeys::default()
+        });
+        config.receiver.partoo = Some(PartooKeys {
+            public_keys: vec![b64(&partoo)],
+        });
+        let receiver_thread = if run_receiver {
+            let (thread, addr) = start_receiver(db, &config)?;
+            receiver_addr = addr;
+            Some(thread)
+        } else {
+            None
+        };
+        let receiver_url = format!("http://{receiver_addr}");
+        config.receiver.public_url = Some(receiver_url.clone());
+        cast(&mut config);
+
+        // Its reply templates, beside its database.
+        if config.templates_path().is_none_or(|p| !p.exists()) {
+            let path = db.with_file_name("templates.toml");
+            std::fs::write(&path, include_str!("../../assets/demo/templates.toml"))?;
+            config.inbox.templates = Some(path);
+        }
+        config.inbox.dealership.get_or_insert_with(|| "Riverside Auto".into());
+
+        let highlevel_token = crate::random::hex(16)?;
+        let partoo_api_key = crate::random::hex(16)?;
+        let known = Store::open_existing(db)?.vendor_conversations()?;
+        let (sandbox, sandbox_addr) = start_sandbox(crate::sandbox::Options {
+            listen: "127.0.0.1:0".parse().expect("an address"),
+            username: username.clone(),
+            password: password.clone(),
+            webhook_url: Some(format!("{receiver_url}/webhooks/mykaarma")),
+            webhook_secret: None,
+            webhook_token: None,
+            step: Duration::from_millis(1500),
+            slow: Duration::from_secs(30),
+            redirect_to: "http://127.0.0.2:9/elsewhere".into(),
+            highlevel_token: highlevel_token.clone(),
+            partoo_api_key: partoo_api_key.clone(),
+            highlevel_key: highlevel.clone(),
+            partoo_key: partoo.clone(),
+            highlevel_conversations: known.highlevel,
+            partoo_conversations: known.partoo,
+        })?;
+        // Replies in every conversation go to the sandbox, standing in for all three vendors.
+        let sandbox_url = format!("http://{sandbox_addr}");
+        config.mykaarma.base_url = sandbox_url.clone();
+        config.mykaarma.username = Some(Secret::new(username.clone()));
+        config.mykaarma.password = Some(Secret::new(password));
+        config.highlevel.base_url = sandbox_url.clone();
+        config.highlevel.token = Some(Secret::new(highlevel_token));
+        config.partoo.base_url = sandbox_url;
+        config.partoo.api_key = Some(Secret::new(partoo_api_key));
+
+        let (stop, stopped) = std::sync::mpsc::channel();
+        let feed = with_feed.then(|| {
+            let keys = feed::Keys {
+                mykaarma_secret: username,
+                highlevel,
+                partoo,
+            };
+            std::thread::spawn(move || feed::run(receiver_url, keys, Duration::from_secs(6), stopped))
+        });
+        Ok(Dealership {
+            config,
+            receiver: receiver_addr,
+            receiver_thread,
+            sandbox: Some(sandbox),
+            feed,
+            stop: Some(stop),
+        })
+    }
+
+    /// The demo dealership's team, as an inbox on it would see it with `config`.
+    pub fn team(config: &Config) -> crate::team::Team {
+        let mut config = config.clone();
+        cast(&mut config);
+        config.team()
+    }
+}
+
+/// The demo dealership's team: you are Alex Rivera, whose myKaarma threads are yours; Nina
+/// answers HighLevel. (A [me] in the user's own config wins.)
+fn cast(config: &mut Config) {
     if config.me.name.is_none() {
         config.me = crate::config::MeConfig {
             name: Some("Alex Rivera".into()),
@@ -115,70 +222,43 @@ pub fn run(db: &Path, mut config: Config, with_feed: bool) -> Result<()> {
             partoo: Some("demo-nina".into()),
             ..Default::default()
         });
+}
 
-    // Its reply templates, beside its database.
-    if config.templates_path().is_none_or(|p| !p.exists()) {
-        let path = db.with_file_name("templates.toml");
-        std::fs::write(&path, include_str!("../../assets/demo/templates.toml"))?;
-        config.inbox.templates = Some(path);
+impl Drop for Dealership {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(f) = self.feed.take() {
+            let _ = f.join();
+        }
+        if let Some(s) = self.sandbox.take() {
+            s.stop();
+        }
+        if let Some(r) = self.receiver_thread.take() {
+            r.stop();
+        }
     }
-    config.inbox.dealership.get_or_insert_with(|| "Riverside Auto".into());
+}
 
-    let highlevel_token = crate::random::hex(16)?;
-    let partoo_api_key = crate::random::hex(16)?;
-    let known = Store::open_existing(db)?.vendor_conversations()?;
-    let (sandbox, sandbox_addr) = start_sandbox(crate::sandbox::Options {
+/// The demo's receiver on its own thread, on a free loopback port.
+fn start_receiver(db: &Path, config: &Config) -> Result<(ServerThread, SocketAddr)> {
+    let options = crate::receiver::Options {
+        db: db.to_path_buf(),
         listen: "127.0.0.1:0".parse().expect("an address"),
-        username: username.clone(),
-        password: password.clone(),
-        webhook_url: Some(format!("{receiver_url}/webhooks/mykaarma")),
-        webhook_secret: None,
-        webhook_token: None,
-        step: Duration::from_millis(1500),
-        slow: Duration::from_secs(30),
-        redirect_to: "http://127.0.0.2:9/elsewhere".into(),
-        highlevel_token: highlevel_token.clone(),
-        partoo_api_key: partoo_api_key.clone(),
-        highlevel_key: highlevel.clone(),
-        partoo_key: partoo.clone(),
-        highlevel_conversations: known.highlevel,
-        partoo_conversations: known.partoo,
+        insecure_accept_unsigned: false,
+        bench_noop: false,
+        warn_on_stderr: false,
+    };
+    let keys = config.receiver.clone();
+    let (thread, bound) = crate::server_thread::start("receiver", move |shutdown, bound| {
+        crate::receiver::serve_until(options, &keys, shutdown, bound)
     })?;
-    // Replies in every conversation go to the sandbox, standing in for all three vendors.
-    let sandbox_url = format!("http://{sandbox_addr}");
-    config.mykaarma.base_url = sandbox_url.clone();
-    config.mykaarma.username = Some(Secret::new(username.clone()));
-    config.mykaarma.password = Some(Secret::new(password));
-    config.highlevel.base_url = sandbox_url.clone();
-    config.highlevel.token = Some(Secret::new(highlevel_token));
-    config.partoo.base_url = sandbox_url;
-    config.partoo.api_key = Some(Secret::new(partoo_api_key));
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let feed = with_feed.then(|| {
-        let keys = feed::Keys {
-            mykaarma_secret: username,
-            highlevel,
-            partoo,
-        };
-        let (url, stop) = (receiver_url.clone(), stop.clone());
-        std::thread::spawn(move || feed::run(url, keys, Duration::from_secs(6), stop))
-    });
-
-    let result = crate::tui::app::run(
-        crate::tui::app::Options {
-            db: db.to_path_buf(),
-            listen: Some(receiver_addr),
-            insecure_accept_unsigned: false,
-        },
-        &config,
-    );
-    stop.store(true, Ordering::Relaxed);
-    if let Some(f) = feed {
-        let _ = f.join();
+    match bound {
+        Ok(addr) => Ok((thread, addr)),
+        Err(why) => {
+            thread.stop();
+            anyhow::bail!("the demo's receiver did not start: {why}")
+        }
     }
-    sandbox.stop();
-    result
 }
 
 /// The sandbox on its own thread, and the address it listens on.

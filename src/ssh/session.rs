@@ -8,6 +8,7 @@ use crate::tui::screen::{Screen, SharedSize};
 use crate::tui::update::Action;
 use ratatui::Terminal;
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
@@ -76,13 +77,22 @@ const ENTER: &[u8] = b"\x1b[?1049h\x1b[?25l";
 /// Back as it was, sent before the channel closes.
 const LEAVE: &[u8] = b"\x1b[?2026l\x1b[?1049l\x1b[?25h";
 
-/// Start an inbox for `advisor` on its own thread. `out` takes its bytes; the thread ends when the
+/// What one session's inbox runs on and as.
+pub struct Visit {
+    pub db: PathBuf,
+    pub config: Config,
+    pub advisor: Advisor,
+    /// A receiver of the session's own (a demo visitor's), where the sandbox's callbacks go.
+    pub receiver: Option<SocketAddr>,
+    /// Whatever lives as long as the inbox (a visitor's demo dealership), dropped after it.
+    pub keep: Box<dyn Send>,
+}
+
+/// Start an inbox for `visit` on its own thread. `out` takes its bytes; the thread ends when the
 /// inbox quits or is told the client went away, and `out` is dropped then (which closes the
 /// channel). The returned handle is how keys and window changes reach it.
 pub fn start(
-    db: PathBuf,
-    config: Config,
-    advisor: Advisor,
+    visit: Visit,
     color: bool,
     size: SharedSize,
     out: UnboundedSender<Vec<u8>>,
@@ -90,13 +100,23 @@ pub fn start(
 ) -> anyhow::Result<Running> {
     let (ready_tx, ready_rx) = mpsc::sync_channel(1);
     std::thread::Builder::new().name("ssh-session".into()).spawn(move || {
-        let mut session = match Session::open(&db, &config, advisor, color, None) {
+        let Visit {
+            db,
+            config,
+            advisor,
+            receiver,
+            keep,
+        } = visit;
+        let mut session = match Session::open(&db, &config, advisor, color, receiver) {
             Ok(s) => s,
             Err(e) => {
                 let _ = ready_tx.send(Err(e));
                 return;
             }
         };
+        if let Some(addr) = receiver {
+            session.state.receiver = crate::tui::state::Receiver::Listening(addr.to_string());
+        }
         let _ = ready_tx.send(Ok(Running {
             actions: session.actions.clone(),
             keymap: session.keymap.clone(),
@@ -117,7 +137,9 @@ pub fn start(
             });
         // The draft being written is saved whatever ended the session.
         session.finish();
+        // The terminal goes (closing the channel), then what lived beside the inbox.
         let run = run.and_then(|(_terminal, result)| result);
+        drop(keep);
         if let Err(e) = run {
             tracing::warn!(error = %format!("{e:#}"), "an SSH session ended with an error");
         }

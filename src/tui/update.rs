@@ -68,6 +68,8 @@ pub enum Action {
     },
     /// A team action (done, snooze, note, assign) was stored: what happened, in words, or why not.
     TeamDone(Result<String, String>),
+    /// Something to tell the reader on the message line (a remote session's time running out).
+    Notice(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -293,6 +295,11 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
             state.notice = Some(why);
             state.list_loading = false;
             state.dirty = true;
+            vec![]
+        }
+        Action::Notice(words) => {
+            state.dirty = true;
+            state.notice = Some(words);
             vec![]
         }
         Action::TeamDone(result) => {
