@@ -6,20 +6,11 @@
 mod common;
 
 use common::services::{BIN, Proc, start};
+use common::ssh::{CLIENT, cpu_ticks, have_ssh, keygen, rss_kib};
 use common::tmux::Tmux;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn keygen(path: &Path, comment: &str) {
-    let ok = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
-        .arg(path)
-        .status()
-        .expect("ssh-keygen (apt-get install openssh-client)")
-        .success();
-    assert!(ok);
-}
 
 struct Desk {
     dir: tempfile::TempDir,
@@ -81,8 +72,7 @@ impl Desk {
     /// The OpenSSH client with `key`, and `extra` arguments, as a shell command line.
     fn ssh(&self, key: &str, extra: &str) -> String {
         format!(
-            "ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes \
-             -i {} -p {} {extra} advisor@127.0.0.1",
+            "{CLIENT} -i {} -p {} {extra} advisor@127.0.0.1",
             self.dir.path().join(key).display(),
             self.port
         )
@@ -93,21 +83,9 @@ impl Desk {
     }
 }
 
-fn have_ssh() -> bool {
-    let found = Command::new("ssh").arg("-V").output().is_ok();
-    if !found {
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED ssh_server: no ssh client (apt-get install openssh-client)"
-        );
-    }
-    found
-}
-
 #[test]
 fn the_inbox_over_ssh_as_the_keys_advisor_resized_and_quit() {
-    if !have_ssh() {
+    if !have_ssh("ssh_server") {
         return;
     }
     let desk = Desk::new();
@@ -145,8 +123,8 @@ fn the_inbox_over_ssh_as_the_keys_advisor_resized_and_quit() {
 }
 
 #[test]
-fn two_sessions_each_see_a_write_within_a_second() {
-    if !have_ssh() {
+fn two_sessions_each_see_a_webhook_within_a_second() {
+    if !have_ssh("ssh_server") {
         return;
     }
     let desk = Desk::new();
@@ -158,7 +136,7 @@ fn two_sessions_each_see_a_write_within_a_second() {
     nina.wait_for("as Nina Patel");
     dana.wait_for("1/25");
     nina.wait_for("1/25");
-    // A new customer writes (stored by another process).
+    // A new customer writes: a webhook to the receiver, another process on the same database.
     let event = serde_json::json!({
         "type": "message_created",
         "payload": {
@@ -167,21 +145,28 @@ fn two_sessions_each_see_a_write_within_a_second() {
             "conversation": {"id": 5550001, "consumer_name": "Quinn Walker", "messaging_partner": "SMS"}
         }
     });
-    let file = desk.dir.path().join("new.json");
-    std::fs::write(&file, event.to_string()).unwrap();
+    // Posted to the receiver, as Partoo delivers it.
     let db = desk.dir.path().join("sb.db");
-    assert!(
-        Command::new(BIN)
-            .arg("--db")
-            .arg(&db)
-            .arg("import")
-            .arg(&file)
-            .output()
-            .unwrap()
-            .status
-            .success()
+    let receiver = start(
+        &[
+            "--db",
+            db.to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--insecure-accept-unsigned",
+        ],
+        &desk.dir.path().join("serve.log"),
+        &[],
     );
-    let stored = Instant::now();
+    let answer = reqwest::blocking::Client::new()
+        .post(format!("{}/webhooks/partoo", receiver.url))
+        .header("content-type", "application/json")
+        .body(event.to_string())
+        .send()
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let stored = Instant::now(); // acknowledged, so stored
     for t in [&dana, &nina] {
         while !t.screen().contains("Quinn Walker") {
             assert!(
@@ -193,7 +178,7 @@ fn two_sessions_each_see_a_write_within_a_second() {
         }
     }
     eprintln!(
-        "both sessions showed the write {:?} after it was stored",
+        "both sessions showed the delivery {:?} after the receiver acknowledged it",
         stored.elapsed()
     );
     assert!(
@@ -205,7 +190,7 @@ fn two_sessions_each_see_a_write_within_a_second() {
 
 #[test]
 fn strangers_are_refused_and_no_pty_gets_a_line() {
-    if !have_ssh() {
+    if !have_ssh("ssh_server") {
         return;
     }
     let desk = Desk::new();
@@ -232,21 +217,36 @@ fn strangers_are_refused_and_no_pty_gets_a_line() {
         "{line:?}"
     );
     assert!(started.elapsed() < Duration::from_secs(5), "the connection ended");
+    // A command gets the CLI's own output, run as the key's advisor.
     let command = Command::new("sh")
         .arg("-c")
         .arg(format!("{} failures --json", desk.ssh("dana", "")))
         .output()
         .unwrap();
-    assert_eq!(command.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&command.stdout).contains("not commands"),
-        "{command:?}"
-    );
+    assert_eq!(command.status.code(), Some(0), "{command:?}");
+    let failures: serde_json::Value = serde_json::from_slice(&command.stdout).unwrap();
+    assert!(failures.as_array().is_some_and(|f| !f.is_empty()), "{failures}");
+    let mine = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{} conversations --mine --json", desk.ssh("dana", "")))
+        .output()
+        .unwrap();
+    assert_eq!(mine.status.code(), Some(0), "{mine:?}");
+    // Only commands that read, on the server's database.
+    for refused in ["send partoo:1 hello", "failures --db /etc/passwd", "rebuild"] {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!("{} {refused}", desk.ssh("dana", "")))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{refused}: {out:?}");
+        assert!(!out.stdout.is_empty(), "{refused}: says why");
+    }
 }
 
 #[test]
 fn killing_the_client_frees_its_session_within_two_seconds_without_spinning() {
-    if !have_ssh() {
+    if !have_ssh("ssh_server") {
         return;
     }
     let desk = Desk::new();
@@ -265,31 +265,16 @@ fn killing_the_client_frees_its_session_within_two_seconds_without_spinning() {
     }
     eprintln!("session freed {:?} after the client was killed", dropped.elapsed());
     // Nothing left running: the server's CPU time stands still.
-    let cpu = || {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", desk.server.child.id())).unwrap();
-        let fields: Vec<&str> = stat.rsplit(')').next().unwrap().split_whitespace().collect();
-        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
-    };
+    let cpu = || cpu_ticks(desk.server.child.id());
     std::thread::sleep(Duration::from_millis(300));
     let before = cpu();
     std::thread::sleep(Duration::from_secs(1));
     assert!(cpu() - before <= 2, "the server spins after the client went away");
 }
 
-/// VmRSS of a process, in KiB.
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap()
-}
-
 #[test]
 fn a_stalled_client_cannot_grow_the_servers_memory() {
-    if !have_ssh() {
+    if !have_ssh("ssh_server") {
         return;
     }
     let desk = Desk::new();

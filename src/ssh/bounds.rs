@@ -11,8 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Said to a connection over its address's rate.
-pub const TOO_OFTEN: &str =
-    "Switchboard's demo: too many connections from your address in the last minute. Please wait a minute and connect again.";
+pub const TOO_OFTEN: &str = "Switchboard's demo: too many connections from your address in the last minute. Please wait a minute and connect again.";
 
 /// Said when every seat is taken (`visitors` is the bound).
 pub fn full(visitors: usize) -> String {
@@ -192,10 +191,7 @@ mod tests {
         let t0 = Instant::now();
         let at = |s| t0 + Duration::from_secs(s);
         assert_eq!(closing(&b, t0, at(500), at(1000)), None);
-        assert_eq!(
-            closing(&b, t0, at(300), at(900)),
-            Some(idle(Duration::from_secs(600)))
-        );
+        assert_eq!(closing(&b, t0, at(300), at(900)), Some(idle(Duration::from_secs(600))));
         assert_eq!(
             closing(&b, t0, at(1790), at(1800)),
             Some(over(Duration::from_secs(1800)))

@@ -264,7 +264,12 @@ impl russh::server::Handler for Connection {
         Ok(())
     }
 
-    async fn exec_request(&mut self, channel: ChannelId, data: &[u8], session: &mut Session) -> Result<(), Self::Error> {
+    async fn exec_request(
+        &mut self,
+        channel: ChannelId,
+        data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
         let Some(t) = self.channels.get_mut(&channel) else {
             return Ok(());
         };

@@ -124,7 +124,11 @@ mod tests {
         );
         assert!(words(b"failures --db /etc/passwd").is_err());
         assert!(words(b"conversations --config=/root/x.toml").is_err());
-        assert!(words(b"send mykaarma:1 hello").unwrap_err().contains("the ones that read"));
+        assert!(
+            words(b"send mykaarma:1 hello")
+                .unwrap_err()
+                .contains("the ones that read")
+        );
         assert!(words(b"rebuild").is_err());
         assert!(words(b"").is_err());
         assert!(words(b"failures --nope").unwrap_err().contains("--nope"));

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test file uses its own part
 
 pub mod services;
+pub mod ssh;
 pub mod tmux;
 
 use ratatui::backend::TestBackend;
