@@ -98,14 +98,15 @@ impl Store {
         // few pages each in several tables, and bigger pages made every such commit write (and the
         // kernel copy) 4x more; bulk import measured the same with either.
         conn.pragma_update(None, "page_size", 4096)?;
-        conn.pragma_update(None, "journal_mode", "wal")
-            .with_context(|| format!("cannot use WAL on {}", path.display()))?;
+        // Set first: another process may be making the same new database (switching it to WAL,
+        // migrating) at this moment.
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        use_wal(&conn).with_context(|| format!("cannot use WAL on {}", path.display()))?;
         conn.pragma_update(None, "synchronous", "full")?;
         conn.pragma_update(None, "foreign_keys", "on")?;
         conn.pragma_update(None, "temp_store", "memory")?;
         // A modest page cache for readers (the inbox); writers raise it (`use_large_cache`).
         conn.pragma_update(None, "cache_size", -8192)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         // The fold uses a few dozen distinct statements; recompiling them is pure waste.
         conn.set_prepared_statement_cache_capacity(128);
         schema::register_functions(&conn)?;
@@ -310,6 +311,22 @@ pub struct RebuildReport {
     pub changed_outcome: u64,
 }
 
+/// Switch to WAL. SQLite answers "busy" without calling the busy handler while another
+/// connection makes the same new file (and so holds the lock this change needs); that lasts a
+/// few milliseconds, so the change is tried again for up to half a second.
+fn use_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let mut tries = 0;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "wal") {
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DatabaseBusy && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            done => return done,
+        }
+    }
+}
+
 /// Create the directory (0700) and the file (0600) before SQLite does: it holds customer data.
 fn create_private(path: &Path) -> Result<()> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -323,12 +340,18 @@ fn create_private(path: &Path) -> Result<()> {
         }
     }
     if !path.exists() {
-        std::fs::OpenOptions::new()
+        match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .open(path)
-            .with_context(|| format!("cannot create the database {}", path.display()))?;
+        {
+            // Made by another process opening it at the same moment: as good.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            made => {
+                made.with_context(|| format!("cannot create the database {}", path.display()))?;
+            }
+        }
     }
     Ok(())
 }

@@ -350,6 +350,11 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let version = i + 1;
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Another process opening the same new database may have got here first.
+        let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if now as usize >= version {
+            continue;
+        }
         tx.execute_batch(sql).with_context(|| format!("migration {version}"))?;
         tx.pragma_update(None, "user_version", version as i64)?;
         tx.commit()?;
@@ -365,3 +370,25 @@ pub const DERIVED_TABLES: &[&str] = &[
     "messages",
     "conversations",
 ];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn two_processes_making_the_same_new_database_both_open_it() {
+        // `switchboard ssh` and `serve` started together on a fresh path: each migrates, and the
+        // one that waits finds the work done instead of failing on "table already exists".
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("sb.db");
+            let opened: Vec<_> = (0..4)
+                .map(|_| {
+                    let path = path.clone();
+                    std::thread::spawn(move || crate::store::Store::open(&path).map(|_| ()))
+                })
+                .collect();
+            for o in opened {
+                o.join().unwrap().unwrap();
+            }
+        }
+    }
+}
