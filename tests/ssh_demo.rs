@@ -59,6 +59,23 @@ impl Demo {
         std::fs::read_dir(self.dir.path().join("tmp")).unwrap().count()
     }
 
+    /// Sessions ended so far.
+    fn ended(&self) -> usize {
+        self.logged().matches("SSH session ended").count()
+    }
+
+    fn wait_ended(&self, n: usize, secs: u64) {
+        let started = Instant::now();
+        while self.ended() < n {
+            assert!(
+                started.elapsed() < Duration::from_secs(secs),
+                "waited for {n} sessions to end:\n{}",
+                self.logged()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     fn wait_logged(&self, text: &str, secs: u64) {
         let started = Instant::now();
         while !self.logged().contains(text) {
@@ -218,7 +235,7 @@ fn the_33rd_visitor_is_told_the_demo_is_full_and_a_freed_seat_is_taken_again() {
     let killed = Instant::now();
     gone.kill().unwrap(); // SIGKILL: the client dies without a word
     gone.wait().unwrap();
-    demo.wait_logged("sessions=31", 2);
+    demo.wait_ended(1, 2);
     eprintln!("a killed visitor's seat was free {:?} later", killed.elapsed());
     let t = Tmux::new("demo-33");
     t.start_command(80, 24, &format!("{} -tt; echo EXIT=$?; sleep 60", demo.ssh("")));
@@ -229,7 +246,9 @@ fn the_33rd_visitor_is_told_the_demo_is_full_and_a_freed_seat_is_taken_again() {
     }
     t.keys(&["q"]);
     t.wait_for("EXIT=0");
-    demo.wait_logged("sessions=0", 10);
+    let leaving = Instant::now();
+    demo.wait_ended(33, 30);
+    eprintln!("32 visitors left in {:?}", leaving.elapsed());
     let cleaned = Instant::now();
     while demo.dealerships() != 0 {
         assert!(cleaned.elapsed() < Duration::from_secs(10), "dealerships left behind");

@@ -204,7 +204,10 @@ pub fn watch_failures(out: &mut dyn Write, store: &Store, since_ms: Option<i64>)
         let now = store.data_version()?;
         if version != Some(now) {
             version = Some(now);
-            unseen_write = 0;
+            // One wake-up can stand for several commits, the last not yet visible: look again.
+            if woken_by_write || unseen_write > 0 {
+                unseen_write = 20;
+            }
             let mut rows = store.failures(since_ms, 1000)?;
             rows.reverse();
             for row in rows {

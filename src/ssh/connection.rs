@@ -523,7 +523,9 @@ async fn clock(
     }
 }
 
-/// A size the screen can draw (a client may report 0×0 or absurd sizes).
+/// A size the screen can draw. Zero means the client does not know (RFC 4254 §6.2: a client
+/// whose input is not a terminal sends it): 80×24 then. Absurd sizes are cut down.
 fn clamp_size(cols: u32, rows: u32) -> Size {
-    Size::new(cols.clamp(1, 1000) as u16, rows.clamp(1, 1000) as u16)
+    let or = |n: u32, unknown: u16| if n == 0 { unknown } else { n.min(1000) as u16 };
+    Size::new(or(cols, 80), or(rows, 24))
 }

@@ -276,8 +276,9 @@ impl Runner {
         let thread = std::thread::Builder::new().name("effects".into()).spawn(move || {
             // The kernel reports a write to the WAL file, but a commit becomes visible only when
             // SQLite then updates the shared-memory index (mapped memory: no file event), after
-            // its fsync. A look that comes too early finds nothing new; so a write seen but not
-            // yet visible is looked for again, a few times, shortly after.
+            // its fsync. A look that comes too early finds nothing new, or only the commits
+            // before the last; so after a write is seen, it is looked for again, a few times,
+            // shortly after, until looks find nothing new.
             let mut unseen_write: u32 = 0;
             loop {
                 let timeout = if unseen_write > 0 {
@@ -313,7 +314,11 @@ impl Runner {
                 }
                 match watch.poll(&store) {
                     Ok(Some(action)) => {
-                        unseen_write = 0;
+                        // What was found may not be all the poke was about: one wake-up can stand
+                        // for several commits, the last not yet visible. Look again shortly.
+                        if watched && (poked || unseen_write > 0) {
+                            unseen_write = RECHECKS;
+                        }
                         if actions.send(action).is_err() {
                             return;
                         }
