@@ -18,6 +18,7 @@ need() { # command package
 }
 need sqlite3 sqlite3
 need wrk wrk
+need ssh openssh-client
 
 if [ "$mode" = full ]; then
   cargo build --release --quiet
@@ -25,7 +26,7 @@ if [ "$mode" = full ]; then
   data=benches/.data
   import_conv=5000 import_msgs=164300 pairs=3
   big_conv=50000 big_msgs=1000000 small_conv=100 small_msgs=1000
-  recv_seconds=10 rate=5000 repeat=400 signed=200000 presses=100 idle=60
+  recv_seconds=10 rate=5000 repeat=400 signed=200000 presses=100 idle=60 ssh_sessions=32
   results=benches/RESULTS.md
 else
   cargo build --quiet
@@ -33,7 +34,7 @@ else
   data=$(mktemp -d)
   import_conv=50 import_msgs=1000 pairs=1
   big_conv=500 big_msgs=5000 small_conv=20 small_msgs=200
-  recv_seconds=1 rate=200 repeat=10 signed=5000 presses=5 idle=2
+  recv_seconds=1 rate=200 repeat=10 signed=5000 presses=5 idle=2 ssh_sessions=3
   results=$data/RESULTS.md
 fi
 mkdir -p "$data"
@@ -193,6 +194,28 @@ row_terminal() { # label key
   printf '| %s | %.2f ms (p99 %.1f) | %.2f ms (p99 %.1f) | %s× | ≤ 5 ms median, ≤ 16 ms p99 |\n' "$1" "$lm" "$lp" "$sm" "$sp" "$(div "$lm" "$sm")"
 }
 
+# ---------------------------------------------------------------- 6. the inbox over SSH
+log "== inbox over SSH: switchboard ssh and demo --ssh on loopback, the OpenSSH client in a pseudo-terminal"
+for name in small large; do
+  db=$small; [ "$name" = large ] && db=$large
+  idle_here=2; [ "$name" = large ] && idle_here=$idle
+  "$bin" --db "$db" bench-terminal --width 80 --height 24 --presses "$presses" --idle-seconds "$idle_here" \
+    --ssh team --ssh-sessions "$ssh_sessions" > "$work/ssh-$name.json"
+  flat "$work/ssh-$name.json" > "$work/ssh-$name.flat"
+done
+"$bin" bench-terminal --width 80 --height 24 --presses "$presses" --idle-seconds 10 \
+  --ssh demo --ssh-sessions "$ssh_sessions" > "$work/ssh-demo.json"
+flat "$work/ssh-demo.json" > "$work/ssh-demo.flat"
+commands+=("$bin --db DB bench-terminal --width 80 --height 24 --presses $presses --idle-seconds $idle --ssh team --ssh-sessions $ssh_sessions"
+  "$bin bench-terminal --width 80 --height 24 --presses $presses --idle-seconds 10 --ssh demo --ssh-sessions $ssh_sessions")
+SL=$work/ssh-large.flat SS=$work/ssh-small.flat SD=$work/ssh-demo.flat
+row_ssh() { # label key: over SSH beside the local pseudo-terminal, large database
+  local sm sp lm lp
+  sm=$(get "$SL" "keys.$2.median_ms"); sp=$(get "$SL" "keys.$2.p99_ms"); lm=$(get "$PL" "keys.$2.median_ms"); lp=$(get "$PL" "keys.$2.p99_ms")
+  printf '| %s | %.2f ms (p99 %.1f) | local terminal %.2f ms (p99 %.1f) | +%.2f ms | ≤ 5 ms median, ≤ 16 ms p99 |\n' "$1" "$sm" "$sp" "$lm" "$lp" "$(awk -v a="$sm" -v b="$lm" 'BEGIN { print a - b }')"
+}
+kib_mib() { num "$(div "$1" 1024)" 1; }
+
 # ---------------------------------------------------------------- report
 machine="$(uname -srm); $(nproc) cores; $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo); $(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo); $(df -T "$data" | awk 'NR == 2 { print $2 }') filesystem"
 table=$(cat <<EOF
@@ -222,6 +245,18 @@ $(row_terminal "Terminal: page up a thread" thread_page_up)
 $(row_terminal "Terminal: open the reply pane" open_reply)
 | Terminal: idle $(get "$PL" idle.seconds) s | $(get "$PL" idle.bytes) B written, $(num "$(get "$PL" idle.cpu_ms)" 1) ms CPU | | | only the clock's bytes, ≤ 10 ms CPU |
 | Terminal: presses unanswered | $(get "$PL" unanswered) | $(get "$PS" unanswered) | | 0 |
+| SSH: first frame (ssh started to list drawn; key exchange included) | $(num "$(get "$SL" first_frame.median_ms)" 1) ms (p99 $(num "$(get "$SL" first_frame.p99_ms)" 1)) | local terminal $(num "$(get "$PL" first_frame.median_ms)" 1) ms | | |
+$(row_ssh "SSH: move one row" move)
+$(row_ssh "SSH: page down / up" page)
+$(row_ssh "SSH: open a thread" open_thread)
+$(row_ssh "SSH: back to the list (ESC: waits 10 ms for a sequence)" back)
+$(row_ssh "SSH: search a common word" search)
+$(row_ssh "SSH: open the reply pane" open_reply)
+| SSH: presses unanswered | $(get "$SL" unanswered) | $(get "$SS" unanswered) at $(get "$SS" messages) messages | | 0 |
+| SSH: server memory, $(get "$SL" ssh.sessions) team sessions on the large database | $(kib_mib "$(get "$SL" ssh.rss_all_kib)") MiB ($(kib_mib "$(get "$SL" ssh.rss_per_session_kib)") MiB a session) | one session: $(kib_mib "$(get "$SL" ssh.rss_one_kib)") MiB | | |
+| SSH: $(get "$SL" ssh.sessions) team sessions idle $(get "$SL" ssh.idle_seconds) s | server CPU $(num "$(get "$SL" ssh.idle_cpu_ms)" 1) ms; $(num "$(get "$SL" ssh.idle_bytes_per_session_per_s)" 1) B/s a session | one session: $(num "$(get "$SL" idle.cpu_ms)" 1) ms CPU, $(get "$SL" idle.bytes) B | | ≤ 10 ms CPU a session a minute |
+| SSH demo: $(get "$SD" ssh.sessions) visitors, each their own dealership | $(kib_mib "$(get "$SD" ssh.rss_all_kib)") MiB ($(kib_mib "$(get "$SD" ssh.rss_per_session_kib)") MiB a visitor) | one visitor: $(kib_mib "$(get "$SD" ssh.rss_one_kib)") MiB | | |
+| SSH demo: $(get "$SD" ssh.sessions) visitors for $(get "$SD" ssh.idle_seconds) s while their feeds run | server CPU $(num "$(get "$SD" ssh.idle_cpu_ms)" 1) ms; $(num "$(get "$SD" ssh.idle_bytes_per_session_per_s)" 1) B/s a visitor | keys: move $(num "$(get "$SD" keys.move.median_ms)" 2) ms, open $(num "$(get "$SD" keys.open_thread.median_ms)" 2) ms (median) | | |
 | Inbox peak RSS | $(num "$(div "$(get "$L" peak_rss_kib)" 1024)" 1) MiB | $(num "$(div "$(get "$S" peak_rss_kib)" 1024)" 1) MiB at $(get "$S" messages) messages | | < 60 MB |
 EOF
 )
@@ -244,6 +279,9 @@ EOF
   echo "- inbox, $(get "$L" messages) messages: $(tr -d '\n ' < "$work/inbox-large.json")"
   echo "- terminal, $(get "$PS" messages) messages: $(tr -d '\n ' < "$work/pty-small.json")"
   echo "- terminal, $(get "$PL" messages) messages: $(tr -d '\n ' < "$work/pty-large.json")"
+  echo "- over SSH, $(get "$SS" messages) messages: $(tr -d '\n ' < "$work/ssh-small.json")"
+  echo "- over SSH, $(get "$SL" messages) messages: $(tr -d '\n ' < "$work/ssh-large.json")"
+  echo "- demo over SSH: $(tr -d '\n ' < "$work/ssh-demo.json")"
   echo
   echo "## Commands"
   echo

@@ -161,14 +161,41 @@ impl Pty {
     /// CPU time the program's threads have used so far, in nanoseconds of scheduler accounting
     /// (/proc/PID/task/*/schedstat; the clock-tick counts in /proc/PID/stat are 10 ms coarse).
     pub fn cpu_time(&self) -> Option<Duration> {
-        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.child.id())).ok()?;
-        let mut ns: u64 = 0;
-        for task in tasks.flatten() {
-            let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
-            ns += stat.split_whitespace().next().and_then(|v| v.parse().ok()).unwrap_or(0);
-        }
-        Some(Duration::from_nanos(ns))
+        cpu_time(self.child.id())
     }
+}
+
+/// CPU time process `pid`'s threads have used so far (see `Pty::cpu_time`).
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut ns: u64 = 0;
+    for task in tasks.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+        ns += stat.split_whitespace().next().and_then(|v| v.parse().ok()).unwrap_or(0);
+    }
+    Some(Duration::from_nanos(ns))
+}
+
+/// CPU time process `pid` has used, threads that have ended included (which `cpu_time` loses:
+/// it reads the living threads), at the kernel's clock-tick resolution (10 ms).
+pub fn cpu_time_with_ended_threads(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces, and ends at the last ')').
+    let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf reads a constant.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Some(Duration::from_millis(ticks * 1000 / per_second))
+}
+
+/// Resident memory of process `pid`, in KiB.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
 }
 
 impl Drop for Pty {

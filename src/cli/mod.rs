@@ -119,6 +119,13 @@ pub enum Command {
         /// Then measure this long with nothing happening (0: skip)
         #[arg(long, default_value_t = 0)]
         idle_seconds: u64,
+        /// Through `switchboard ssh` on the database (team) or `demo --ssh` (demo), with the
+        /// OpenSSH client in the pseudo-terminal
+        #[arg(long, value_enum)]
+        ssh: Option<crate::tui::measure_ssh::Kind>,
+        /// Over SSH: sessions open at once when measuring what they cost
+        #[arg(long, default_value_t = 32)]
+        ssh_sessions: usize,
     },
 }
 
@@ -651,8 +658,14 @@ fn run_command(cli: Cli) -> Result<Exit> {
             height,
             presses,
             idle_seconds,
+            ssh,
+            ssh_sessions,
         }) => {
-            let report = crate::tui::measure_terminal::run(&db_path()?, width, height, presses, idle_seconds)?;
+            let over = ssh.map(|kind| crate::tui::measure_terminal::Over {
+                kind,
+                sessions: ssh_sessions,
+            });
+            let report = crate::tui::measure_terminal::run(&db_path()?, width, height, presses, idle_seconds, over)?;
             writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
         }
         Some(Command::Gen(a)) if a.signed_mykaarma.is_some() => {

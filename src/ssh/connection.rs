@@ -17,8 +17,10 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// A lone ESC is a key once this long passes without the rest of a sequence.
-const LONE_ESC: Duration = Duration::from_millis(30);
+/// A lone ESC is a key once this long passes without the rest of a sequence. A sequence the
+/// client's read split goes out in back-to-back packets, which arrive together; 10 ms is also
+/// tmux's `escape-time` default. (Every ESC over SSH waits this long: it is most of `back`.)
+const LONE_ESC: Duration = Duration::from_millis(10);
 
 /// One channel's terminal and, once its shell started, its inbox.
 struct Terminal {

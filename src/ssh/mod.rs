@@ -8,7 +8,7 @@
 //!
 //! Terminal truth comes from the client: the size from its PTY request and window changes, keys
 //! from the channel's bytes (a sequence split across packets is put back together; a lone ESC is
-//! a key once 30 ms pass without more). A dropped connection ends its inboxes at once, drafts saved.
+//! a key once 10 ms pass without more). A dropped connection ends its inboxes at once, drafts saved.
 
 pub mod access;
 mod bounds;

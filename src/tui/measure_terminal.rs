@@ -37,6 +37,16 @@ pub struct Report {
     /// Presses that drew nothing within the limit.
     pub unanswered: usize,
     pub idle: Option<Idle>,
+    /// Over SSH: which server, and what its sessions cost.
+    pub ssh: Option<super::measure_ssh::Cost>,
+}
+
+/// Where the inbox under test runs: in the pseudo-terminal itself, or behind an SSH server with
+/// the OpenSSH client in the pseudo-terminal.
+pub struct Over {
+    pub kind: super::measure_ssh::Kind,
+    /// Sessions open at once when measuring what they cost.
+    pub sessions: usize,
 }
 
 struct Session {
@@ -100,15 +110,39 @@ fn inbox(db: &Path, config: &Path, state: &Path, width: u16, height: u16) -> any
     Ok(Pty::spawn(c, width, height)?)
 }
 
-pub fn run(db: &Path, width: u16, height: u16, presses: usize, idle_seconds: u64) -> anyhow::Result<Report> {
-    let (messages, conversations): (i64, i64) = Store::open(db)?.connection().query_row(
+pub fn run(
+    db: &Path,
+    width: u16,
+    height: u16,
+    presses: usize,
+    idle_seconds: u64,
+    over: Option<Over>,
+) -> anyhow::Result<Report> {
+    let dir = tempfile_dir()?;
+    // A demo visitor's inbox holds the demo dealership, whatever `db` is.
+    let counted = match &over {
+        Some(o) if o.kind == super::measure_ssh::Kind::Demo => crate::demo::database_in(&dir.join("counted"))?,
+        _ => db.to_path_buf(),
+    };
+    let (messages, conversations): (i64, i64) = Store::open(&counted)?.connection().query_row(
         "SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM conversations)",
         [],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let dir = tempfile_dir()?;
     let config = dir.join("config.toml");
-    std::fs::write(&config, "[inbox]\nbell = false\n")?;
+    // One address opens every session here: the demo's per-address rate would turn it away.
+    std::fs::write(
+        &config,
+        "[inbox]\nbell = false\n[ssh]\ndemo_connections_per_minute = 10000\n",
+    )?;
+    let server = match &over {
+        Some(o) => Some(super::measure_ssh::Server::start(o.kind, db, &config, &dir)?),
+        None => None,
+    };
+    let inbox = |db: &Path, config: &Path, state: &Path, width: u16, height: u16| match &server {
+        Some(server) => server.client(width, height),
+        None => inbox(db, config, state, width, height),
+    };
 
     // First frame: exec until the list is on screen, over several starts (the first warms up).
     let mut firsts = vec![];
@@ -185,23 +219,40 @@ pub fn run(db: &Path, width: u16, height: u16, presses: usize, idle_seconds: u64
         s.key(b"\x1b");
     }
     s.key(b"\x1b");
+    // The inbox's own CPU: over SSH, the server's (the client's is the OpenSSH client's).
+    let cpu = |pty: &crate::pty::Pty| match &server {
+        Some(server) => crate::pty::cpu_time_with_ended_threads(server.pid()),
+        None => pty.cpu_time(),
+    };
     let idle = (idle_seconds > 0).then(|| {
         s.pty.settle(Duration::from_millis(500), LIMIT, false);
-        let cpu0 = s.pty.cpu_time().unwrap_or_default();
+        let cpu0 = cpu(&s.pty).unwrap_or_default();
         let before = s.pty.output.len();
         let end = Instant::now() + Duration::from_secs(idle_seconds);
         while Instant::now() < end {
             s.pty.settle(end - Instant::now(), end - Instant::now(), false);
         }
-        let cpu1 = s.pty.cpu_time().unwrap_or_default();
+        let cpu1 = cpu(&s.pty).unwrap_or_default();
         Idle {
             seconds: idle_seconds,
             bytes: s.pty.output.len() - before,
             cpu_ms: (cpu1.saturating_sub(cpu0)).as_secs_f64() * 1000.0,
         }
     });
+    // Then, over SSH, what many sessions at once cost the server.
+    let ssh = match (&server, &over) {
+        (Some(server), Some(o)) => Some(super::measure_ssh::cost(
+            server,
+            &mut s.pty,
+            o.kind,
+            o.sessions,
+            idle_seconds.max(2),
+        )?),
+        _ => None,
+    };
     let _ = s.pty.write(b"q");
     s.pty.wait_exit(Duration::from_secs(3));
+    drop(server);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(Report {
         width,
@@ -212,6 +263,7 @@ pub fn run(db: &Path, width: u16, height: u16, presses: usize, idle_seconds: u64
         keys: keys.into_iter().map(|(k, v)| (k, timing(v))).collect(),
         unanswered: s.unanswered,
         idle,
+        ssh,
     })
 }
 

@@ -13,6 +13,7 @@ pub mod input;
 pub mod keymap;
 pub mod keys;
 pub mod measure;
+pub mod measure_ssh;
 pub mod measure_terminal;
 pub mod screen;
 pub mod state;
