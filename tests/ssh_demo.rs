@@ -179,6 +179,19 @@ fn each_visitor_gets_a_dealership_of_their_own_with_the_feed_and_replies() {
     let line = Command::new("sh").arg("-c").arg(demo.ssh("-T")).output().unwrap();
     assert_eq!(line.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&line.stdout).contains("connect with `ssh -t`"));
+
+    // The server is stopped while the second visitor is in: their inbox ends, their dealership
+    // is removed, and the server exits cleanly.
+    let mut demo = demo;
+    let stopped = Instant::now();
+    let _ = Command::new("kill")
+        .args(["-TERM", &demo.server.child.id().to_string()])
+        .status();
+    second.wait_for("EXIT=");
+    let status = demo.server.child.wait().unwrap();
+    assert!(status.success(), "{status:?}\n{}", demo.logged());
+    assert_eq!(demo.dealerships(), 0, "a dealership was left behind");
+    eprintln!("stopped with a visitor in, cleaned up, in {:?}", stopped.elapsed());
 }
 
 #[test]
@@ -237,6 +250,7 @@ fn the_33rd_visitor_is_told_the_demo_is_full_and_a_freed_seat_is_taken_again() {
     gone.wait().unwrap();
     demo.wait_ended(1, 2);
     eprintln!("a killed visitor's seat was free {:?} later", killed.elapsed());
+
     let t = Tmux::new("demo-33");
     t.start_command(80, 24, &format!("{} -tt; echo EXIT=$?; sleep 60", demo.ssh("")));
     t.wait_for_within("as Alex Rivera", 10);

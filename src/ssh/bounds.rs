@@ -86,19 +86,34 @@ impl Bounds {
 /// Inboxes running now, and a bound on them when there is one.
 pub struct Sessions {
     running: Arc<AtomicUsize>,
+    /// Told each time a seat is given back.
+    left: Arc<tokio::sync::Notify>,
     limit: Option<usize>,
 }
 
 /// One seat, given back when dropped.
 pub struct Seat {
     running: Arc<AtomicUsize>,
+    left: Arc<tokio::sync::Notify>,
 }
 
 impl Sessions {
     pub fn new(limit: Option<usize>) -> Sessions {
         Sessions {
             running: Arc::new(AtomicUsize::new(0)),
+            left: Arc::new(tokio::sync::Notify::new()),
             limit,
+        }
+    }
+
+    /// Until every seat is given back (the server stopping lets its sessions save and clean up).
+    pub async fn all_left(&self) {
+        loop {
+            let left = self.left.notified();
+            if self.running.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            left.await;
         }
     }
 
@@ -110,20 +125,30 @@ impl Sessions {
             .ok()?;
         Some(Seat {
             running: self.running.clone(),
+            left: self.left.clone(),
         })
     }
 }
 
+/// How many inboxes are running, to read later.
+pub struct Count(Arc<AtomicUsize>);
+
+impl Count {
+    pub fn now(&self) -> usize {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
 impl Seat {
-    /// Inboxes running now, this one included.
-    pub fn running(&self) -> usize {
-        self.running.load(Ordering::Acquire)
+    pub fn count(&self) -> Count {
+        Count(self.running.clone())
     }
 }
 
 impl Drop for Seat {
     fn drop(&mut self) {
         self.running.fetch_sub(1, Ordering::AcqRel);
+        self.left.notify_waiters();
     }
 }
 

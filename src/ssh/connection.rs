@@ -1,7 +1,7 @@
 //! One SSH connection: who it is, and for each session channel its terminal (size, colour, keys)
 //! and, once a shell starts, its inbox; or, for a command, the CLI's output.
 
-use super::bounds::{self, Seat};
+use super::bounds;
 use super::{Doors, Shared, exec, session};
 use crate::tui::input::translate;
 use crate::tui::keys::Parser;
@@ -235,7 +235,7 @@ impl russh::server::Handler for Connection {
         let shared = self.shared.clone();
         let advisor = self.advisor.clone();
         let visit = tokio::task::spawn_blocking(move || visit(&shared, advisor)).await?;
-        let visit = match visit {
+        let mut visit = match visit {
             Ok(v) => v,
             Err(e) => {
                 tracing::warn!(error = %format!("{e:#}"), "an SSH session could not start");
@@ -247,6 +247,12 @@ impl russh::server::Handler for Connection {
             }
         };
         let who = visit.advisor.name.clone();
+        let count = seat.count();
+        tracing::info!(advisor = %who, sessions = count.now(), "SSH session started");
+        // The seat is given back after everything else the session holds (a stopping server
+        // waits for the seats, so a visitor's dealership is gone before it exits).
+        let (done, finished) = tokio::sync::oneshot::channel::<()>();
+        visit.keep = Box::new((visit.keep, seat, done));
         let (out_tx, out_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
         let backlog = Arc::new(session::Backlog::default());
         let running = tokio::task::spawn_blocking({
@@ -255,14 +261,22 @@ impl russh::server::Handler for Connection {
         })
         .await??;
         let repaint = running.actions.clone();
-        tracing::info!(advisor = %who, sessions = seat.running(), "SSH session started");
         lock(&t.input).running = Some(running);
         let farewell = Arc::new(Mutex::new(None::<String>));
         let (ended, ended_rx) = tokio::sync::oneshot::channel::<()>();
         if let Doors::Demo(_) = &self.shared.doors {
             tokio::spawn(clock(self.shared.clone(), t.input.clone(), farewell.clone(), ended_rx));
         }
-        tokio::spawn(write_frames(out, out_rx, backlog, repaint, seat, who, farewell, ended));
+        tokio::spawn(write_frames(
+            out,
+            out_rx,
+            backlog,
+            repaint,
+            (count, finished),
+            who,
+            farewell,
+            ended,
+        ));
         Ok(())
     }
 
@@ -447,7 +461,7 @@ async fn write_frames(
     mut frames: tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>,
     backlog: Arc<session::Backlog>,
     repaint: std::sync::mpsc::Sender<Action>,
-    seat: Seat,
+    (count, finished): (bounds::Count, tokio::sync::oneshot::Receiver<()>),
     who: String,
     farewell: Arc<Mutex<Option<String>>>,
     _ended: tokio::sync::oneshot::Sender<()>,
@@ -467,18 +481,19 @@ async fn write_frames(
     if let Some(words) = words {
         let _ = out.data_bytes(format!("{words}\r\n").into_bytes()).await;
     }
+    let _ = out.exit_status(0).await;
+    let _ = out.eof().await;
+    let _ = out.close().await;
+    // Then the session's seat comes back, after what it held (a visitor's dealership) is gone.
+    let _ = finished.await;
     tracing::info!(
         advisor = %who,
-        sessions = seat.running() - 1,
+        sessions = count.now(),
         frames_dropped = backlog.frames_dropped.load(Ordering::Relaxed),
         most_queued = backlog.most.load(Ordering::Relaxed),
         bytes = backlog.produced.load(Ordering::Relaxed),
         "SSH session ended"
     );
-    drop(seat);
-    let _ = out.exit_status(0).await;
-    let _ = out.eof().await;
-    let _ = out.close().await;
 }
 
 /// A demo visit's bounds: a minute's warning inside the inbox, then a farewell and the end, when

@@ -105,13 +105,17 @@ pub fn serve(options: Options, config: &Config) -> Result<()> {
             nodelay: true,
             ..Default::default()
         };
-        let mut server = Server { shared };
+        let mut server = Server { shared: shared.clone() };
         let running = server.run_on_socket(Arc::new(ssh_config), &listener);
         let stop = running.handle();
         tokio::select! {
             result = running => result.map_err(anyhow::Error::from),
             _ = shutdown_signal() => {
                 stop.shutdown("the server is stopping".into());
+                // Each session saves its draft and (a demo visitor's) removes its dealership.
+                if tokio::time::timeout(Duration::from_secs(5), shared.sessions.all_left()).await.is_err() {
+                    tracing::warn!("stopping with sessions still closing");
+                }
                 Ok(())
             }
         }
