@@ -164,6 +164,18 @@ pub fn closing(bounds: &Bounds, started: Instant, last_key: Instant, now: Instan
     }
 }
 
+/// Within a minute of closing: the deadline, and why, for a warning inside the inbox.
+pub fn warning(bounds: &Bounds, started: Instant, last_key: Instant, now: Instant) -> Option<(Instant, &'static str)> {
+    let soon = now + Duration::from_secs(60);
+    let longest = started + bounds.longest;
+    let idle = last_key + bounds.idle;
+    if longest <= idle {
+        (longest <= soon).then_some((longest, "its longest visit"))
+    } else {
+        (idle <= soon).then_some((idle, "no key for a while"))
+    }
+}
+
 /// The next moment `closing` could change its answer: a minute before, and at, either deadline.
 pub fn next_check(bounds: &Bounds, started: Instant, last_key: Instant, now: Instant) -> Instant {
     let minute = Duration::from_secs(60);
@@ -226,5 +238,10 @@ mod tests {
         assert_eq!(next_check(&b, t0, at(0), at(0)), at(540));
         assert_eq!(next_check(&b, t0, at(0), at(540)), at(600));
         assert_eq!(next_check(&b, t0, at(1700), at(1700)), at(1740));
+        // Warned a minute before the nearer deadline, and again after a key moves it.
+        assert_eq!(warning(&b, t0, at(0), at(539)), None);
+        assert_eq!(warning(&b, t0, at(0), at(540)), Some((at(600), "no key for a while")));
+        assert_eq!(warning(&b, t0, at(590), at(1130)), Some((at(1190), "no key for a while")));
+        assert_eq!(warning(&b, t0, at(1500), at(1740)), Some((at(1800), "its longest visit")));
     }
 }

@@ -507,7 +507,9 @@ async fn clock(
 ) {
     let Doors::Demo(b) = &shared.doors else { return };
     let started = Instant::now();
-    let mut warned = false;
+    // The deadline last warned about: a key moves the idle deadline, and the next one is
+    // warned about again.
+    let mut warned_for = None;
     loop {
         let last_key = lock(&input).last_key;
         let now = Instant::now();
@@ -516,21 +518,11 @@ async fn clock(
             lock(&input).tell(Action::Hangup("a demo bound".into()));
             return;
         }
-        let soon = now + Duration::from_secs(60);
-        let why = if started + b.longest <= soon {
-            Some("its longest visit")
-        } else if last_key + b.idle <= soon {
-            Some("no key for a while")
-        } else {
-            None
-        };
-        match why {
-            Some(why) if !warned => {
-                warned = true;
-                lock(&input).tell(Action::Notice(bounds::closing_soon(why)));
-            }
-            None => warned = false,
-            _ => {}
+        if let Some((deadline, why)) = bounds::warning(b, started, last_key, now)
+            && warned_for != Some(deadline)
+        {
+            warned_for = Some(deadline);
+            lock(&input).tell(Action::Notice(bounds::closing_soon(why)));
         }
         let next = bounds::next_check(b, started, last_key, now);
         tokio::select! {
