@@ -78,6 +78,23 @@ impl Desk {
         )
     }
 
+    /// `serve` on the same database, taking unsigned deliveries (loopback).
+    fn receiver(&self) -> Proc {
+        let db = self.dir.path().join("sb.db");
+        start(
+            &[
+                "--db",
+                db.to_str().unwrap(),
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--insecure-accept-unsigned",
+            ],
+            &self.dir.path().join("serve.log"),
+            &[],
+        )
+    }
+
     fn sessions_logged(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -146,19 +163,7 @@ fn two_sessions_each_see_a_webhook_within_a_second() {
         }
     });
     // Posted to the receiver, as Partoo delivers it.
-    let db = desk.dir.path().join("sb.db");
-    let receiver = start(
-        &[
-            "--db",
-            db.to_str().unwrap(),
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--insecure-accept-unsigned",
-        ],
-        &desk.dir.path().join("serve.log"),
-        &[],
-    );
+    let receiver = desk.receiver();
     let answer = reqwest::blocking::Client::new()
         .post(format!("{}/webhooks/partoo", receiver.url))
         .header("content-type", "application/json")
@@ -293,19 +298,7 @@ fn a_stalled_client_cannot_grow_the_servers_memory() {
     let screen = Reader::start(client.stdout.take().unwrap());
     screen.wait_for(b"as Dana Reyes", 10);
     let server = desk.server.child.id();
-    let db = desk.dir.path().join("sb.db");
-    let receiver = start(
-        &[
-            "--db",
-            db.to_str().unwrap(),
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--insecure-accept-unsigned",
-        ],
-        &desk.dir.path().join("serve.log"),
-        &[],
-    );
+    let receiver = desk.receiver();
     let http = reqwest::blocking::Client::new();
     // The feed: every delivery a new customer with a name and words unlike the last, so the list
     // the client shows shifts down a row and nearly every cell of its 200×60 screen changes:
