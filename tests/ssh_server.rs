@@ -222,6 +222,14 @@ fn strangers_are_refused_and_no_pty_gets_a_line() {
         "{line:?}"
     );
     assert!(started.elapsed() < Duration::from_secs(5), "the connection ended");
+    // The client's TERM is the terminal's: one that cannot address the cursor gets a line.
+    let dumb = Command::new("sh")
+        .arg("-c")
+        .arg(format!("TERM=dumb {} -tt < /dev/null", desk.ssh("dana", "")))
+        .output()
+        .unwrap();
+    assert_eq!(dumb.status.code(), Some(1), "{dumb:?}");
+    assert!(String::from_utf8_lossy(&dumb.stdout).contains("TERM=dumb cannot show the inbox"));
     // A command gets the CLI's own output, run as the key's advisor.
     let command = Command::new("sh")
         .arg("-c")

@@ -241,7 +241,13 @@ mod tests {
         // Warned a minute before the nearer deadline, and again after a key moves it.
         assert_eq!(warning(&b, t0, at(0), at(539)), None);
         assert_eq!(warning(&b, t0, at(0), at(540)), Some((at(600), "no key for a while")));
-        assert_eq!(warning(&b, t0, at(590), at(1130)), Some((at(1190), "no key for a while")));
-        assert_eq!(warning(&b, t0, at(1500), at(1740)), Some((at(1800), "its longest visit")));
+        assert_eq!(
+            warning(&b, t0, at(590), at(1130)),
+            Some((at(1190), "no key for a while"))
+        );
+        assert_eq!(
+            warning(&b, t0, at(1500), at(1740)),
+            Some((at(1800), "its longest visit"))
+        );
     }
 }

@@ -29,6 +29,8 @@ struct Terminal {
     out: Option<ChannelWriteHalf<Msg>>,
     size: SharedSize,
     pty: bool,
+    /// The client's TERM, from its PTY request.
+    term: String,
     color: bool,
     input: Arc<Mutex<Input>>,
     /// Dropped with the channel: a command running for it is stopped.
@@ -160,6 +162,7 @@ impl russh::server::Handler for Connection {
                 out: Some(write),
                 size: Arc::new(Mutex::new(Size::new(80, 24))),
                 pty: false,
+                term: String::new(),
                 color: true,
                 input: Arc::new(Mutex::new(Input {
                     parser: Parser::default(),
@@ -178,7 +181,7 @@ impl russh::server::Handler for Connection {
     async fn pty_request(
         &mut self,
         channel: ChannelId,
-        _term: &str,
+        term: &str,
         cols: u32,
         rows: u32,
         _pix_width: u32,
@@ -188,6 +191,8 @@ impl russh::server::Handler for Connection {
     ) -> Result<(), Self::Error> {
         if let Some(t) = self.channels.get_mut(&channel) {
             t.pty = true;
+            t.term = term.to_string();
+            t.color &= has_colour(term);
             *t.size.lock().unwrap_or_else(|e| e.into_inner()) = clamp_size(cols, rows);
         }
         session.channel_success(channel)?;
@@ -220,6 +225,10 @@ impl russh::server::Handler for Connection {
         }
         if !t.pty {
             let line = "Switchboard is an inbox for a terminal: connect with `ssh -t` (a PTY) to use it.";
+            return Ok(say_and_close(session, channel, line, 1)?);
+        }
+        if t.term == "dumb" {
+            let line = "TERM=dumb cannot show the inbox (it needs cursor addressing); try `ssh HOST conversations` for the list.";
             return Ok(say_and_close(session, channel, line, 1)?);
         }
         let Some(seat) = self.shared.sessions.take() else {
@@ -530,6 +539,12 @@ async fn clock(
             _ = &mut ended => return,
         }
     }
+}
+
+/// Whether a terminal named `term` shows colour: the DEC terminals and `dumb` do not; everything
+/// else a person runs today does (the inbox draws with xterm's sequences whatever the name).
+fn has_colour(term: &str) -> bool {
+    !matches!(term, "dumb" | "vt52" | "vt100" | "vt102" | "vt220" | "vt320")
 }
 
 /// A size the screen can draw. Zero means the client does not know (RFC 4254 §6.2: a client
