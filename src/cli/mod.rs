@@ -75,6 +75,8 @@ pub enum Command {
     Outbox(reply::OutboxArgs),
     /// Serve the inbox over SSH: one inbox per session, each as the advisor its key belongs to
     Ssh(SshArgs),
+    /// A consistent copy of the database to a new file, taken while the receiver and inboxes write
+    Backup(BackupArgs),
     /// Run a local stand-in for the vendors' send APIs (myKaarma, HighLevel, Partoo), for tests and demos
     Sandbox(reply::SandboxArgs),
     /// A living demo: the demo dealership in a temporary database, with the receiver, a sandbox
@@ -151,6 +153,14 @@ pub struct SshArgs {
     /// config file]
     #[arg(long, value_name = "PATH")]
     pub access: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    /// Where to write the copy (must not exist)
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub out: JsonFlag,
 }
 
 #[derive(Args, Debug)]
@@ -474,6 +484,22 @@ fn run_command(cli: Cli) -> Result<Exit> {
                 },
                 &config,
             )?;
+        }
+        Some(Command::Backup(a)) => {
+            let report = open_existing()?.backup_to(&a.path)?;
+            if a.out.json {
+                writeln!(out, "{}", serde_json::to_string(&report)?)?;
+            } else {
+                writeln!(
+                    out,
+                    "backed up {} events ({:.1} MB) to {} in {:.2} s; check: {}",
+                    report.events,
+                    report.bytes as f64 / 1e6,
+                    crate::sanitize::line(&report.path),
+                    report.seconds,
+                    crate::sanitize::line(&report.check)
+                )?;
+            }
         }
         Some(Command::Import(a)) => {
             let mut store = open()?;

@@ -4,6 +4,7 @@
 //! committed event survives a crash or power loss, and a second process (the receiver) can write
 //! while another (the inbox) reads.
 
+mod backup;
 mod drafts;
 mod fold;
 mod inbox;
@@ -14,6 +15,7 @@ mod schema;
 pub mod space;
 mod team;
 
+pub use backup::BackupReport;
 pub use inbox::{Totals, Watermark};
 pub use outbox_table::new_client_id;
 pub use queries::{ConversationFilter, EventRow, FailureRow, rfc3339};
@@ -328,7 +330,7 @@ fn use_wal(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 /// Create the directory (0700) and the file (0600) before SQLite does: it holds customer data.
-fn create_private(path: &Path) -> Result<()> {
+pub(crate) fn create_private(path: &Path) -> Result<()> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.exists() {
