@@ -1,7 +1,11 @@
-//! The one thread that writes: it owns the store connection and commits whatever deliveries are
-//! waiting as one transaction (group commit), so durability costs one fsync per batch, not per
-//! request. It runs apart from the request futures: a client that hangs up cannot cancel a commit
-//! halfway, and an acknowledgement is sent only after its commit returned.
+//! The one thread that writes: it owns the store connection and appends whatever deliveries are
+//! waiting to the log as one transaction (group commit), so durability costs one fsync per batch,
+//! not per request. It runs apart from the request futures: a client that hangs up cannot cancel a
+//! commit halfway, and an acknowledgement is sent only after its append committed.
+//!
+//! Folding the appended events into conversations comes right behind, off the acknowledgement:
+//! when no delivery is waiting, or once `FOLD_BATCH` events or `FOLD_WITHIN` have gathered, so
+//! under load one fold serves many appends. On start, what a crash left unfolded is folded first.
 
 use crate::providers::Parsed;
 use crate::store::{AuditRow, CallbackStored, Incoming, Store, Stored};
@@ -13,6 +17,11 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Most deliveries committed together; bounds the latency one batch adds to the next.
 const MAX_BATCH: usize = 512;
+/// Appended events folded together at most…
+const FOLD_BATCH: usize = 4096;
+/// …and the longest an appended event waits for its fold while deliveries keep coming (the inbox
+/// shows a delivery within this, plus the fold's own time).
+const FOLD_WITHIN: Duration = Duration::from_millis(50);
 
 /// What a delivery came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,7 +101,25 @@ impl Writer {
 }
 
 fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, metrics: &super::metrics::Metrics) {
-    while let Some(first) = rx.blocking_recv() {
+    match store.fold_unfolded() {
+        Ok(0) => {}
+        Ok(n) => tracing::info!("folded {n} events appended before the last stop"),
+        Err(e) => tracing::error!("cannot fold events appended before the last stop: {e:#}"),
+    }
+    let mut pending = Pending::default();
+    loop {
+        let first = match rx.try_recv() {
+            Ok(job) => job,
+            // Nothing waiting: fold what was appended, then sleep until the next job.
+            Err(mpsc::error::TryRecvError::Empty) => {
+                pending.fold(&mut store);
+                match rx.blocking_recv() {
+                    Some(job) => job,
+                    None => break,
+                }
+            }
+            Err(mpsc::error::TryRecvError::Disconnected) => break,
+        };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -100,11 +127,71 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, metrics: &super::metrics::
                 Err(_) => break,
             }
         }
-        process(&mut store, batch, metrics);
+        process(&mut store, batch, metrics, &mut pending);
+        if pending.due() {
+            pending.fold(&mut store);
+        }
+    }
+    pending.fold(&mut store);
+}
+
+/// A fault point for the crash test (`tests/receiver_fold.rs`): with
+/// `SWITCHBOARD_FAULT_ABORT_BEFORE_FOLD=N`, folds are held until N events are appended, and then
+/// the process aborts instead of folding them.
+static ABORT_BEFORE_FOLD: std::sync::LazyLock<Option<usize>> = std::sync::LazyLock::new(|| {
+    std::env::var("SWITCHBOARD_FAULT_ABORT_BEFORE_FOLD")
+        .ok()
+        .and_then(|n| n.parse().ok())
+});
+
+/// Appended events not yet folded.
+#[derive(Default)]
+struct Pending {
+    events: Vec<crate::store::Appended>,
+    since: Option<std::time::Instant>,
+}
+
+impl Pending {
+    fn add(&mut self, events: Vec<crate::store::Appended>) {
+        if !events.is_empty() {
+            self.since.get_or_insert_with(std::time::Instant::now);
+            self.events.extend(events);
+        }
+    }
+
+    fn due(&self) -> bool {
+        self.events.len() >= FOLD_BATCH || self.since.is_some_and(|t| t.elapsed() >= FOLD_WITHIN)
+    }
+
+    fn fold(&mut self, store: &mut Store) {
+        if self.events.is_empty() {
+            return;
+        }
+        if let Some(n) = *ABORT_BEFORE_FOLD {
+            if self.events.len() < n {
+                return;
+            }
+            // Let the acknowledgements go out, then stop as a crash would: appended, not folded.
+            std::thread::sleep(Duration::from_millis(300));
+            std::process::abort();
+        }
+        // Listed as unfolded in the log: if this fails, the next start folds them.
+        if let Err(e) = store.fold_appended(&self.events) {
+            tracing::error!(
+                "fold failed, {} events wait for the next start: {e:#}",
+                self.events.len()
+            );
+        }
+        self.events.clear();
+        self.since = None;
     }
 }
 
-fn process(store: &mut Store, batch: Vec<Job>, metrics: &super::metrics::Metrics) {
+fn process(store: &mut Store, batch: Vec<Job>, metrics: &super::metrics::Metrics, pending: &mut Pending) {
+    // What the other jobs read or change sees every delivery folded.
+    if batch.iter().any(|j| !matches!(j, Job::Delivery { .. } | Job::Audit(_))) {
+        pending.fold(store);
+    }
     let mut items = vec![];
     let mut parsed = vec![];
     let mut replies = vec![];
@@ -166,13 +253,14 @@ fn process(store: &mut Store, batch: Vec<Job>, metrics: &super::metrics::Metrics
     }
     if !items.is_empty() {
         let started = std::time::Instant::now();
-        let result = store.ingest_parsed("webhook", &items, &parsed);
+        let result = store.append_parsed("webhook", &items, parsed);
         metrics.commit(started.elapsed().as_secs_f64());
         match result {
-            Ok((_, results)) => {
+            Ok((_, results, appended)) => {
                 for (reply, stored) in replies.into_iter().zip(results) {
                     let _ = reply.send(Ok(Written::Stored(stored)));
                 }
+                pending.add(appended);
             }
             Err(e) => {
                 let why = format!("{e:#}");

@@ -4,6 +4,7 @@
 //! committed event survives a crash or power loss, and a second process (the receiver) can write
 //! while another (the inbox) reads.
 
+mod append;
 mod backup;
 mod drafts;
 mod fold;
@@ -15,6 +16,7 @@ mod schema;
 pub mod space;
 mod team;
 
+pub use append::Appended;
 pub use backup::BackupReport;
 pub use inbox::{Totals, Watermark};
 pub use outbox_table::new_client_id;
@@ -220,6 +222,8 @@ impl Store {
         for table in schema::DERIVED_TABLES {
             tx.execute(&format!("DELETE FROM {table}"), [])?;
         }
+        // Everything in the log is folded below, what a receiver had yet to fold included.
+        tx.execute("DELETE FROM unfolded", [])?;
         let mut report = RebuildReport::default();
         let mut touched = BTreeSet::new();
         let mut last_id = 0i64;

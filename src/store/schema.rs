@@ -314,6 +314,14 @@ const MIGRATIONS: &[&str] = &[
 
     ALTER TABLE outbox ADD COLUMN sent_by TEXT;
     "#,
+    // 10: the receiver acknowledges once an event is in the log and folds right behind; an event
+    // appended and not yet folded is listed here until its fold commits (a crash in between:
+    // the next start folds what is listed).
+    r#"
+    CREATE TABLE unfolded (
+        event_id INTEGER PRIMARY KEY
+    );
+    "#,
 ];
 
 /// Text as search compares it: lower case, accents removed (NFD without combining marks).

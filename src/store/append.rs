@@ -1,0 +1,141 @@
+//! The receiver's two steps. `append_parsed` puts new events in the log and commits with the fsync
+//! the vendor's acknowledgement promises; `fold_appended` folds them into conversations right
+//! behind, in larger batches and without an fsync of its own (the next append's carries it). An
+//! event appended and not yet folded is listed in `unfolded`, in the append's transaction, and
+//! leaves it in the fold's: after a crash between the two, `fold_unfolded` at the next start folds
+//! exactly what was left, once.
+
+use super::{Incoming, IngestReport, Store, Stored, fold, outbox_table};
+use crate::model::Provider;
+use crate::providers::{self, Outcome, Parsed};
+use anyhow::{Context, Result};
+use rusqlite::{TransactionBehavior, params};
+use std::collections::BTreeSet;
+
+/// An appended event waiting for its fold.
+pub struct Appended {
+    pub event_id: i64,
+    pub parsed: Parsed,
+}
+
+impl Store {
+    /// Store each new body in the log (a known dedupe key is a duplicate, and changes nothing),
+    /// durably, without folding. New `ok` events come back to be folded.
+    pub fn append_parsed(
+        &mut self,
+        source: &str,
+        items: &[Incoming],
+        parsed: Vec<Parsed>,
+    ) -> Result<(IngestReport, Vec<Stored>, Vec<Appended>)> {
+        let now = chrono::Utc::now().timestamp_millis();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut report = IngestReport::default();
+        let mut results = Vec::with_capacity(items.len());
+        let mut appended = Vec::new();
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO events (received_at, source, provider, event_type, dedupe_key, event_at, outcome, reason, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (dedupe_key) DO NOTHING",
+            )?;
+            let mut list = tx.prepare_cached("INSERT INTO unfolded (event_id) VALUES (?1)")?;
+            for (item, p) in items.iter().zip(parsed) {
+                let n = insert.execute(params![
+                    now,
+                    source,
+                    p.provider.as_str(),
+                    p.event_type,
+                    p.dedupe_key,
+                    p.event_at,
+                    p.outcome.word(),
+                    p.outcome.reason(),
+                    item.body
+                ])?;
+                let stored = if n == 0 {
+                    Stored::Duplicate
+                } else {
+                    match &p.outcome {
+                        Outcome::Ok(_) => {
+                            let event_id = tx.last_insert_rowid();
+                            list.execute([event_id])?;
+                            appended.push(Appended { event_id, parsed: p });
+                            Stored::Ok
+                        }
+                        Outcome::Ignored(_) => Stored::Ignored,
+                        Outcome::Rejected(_) => Stored::Rejected,
+                    }
+                };
+                report.count(stored);
+                results.push(stored);
+            }
+        }
+        tx.commit().context("cannot commit to the database")?;
+        Ok((report, results, appended))
+    }
+
+    /// Fold appended events (in the order given) and take them off `unfolded`, in one
+    /// transaction committed without an fsync of its own: lost in a crash, it is done again.
+    pub fn fold_appended(&mut self, events: &[Appended]) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.conn.pragma_update(None, "synchronous", "normal")?;
+        let folded = (|| -> Result<()> {
+            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut touched = BTreeSet::new();
+            {
+                let mut unlist = tx.prepare_cached("DELETE FROM unfolded WHERE event_id = ?1")?;
+                for e in events {
+                    // Listed only until folded: a second fold of the same event does nothing.
+                    if unlist.execute([e.event_id])? == 0 {
+                        continue;
+                    }
+                    if let Outcome::Ok(changes) = &e.parsed.outcome {
+                        fold::fold_event(&tx, e.event_id, &e.parsed, changes, &mut touched)?;
+                    }
+                }
+            }
+            fold::refresh_conversations(&tx, &touched)?;
+            let parsed: Vec<Parsed> = events.iter().map(|e| e.parsed.clone()).collect();
+            outbox_table::reconcile(&tx, &parsed)?;
+            tx.commit().context("cannot commit to the database")?;
+            Ok(())
+        })();
+        self.conn.pragma_update(None, "synchronous", "full")?;
+        folded
+    }
+
+    /// Fold what was appended and never folded (the receiver stopped between the two); returns
+    /// how many events.
+    pub fn fold_unfolded(&mut self) -> Result<usize> {
+        let mut done = 0;
+        loop {
+            let batch: Vec<Appended> = {
+                let mut q = self.conn.prepare_cached(
+                    "SELECT e.id, e.provider, e.body FROM unfolded u JOIN events e ON e.id = u.event_id
+                     ORDER BY u.event_id LIMIT 2000",
+                )?;
+                q.query_map([], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?))
+                })?
+                .map(|row| {
+                    let (event_id, provider, body) = row?;
+                    let forced = match Provider::parse(&provider) {
+                        Provider::Unknown(_) => None,
+                        p => Some(p),
+                    };
+                    Ok(Appended {
+                        event_id,
+                        parsed: providers::parse(&body, forced),
+                    })
+                })
+                .collect::<rusqlite::Result<_>>()?
+            };
+            if batch.is_empty() {
+                return Ok(done);
+            }
+            done += batch.len();
+            self.fold_appended(&batch)?;
+        }
+    }
+}
