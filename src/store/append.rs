@@ -105,6 +105,13 @@ impl Store {
         folded
     }
 
+    /// Whether any appended event waits for its fold.
+    pub fn has_unfolded(&self) -> Result<bool> {
+        Ok(self
+            .conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM unfolded)", [], |r| r.get(0))?)
+    }
+
     /// Fold what was appended and never folded (the receiver stopped between the two); returns
     /// how many events.
     pub fn fold_unfolded(&mut self) -> Result<usize> {

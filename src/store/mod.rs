@@ -116,12 +116,22 @@ impl Store {
         schema::register_functions(&conn)?;
         schema::migrate(&mut conn).with_context(|| format!("cannot prepare the database {}", path.display()))?;
         space::allocate_shared_memory(path)?;
-        Ok(Store {
+        let mut store = Store {
             conn,
             path: path.to_path_buf(),
             totals: std::cell::Cell::new(None),
             viewer: None,
-        })
+        };
+        // A receiver stopped between acknowledging and folding left events listed as unfolded:
+        // whoever opens the database next folds them, as SQLite recovers a hot journal on open.
+        // (A running receiver's own list is safe to fold too: each event is folded in the
+        // transaction that takes it off the list, so exactly once, by whoever comes first.)
+        if store.has_unfolded()? {
+            if let Err(e) = store.fold_unfolded() {
+                tracing::warn!("cannot fold events a receiver left unfolded: {e:#}");
+            }
+        }
+        Ok(store)
     }
 
     /// Open a database that must already exist: reading commands never create one, so a mistyped
