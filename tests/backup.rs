@@ -3,9 +3,8 @@
 
 mod common;
 
-use common::services::{BIN, start};
+use common::services::{BIN, signed_mykaarma, start};
 use std::collections::HashSet;
-use std::io::BufRead;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,40 +15,9 @@ const SECRET: &str = "backup-test-signing-secret";
 fn a_backup_taken_during_1000_signed_deliveries_holds_every_one_acknowledged_before_it() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let config = d.join("config.toml");
-    std::fs::write(
-        &config,
-        format!("[receiver.mykaarma]\nsignature_secret = \"{SECRET}\"\n"),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let db = d.join("sb.db");
-    let deliveries = d.join("deliveries.tsv");
-    let made = Command::new(BIN)
-        .args([
-            "gen",
-            "--messages",
-            "1000",
-            "--body-size",
-            "4096",
-            "--signed-mykaarma",
-            SECRET,
-            "--out",
-        ])
-        .arg(&deliveries)
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{made:?}");
-    let lines: Vec<(String, String)> = std::io::BufReader::new(std::fs::File::open(&deliveries).unwrap())
-        .lines()
-        .map(|l| {
-            let l = l.unwrap();
-            let (sig, body) = l.split_once('\t').unwrap();
-            (sig.to_string(), body.to_string())
-        })
-        .collect();
+    let (config, lines) = signed_mykaarma(d, SECRET, 1000, 4096);
     assert_eq!(lines.len(), 1000);
+    let db = d.join("sb.db");
 
     let server = start(
         &[

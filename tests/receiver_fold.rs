@@ -5,8 +5,7 @@
 
 mod common;
 
-use common::services::{BIN, start};
-use std::io::BufRead;
+use common::services::{BIN, signed_mykaarma, start};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -33,36 +32,7 @@ fn conversations(db: &std::path::Path) -> serde_json::Value {
 fn killed_between_append_and_fold_every_acknowledged_event_is_folded_once_at_the_next_start() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let config = d.join("config.toml");
-    std::fs::write(
-        &config,
-        format!("[receiver.mykaarma]\nsignature_secret = \"{SECRET}\"\n"),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let deliveries = d.join("deliveries.tsv");
-    let made = Command::new(BIN)
-        .args([
-            "gen",
-            "--messages",
-            &N.to_string(),
-            "--signed-mykaarma",
-            SECRET,
-            "--out",
-        ])
-        .arg(&deliveries)
-        .output()
-        .unwrap();
-    assert!(made.status.success());
-    let lines: Vec<(String, String)> = std::io::BufReader::new(std::fs::File::open(&deliveries).unwrap())
-        .lines()
-        .map(|l| {
-            let l = l.unwrap();
-            let (sig, body) = l.split_once('\t').unwrap();
-            (sig.to_string(), body.to_string())
-        })
-        .collect();
+    let (config, lines) = signed_mykaarma(d, SECRET, N, 4096);
 
     let db = d.join("sb.db");
     let serve = |fault: bool| {

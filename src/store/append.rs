@@ -9,7 +9,7 @@ use super::{Incoming, IngestReport, Store, Stored, fold, outbox_table};
 use crate::model::Provider;
 use crate::providers::{self, Outcome, Parsed};
 use anyhow::{Context, Result};
-use rusqlite::{TransactionBehavior, params};
+use rusqlite::TransactionBehavior;
 use std::collections::BTreeSet;
 
 /// An appended event waiting for its fold.
@@ -33,24 +33,10 @@ impl Store {
         let mut results = Vec::with_capacity(items.len());
         let mut appended = Vec::new();
         {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO events (received_at, source, provider, event_type, dedupe_key, event_at, outcome, reason, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                 ON CONFLICT (dedupe_key) DO NOTHING",
-            )?;
+            let mut insert = tx.prepare_cached(super::INSERT_EVENT)?;
             let mut list = tx.prepare_cached("INSERT INTO unfolded (event_id) VALUES (?1)")?;
             for (item, p) in items.iter().zip(parsed) {
-                let n = insert.execute(params![
-                    now,
-                    source,
-                    p.provider.as_str(),
-                    p.event_type,
-                    p.dedupe_key,
-                    p.event_at,
-                    p.outcome.word(),
-                    p.outcome.reason(),
-                    item.body
-                ])?;
+                let n = super::insert_event(&mut insert, now, source, &p, &item.body)?;
                 let stored = if n == 0 {
                     Stored::Duplicate
                 } else {

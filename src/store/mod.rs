@@ -31,6 +31,33 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+/// A new event into the log; a dedupe key already there inserts nothing.
+const INSERT_EVENT: &str =
+    "INSERT INTO events (received_at, source, provider, event_type, dedupe_key, event_at, outcome, reason, body)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+     ON CONFLICT (dedupe_key) DO NOTHING";
+
+/// Insert one event with `INSERT_EVENT`: 1 if it was new, 0 if its dedupe key was known.
+fn insert_event(
+    insert: &mut rusqlite::CachedStatement<'_>,
+    now: i64,
+    source: &str,
+    p: &Parsed,
+    body: &[u8],
+) -> rusqlite::Result<usize> {
+    insert.execute(params![
+        now,
+        source,
+        p.provider.as_str(),
+        p.event_type,
+        p.dedupe_key,
+        p.event_at,
+        p.outcome.word(),
+        p.outcome.reason(),
+        body
+    ])
+}
+
 /// A body to store, with the vendor when the caller knows it (a webhook URL names it).
 #[derive(Debug, Clone)]
 pub struct Incoming {
@@ -184,23 +211,9 @@ impl Store {
         let mut results = Vec::with_capacity(items.len());
         let mut touched = BTreeSet::new();
         {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO events (received_at, source, provider, event_type, dedupe_key, event_at, outcome, reason, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                 ON CONFLICT (dedupe_key) DO NOTHING",
-            )?;
+            let mut insert = tx.prepare_cached(INSERT_EVENT)?;
             for (item, p) in items.iter().zip(parsed) {
-                let n = insert.execute(params![
-                    now,
-                    source,
-                    p.provider.as_str(),
-                    p.event_type,
-                    p.dedupe_key,
-                    p.event_at,
-                    p.outcome.word(),
-                    p.outcome.reason(),
-                    item.body
-                ])?;
+                let n = insert_event(&mut insert, now, source, p, &item.body)?;
                 let stored = if n == 0 {
                     Stored::Duplicate
                 } else {

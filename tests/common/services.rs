@@ -55,3 +55,40 @@ pub fn requests(base: &str) -> Vec<Value> {
         .unwrap();
     serde_json::from_str(&body).unwrap()
 }
+
+/// A receiver's config in `dir` that checks myKaarma signatures with `secret` (0600, as the config
+/// must be), and `n` signed myKaarma deliveries of about `size` bytes from `switchboard gen`:
+/// (signature header, body) each.
+pub fn signed_mykaarma(
+    dir: &std::path::Path,
+    secret: &str,
+    n: usize,
+    size: usize,
+) -> (std::path::PathBuf, Vec<(String, String)>) {
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[receiver.mykaarma]\nsignature_secret = \"{secret}\"\n"),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let deliveries = dir.join("deliveries.tsv");
+    let made = Command::new(BIN)
+        .args(["gen", "--messages", &n.to_string(), "--body-size", &size.to_string()])
+        .args(["--signed-mykaarma", secret, "--out"])
+        .arg(&deliveries)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let lines = BufReader::new(std::fs::File::open(&deliveries).unwrap())
+        .lines()
+        .map(|l| {
+            let l = l.unwrap();
+            let (sig, body) = l.split_once('\t').unwrap();
+            (sig.to_string(), body.to_string())
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(lines.len(), n);
+    (config, lines)
+}
