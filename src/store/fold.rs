@@ -594,35 +594,26 @@ pub(super) fn refresh_conversation(tx: &Transaction, id: i64) -> Result<()> {
             last_inbound_at = last_inbound_at.max(r.get(5)?);
         }
     }
-    // The newest message (ties broken by key, so the choice never depends on arrival order).
-    let last_at: Option<i64> = tx
-        .prepare_cached("SELECT max(at) FROM messages WHERE conversation_id = ?1 AND draft = 0")?
-        .query_row([id], |r| r.get(0))?;
-    let last: Option<(i64, String)> = match last_at {
-        None => None,
-        Some(at) => tx
-            .prepare_cached(
-                "SELECT body, subject, attachments, call, deleted FROM messages
-                 WHERE conversation_id = ?1 AND draft = 0 AND at = ?2 ORDER BY key DESC LIMIT 1",
-            )?
-            .query_row(params![id, at], |r| {
-                let (body, subject, attachments, call): (
-                    Option<String>,
-                    Option<String>,
-                    Option<String>,
-                    Option<String>,
-                ) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
-                let preview = preview_text(
-                    body.as_deref(),
-                    subject.as_deref(),
-                    attachments.as_deref(),
-                    call.as_deref(),
-                    r.get(4)?,
-                );
-                Ok((at, preview))
-            })
-            .optional()?,
-    };
+    // The newest message (ties broken by key, so the choice never depends on arrival order): one
+    // backward step along the thread index, rather than a max() and a second lookup by it.
+    let last: Option<(i64, String)> = tx
+        .prepare_cached(
+            "SELECT at, body, subject, attachments, call, deleted FROM messages
+             WHERE conversation_id = ?1 AND draft = 0 ORDER BY at DESC, key DESC LIMIT 1",
+        )?
+        .query_row([id], |r| {
+            let (body, subject, attachments, call): (Option<String>, Option<String>, Option<String>, Option<String>) =
+                (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+            let preview = preview_text(
+                body.as_deref(),
+                subject.as_deref(),
+                attachments.as_deref(),
+                call.as_deref(),
+                r.get(5)?,
+            );
+            Ok((r.get(0)?, preview))
+        })
+        .optional()?;
     let (last_at, preview) = last.unzip();
     #[allow(clippy::type_complexity)]
     let (key, vendor_read_at, vendor_unread, vendor_unread_at, vendor_assignee, vendor_assignee_ver): (
