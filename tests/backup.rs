@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::services::{BIN, signed_mykaarma, start};
+use common::services::{BIN, serve, signed_mykaarma};
 use std::collections::HashSet;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -19,19 +19,7 @@ fn a_backup_taken_during_1000_signed_deliveries_holds_every_one_acknowledged_bef
     assert_eq!(lines.len(), 1000);
     let db = d.join("sb.db");
 
-    let server = start(
-        &[
-            "--db",
-            db.to_str().unwrap(),
-            "--config",
-            config.to_str().unwrap(),
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-        ],
-        &d.join("serve.log"),
-        &[],
-    );
+    let server = serve(&db, &config, &[]);
     // The deliveries, from four connections at once; each body with when it was acknowledged.
     let acked: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::services::{BIN, signed_mykaarma, start};
+use common::services::{BIN, serve, signed_mykaarma};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -35,28 +35,16 @@ fn killed_between_append_and_fold_every_acknowledged_event_is_folded_once_at_the
     let (config, lines) = signed_mykaarma(d, SECRET, N, 4096);
 
     let db = d.join("sb.db");
-    let serve = |fault: bool| {
+    let start_serve = |fault: bool| {
         let n = N.to_string();
         let env: Vec<(&str, &str)> = if fault {
             vec![("SWITCHBOARD_FAULT_ABORT_BEFORE_FOLD", n.as_str())]
         } else {
             vec![]
         };
-        start(
-            &[
-                "--db",
-                db.to_str().unwrap(),
-                "--config",
-                config.to_str().unwrap(),
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-            ],
-            &d.join("serve.log"),
-            &env,
-        )
+        serve(&db, &config, &env)
     };
-    let mut server = serve(true);
+    let mut server = start_serve(true);
     let http = reqwest::blocking::Client::new();
     for (sig, body) in &lines {
         let answer = http
@@ -76,7 +64,7 @@ fn killed_between_append_and_fold_every_acknowledged_event_is_folded_once_at_the
 
     // The next start folds what was left, once.
     let restarted = Instant::now();
-    let server = serve(false);
+    let server = start_serve(false);
     while count(&db, "SELECT count(*) FROM unfolded") > 0 {
         assert!(restarted.elapsed() < Duration::from_secs(10), "not folded at start");
         std::thread::sleep(Duration::from_millis(20));

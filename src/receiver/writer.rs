@@ -5,7 +5,8 @@
 //!
 //! Folding the appended events into conversations comes right behind, off the acknowledgement:
 //! when no delivery is waiting, or once `FOLD_BATCH` events or `FOLD_WITHIN` have gathered, so
-//! under load one fold serves many appends. On start, what a crash left unfolded is folded first.
+//! under load one fold serves many appends. What a crash left unfolded was folded when the store
+//! was opened (`Store::open`).
 
 use crate::providers::Parsed;
 use crate::store::{AuditRow, CallbackStored, Incoming, Store, Stored};
@@ -101,11 +102,6 @@ impl Writer {
 }
 
 fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, metrics: &super::metrics::Metrics) {
-    match store.fold_unfolded() {
-        Ok(0) => {}
-        Ok(n) => tracing::info!("folded {n} events appended before the last stop"),
-        Err(e) => tracing::error!("cannot fold events appended before the last stop: {e:#}"),
-    }
     let mut pending = Pending::default();
     loop {
         let first = match rx.try_recv() {

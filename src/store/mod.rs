@@ -154,8 +154,9 @@ impl Store {
         // (A running receiver's own list is safe to fold too: each event is folded in the
         // transaction that takes it off the list, so exactly once, by whoever comes first.)
         if store.has_unfolded()? {
-            if let Err(e) = store.fold_unfolded() {
-                tracing::warn!("cannot fold events a receiver left unfolded: {e:#}");
+            match store.fold_unfolded() {
+                Ok(n) => tracing::info!("folded {n} events a receiver appended and did not fold"),
+                Err(e) => tracing::warn!("cannot fold events a receiver left unfolded: {e:#}"),
             }
         }
         Ok(store)

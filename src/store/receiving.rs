@@ -100,21 +100,13 @@ impl Store {
         let Some(outbox_id) = known else {
             return Ok(CallbackStored::UnknownToken);
         };
-        let n = tx
-            .prepare_cached(
-                "INSERT INTO events (received_at, source, provider, event_type, dedupe_key, event_at, outcome, reason, body)
-                 VALUES (?1, 'callback', ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (dedupe_key) DO NOTHING",
-            )?
-            .execute(params![
-                now,
-                parsed.provider.as_str(),
-                parsed.event_type,
-                parsed.dedupe_key,
-                parsed.event_at,
-                parsed.outcome.word(),
-                parsed.outcome.reason(),
-                body
-            ])?;
+        let n = super::insert_event(
+            &mut tx.prepare_cached(super::INSERT_EVENT)?,
+            now,
+            "callback",
+            parsed,
+            body,
+        )?;
         debug_assert!(
             !matches!(parsed.outcome, Outcome::Ok(_)),
             "callbacks move the outbox, not the folded messages"

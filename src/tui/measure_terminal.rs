@@ -98,7 +98,7 @@ impl Session {
     }
 }
 
-fn inbox(db: &Path, config: &Path, state: &Path, width: u16, height: u16) -> anyhow::Result<Pty> {
+fn local_inbox(db: &Path, config: &Path, state: &Path, width: u16, height: u16) -> anyhow::Result<Pty> {
     let mut c = Command::new(std::env::current_exe()?);
     c.arg("--db")
         .arg(db)
@@ -139,9 +139,10 @@ pub fn run(
         Some(o) => Some(super::measure_ssh::Server::start(o.kind, db, &config, &dir)?),
         None => None,
     };
+    // The inbox under test: in the pseudo-terminal itself, or the OpenSSH client into the server.
     let inbox = |db: &Path, config: &Path, state: &Path, width: u16, height: u16| match &server {
         Some(server) => server.client(width, height),
-        None => inbox(db, config, state, width, height),
+        None => local_inbox(db, config, state, width, height),
     };
 
     // First frame: exec until the list is on screen, over several starts (the first warms up).

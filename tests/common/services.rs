@@ -92,3 +92,20 @@ pub fn signed_mykaarma(
     assert_eq!(lines.len(), n);
     (config, lines)
 }
+
+/// `switchboard serve` on `db` with `config`, on a free loopback port, logging beside `db`.
+pub fn serve(db: &std::path::Path, config: &std::path::Path, env: &[(&str, &str)]) -> Proc {
+    start(
+        &[
+            "--db",
+            db.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        &db.with_file_name("serve.log"),
+        env,
+    )
+}
