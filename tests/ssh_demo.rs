@@ -180,14 +180,18 @@ fn each_visitor_gets_a_dealership_of_their_own_with_the_feed_and_replies() {
     assert_eq!(line.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&line.stdout).contains("connect with `ssh -t`"));
 
-    // The server is stopped while the second visitor is in: their inbox ends, their dealership
-    // is removed, and the server exits cleanly.
+    // The server is stopped (SIGTERM; SIGHUP, its terminal closing, does the same) while the
+    // second visitor is in: their inbox ends, their dealership is removed, the server exits cleanly.
     let mut demo = demo;
     let stopped = Instant::now();
     let _ = Command::new("kill")
         .args(["-TERM", &demo.server.child.id().to_string()])
         .status();
-    second.wait_for("EXIT=");
+    // The visitor is told, their screen given back, and their ssh ends cleanly.
+    let screen = second.wait_for("EXIT=");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert!(second.flat_screen().contains("SSH server is stopping"), "{screen}");
+    assert!(!second.alternate_screen_on());
     let status = demo.server.child.wait().unwrap();
     assert!(status.success(), "{status:?}\n{}", demo.logged());
     assert_eq!(demo.dealerships(), 0, "a dealership was left behind");

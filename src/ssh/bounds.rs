@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 /// Said to a connection over its address's rate.
 pub const TOO_OFTEN: &str = "Switchboard's demo: too many connections from your address in the last minute. Please wait a minute and connect again.";
 
+/// Said to every session when the server stops.
+pub const STOPPING: &str = "Switchboard's SSH server is stopping; your draft is saved. Connect again once it is back.";
+
 /// Said when every seat is taken (`visitors` is the bound).
 pub fn full(visitors: usize) -> String {
     format!(

@@ -273,9 +273,7 @@ impl russh::server::Handler for Connection {
         lock(&t.input).running = Some(running);
         let farewell = Arc::new(Mutex::new(None::<String>));
         let (ended, ended_rx) = tokio::sync::oneshot::channel::<()>();
-        if let Doors::Demo(_) = &self.shared.doors {
-            tokio::spawn(clock(self.shared.clone(), t.input.clone(), farewell.clone(), ended_rx));
-        }
+        tokio::spawn(clock(self.shared.clone(), t.input.clone(), farewell.clone(), ended_rx));
         tokio::spawn(write_frames(
             out,
             out_rx,
@@ -505,37 +503,51 @@ async fn write_frames(
     );
 }
 
-/// A demo visit's bounds: a minute's warning inside the inbox, then a farewell and the end, when
-/// the visitor presses no key for the idle time or the visit reaches its length. Sleeps until the
-/// next moment that could matter; stops when the session ends.
+/// What ends a session from the server's side: the server stopping (every session), and for a
+/// demo visit its bounds (a minute's warning inside the inbox, then the end, when the visitor
+/// presses no key for the idle time or the visit reaches its length). Either way the inbox gives
+/// the screen back and a farewell line follows. Sleeps until the next moment that could matter;
+/// stops when the session ends.
 async fn clock(
     shared: Arc<Shared>,
     input: Arc<Mutex<Input>>,
     farewell: Arc<Mutex<Option<String>>>,
     mut ended: tokio::sync::oneshot::Receiver<()>,
 ) {
-    let Doors::Demo(b) = &shared.doors else { return };
+    let bounds = match &shared.doors {
+        Doors::Demo(b) => Some(b),
+        Doors::Team { .. } => None,
+    };
+    let mut stopping = shared.stopping.subscribe();
     let started = Instant::now();
     // The deadline last warned about: a key moves the idle deadline, and the next one is
     // warned about again.
     let mut warned_for = None;
+    let end = |words: String| {
+        *farewell.lock().unwrap_or_else(|e| e.into_inner()) = Some(words);
+        lock(&input).tell(Action::Hangup("ended by the server".into()));
+    };
     loop {
         let last_key = lock(&input).last_key;
         let now = Instant::now();
-        if let Some(words) = bounds::closing(b, started, last_key, now) {
-            *farewell.lock().unwrap_or_else(|e| e.into_inner()) = Some(words);
-            lock(&input).tell(Action::Hangup("a demo bound".into()));
-            return;
-        }
-        if let Some((deadline, why)) = bounds::warning(b, started, last_key, now)
-            && warned_for != Some(deadline)
-        {
-            warned_for = Some(deadline);
-            lock(&input).tell(Action::Notice(bounds::closing_soon(why)));
-        }
-        let next = bounds::next_check(b, started, last_key, now);
+        let next = match bounds {
+            Some(b) => {
+                if let Some(words) = bounds::closing(b, started, last_key, now) {
+                    return end(words);
+                }
+                if let Some((deadline, why)) = bounds::warning(b, started, last_key, now)
+                    && warned_for != Some(deadline)
+                {
+                    warned_for = Some(deadline);
+                    lock(&input).tell(Action::Notice(bounds::closing_soon(why)));
+                }
+                Some(bounds::next_check(b, started, last_key, now))
+            }
+            None => None,
+        };
         tokio::select! {
-            _ = tokio::time::sleep_until(next.into()) => {}
+            _ = sleep_until(next) => {}
+            _ = stopping.changed() => return end(bounds::STOPPING.into()),
             _ = &mut ended => return,
         }
     }
@@ -545,6 +557,14 @@ async fn clock(
 /// else a person runs today does (the inbox draws with xterm's sequences whatever the name).
 fn has_colour(term: &str) -> bool {
     !matches!(term, "dumb" | "vt52" | "vt100" | "vt102" | "vt220" | "vt320")
+}
+
+/// Until `at`; forever when there is no such moment.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// A size the screen can draw. Zero means the client does not know (RFC 4254 §6.2: a client

@@ -52,6 +52,8 @@ struct Shared {
     config: Config,
     /// Inboxes running now.
     sessions: bounds::Sessions,
+    /// Set when the server stops: each session says so and gives its screen back.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 /// Serve until SIGTERM or SIGINT.
@@ -83,6 +85,7 @@ pub fn serve(options: Options, config: &Config) -> Result<()> {
         doors,
         config: config.clone(),
         sessions: bounds::Sessions::new(limit),
+        stopping: tokio::sync::watch::Sender::new(false),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
@@ -111,11 +114,13 @@ pub fn serve(options: Options, config: &Config) -> Result<()> {
         tokio::select! {
             result = running => result.map_err(anyhow::Error::from),
             _ = shutdown_signal() => {
-                stop.shutdown("the server is stopping".into());
-                // Each session saves its draft and (a demo visitor's) removes its dealership.
+                // Each session says so, gives the screen back, saves its draft and (a demo
+                // visitor's) removes its dealership; then the connections close.
+                shared.stopping.send_replace(true);
                 if tokio::time::timeout(Duration::from_secs(5), shared.sessions.all_left()).await.is_err() {
                     tracing::warn!("stopping with sessions still closing");
                 }
+                stop.shutdown("the server is stopping".into());
                 Ok(())
             }
         }
@@ -124,11 +129,13 @@ pub fn serve(options: Options, config: &Config) -> Result<()> {
 
 async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
-    let Ok(mut term) = signal(SignalKind::terminate()) else {
+    // SIGHUP too: the terminal the server was started from closing stops it the same clean way.
+    let (Ok(mut term), Ok(mut hangup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
         return std::future::pending().await;
     };
     tokio::select! {
         _ = term.recv() => {}
+        _ = hangup.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
     }
 }
