@@ -66,6 +66,43 @@ fn count(store: &Store, sql: &str) -> i64 {
     store.connection().query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
+/// Every derived row, table by table.
+fn dump(s: &Store) -> Vec<String> {
+    let mut rows = vec![];
+    for table in [
+        "conversations",
+        "messages",
+        "message_events",
+        "email_status",
+        "contacts",
+    ] {
+        let mut q = s
+            .connection()
+            .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
+            .unwrap();
+        let n = q.column_count();
+        let mut r = q.query([]).unwrap();
+        while let Some(row) = r.next().unwrap() {
+            let cells: Vec<String> = (0..n).map(|i| format!("{:?}", row.get_ref(i).unwrap())).collect();
+            rows.push(format!("{table}: {}", cells.join("|")));
+        }
+    }
+    rows
+}
+
+/// The demo dealership's events, in their files' order.
+fn demo_bodies() -> Vec<Vec<u8>> {
+    let mut bodies = vec![];
+    for (_, bytes) in switchboard::cli::DEMO_EVENTS {
+        switchboard::import::read_events(*bytes, &mut |b| {
+            bodies.push(b);
+            Ok(())
+        })
+        .unwrap();
+    }
+    bodies
+}
+
 /// Every fixture the vendors could send, in a fixed order.
 fn all_vendor_fixtures() -> Vec<Vec<u8>> {
     let mut paths = vec![];
@@ -266,37 +303,7 @@ fn ignored_events_are_stored_and_counted() {
 fn rebuild_gives_the_identical_result() {
     let (_d, mut store) = new_store();
     ingest(&mut store, &all_vendor_fixtures());
-    for (_, bytes) in switchboard::cli::DEMO_EVENTS {
-        let mut bodies = vec![];
-        switchboard::import::read_events(*bytes, &mut |b| {
-            bodies.push(b);
-            Ok(())
-        })
-        .unwrap();
-        ingest(&mut store, &bodies);
-    }
-    let dump = |s: &Store| -> Vec<String> {
-        let mut rows = vec![];
-        for table in [
-            "conversations",
-            "messages",
-            "message_events",
-            "email_status",
-            "contacts",
-        ] {
-            let mut q = s
-                .connection()
-                .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
-                .unwrap();
-            let n = q.column_count();
-            let mut r = q.query([]).unwrap();
-            while let Some(row) = r.next().unwrap() {
-                let cells: Vec<String> = (0..n).map(|i| format!("{:?}", row.get_ref(i).unwrap())).collect();
-                rows.push(format!("{table}: {}", cells.join("|")));
-            }
-        }
-        rows
-    };
+    ingest(&mut store, &demo_bodies());
     let before = (snapshot(&store), dump(&store));
     let report = store.rebuild().unwrap();
     assert_eq!(report.changed_outcome, 0);
@@ -309,6 +316,52 @@ fn rebuild_gives_the_identical_result() {
         "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'recall'",
     );
     assert!(fts > 0, "search index rebuilt");
+}
+
+#[test]
+fn chunks_spread_over_transactions_fold_as_one_batch_does() {
+    let mut bodies = all_vendor_fixtures();
+    bodies.extend(demo_bodies());
+    let (_d1, mut whole) = new_store();
+    ingest(&mut whole, &bodies);
+    let (_d2, mut chunked) = new_store();
+    // Chunks of 3, at least 7 events to a transaction: conversations and messages run across
+    // chunk and transaction boundaries.
+    let chunks = bodies.chunks(3).map(|chunk| {
+        let items: Vec<Incoming> = chunk
+            .iter()
+            .map(|b| Incoming {
+                body: b.clone(),
+                provider: None,
+            })
+            .collect();
+        let parsed = items
+            .iter()
+            .map(|i| switchboard::providers::parse(&i.body, None))
+            .collect();
+        (items, parsed)
+    });
+    let report = chunked.ingest_chunks("test", chunks, 7).unwrap();
+    assert_eq!(report.total(), bodies.len() as u64);
+    assert_eq!(snapshot(&whole), snapshot(&chunked));
+    // An unread count without a time is as of its arrival, which differs between the two stores.
+    let arrival = |s: &Store| {
+        s.connection()
+            .execute(
+                "UPDATE conversations SET vendor_unread_at = NULL, vendor_unread_ver = NULL",
+                [],
+            )
+            .unwrap()
+    };
+    assert_eq!(arrival(&whole), arrival(&chunked));
+    assert_eq!(dump(&whole), dump(&chunked));
+    let search = "SELECT group_concat(rowid) FROM messages_fts WHERE messages_fts MATCH 'recall OR service'";
+    assert_eq!(query_text(&whole, search), query_text(&chunked, search));
+    assert!(!query_text(&chunked, search).is_empty());
+}
+
+fn query_text(store: &Store, sql: &str) -> String {
+    store.connection().query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
 #[test]

@@ -10,7 +10,6 @@ use crate::model::Provider;
 use crate::providers::{self, Outcome, Parsed};
 use anyhow::{Context, Result};
 use rusqlite::TransactionBehavior;
-use std::collections::BTreeSet;
 
 /// An appended event waiting for its fold.
 pub struct Appended {
@@ -68,7 +67,7 @@ impl Store {
         self.conn.pragma_update(None, "synchronous", "normal")?;
         let folded = (|| -> Result<()> {
             let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut touched = BTreeSet::new();
+            let mut batch = fold::Batch::default();
             {
                 let mut unlist = tx.prepare_cached("DELETE FROM unfolded WHERE event_id = ?1")?;
                 for e in events {
@@ -77,11 +76,11 @@ impl Store {
                         continue;
                     }
                     if let Outcome::Ok(changes) = &e.parsed.outcome {
-                        fold::fold_event(&tx, e.event_id, &e.parsed, changes, &mut touched)?;
+                        fold::fold_event(&tx, e.event_id, &e.parsed, changes, &mut batch)?;
                     }
                 }
             }
-            fold::refresh_conversations(&tx, &touched)?;
+            batch.finish(&tx)?;
             let parsed: Vec<Parsed> = events.iter().map(|e| e.parsed.clone()).collect();
             outbox_table::reconcile(&tx, &parsed)?;
             tx.commit().context("cannot commit to the database")?;

@@ -7,7 +7,8 @@
 //!   (it arrived late) makes the message re-merge from all its events (`message_events`).
 //! - A status, a contact field or an unread count is a single value: the highest version wins.
 //!   Explicit statuses outrank implied ones whatever their times.
-//! - Conversation counts and previews are recomputed from the messages once per transaction.
+//! - Conversation counts and previews are recomputed from the messages once per transaction, and
+//!   the full-text index is written once per transaction too (`Batch`).
 
 use crate::model::Status;
 use crate::providers::{self, Change, ConversationPart, MessagePart, Outcome, Parsed, StatusReport};
@@ -39,18 +40,80 @@ fn change_version(parsed: &Parsed, status: Option<&StatusReport>) -> String {
     )
 }
 
+/// What one transaction's fold writes at its end rather than per event: the list columns of each
+/// conversation it touched, and the full-text index entries of the messages it added or changed.
+///
+/// Written per message, FTS5 flushed its in-memory index at every later statement that opened a
+/// statement savepoint (an insert with a trigger, an insert from a select), leaving thousands of
+/// one-row segments to merge: 15 % of an import.
+#[derive(Default)]
+pub(super) struct Batch {
+    touched: BTreeSet<i64>,
+    search: Vec<SearchChange>,
+}
+
+/// One change to the external-content full-text index, in the order made.
+enum SearchChange {
+    Add {
+        id: i64,
+        subject: Option<String>,
+        body: Option<String>,
+    },
+    /// An external-content index forgets a row by being told exactly what it indexed.
+    Remove {
+        id: i64,
+        subject: Option<String>,
+        body: Option<String>,
+    },
+}
+
+/// Entries held before they are written mid-transaction (`rebuild` folds a whole log in one).
+const SEARCH_HELD: usize = 50_000;
+
+impl Batch {
+    /// Refresh the touched conversations and write the index changes.
+    pub(super) fn finish(mut self, tx: &Transaction) -> Result<()> {
+        for &id in &self.touched {
+            refresh_conversation(tx, id)?;
+        }
+        self.write_search(tx)
+    }
+
+    /// Write the held index changes now when there are many (memory stays bounded).
+    pub(super) fn bound(&mut self, tx: &Transaction) -> Result<()> {
+        if self.search.len() >= SEARCH_HELD {
+            self.write_search(tx)?;
+        }
+        Ok(())
+    }
+
+    fn write_search(&mut self, tx: &Transaction) -> Result<()> {
+        let mut add = tx.prepare_cached("INSERT INTO messages_fts (rowid, subject, body) VALUES (?1, ?2, ?3)")?;
+        let mut remove = tx.prepare_cached(
+            "INSERT INTO messages_fts (messages_fts, rowid, subject, body) VALUES ('delete', ?1, ?2, ?3)",
+        )?;
+        for change in self.search.drain(..) {
+            match change {
+                SearchChange::Add { id, subject, body } => add.execute(params![id, subject, body])?,
+                SearchChange::Remove { id, subject, body } => remove.execute(params![id, subject, body])?,
+            };
+        }
+        Ok(())
+    }
+}
+
 pub(super) fn fold_event(
     tx: &Transaction,
     event_id: i64,
     parsed: &Parsed,
     changes: &[Change],
-    touched: &mut BTreeSet<i64>,
+    batch: &mut Batch,
 ) -> Result<()> {
     for change in changes {
         match change {
             Change::Message(part) => {
                 let ver = change_version(parsed, part.status.as_ref());
-                fold_message(tx, event_id, part, &ver, touched)?;
+                fold_message(tx, event_id, part, &ver, batch)?;
             }
             Change::UnreadCount {
                 conversation,
@@ -72,7 +135,7 @@ pub(super) fn fold_event(
                      WHERE id = ?1 AND (vendor_unread_ver IS NULL OR vendor_unread_ver < ?4)",
                 )?
                 .execute(params![id, count, at, ver])?;
-                touched.insert(id);
+                batch.touched.insert(id);
             }
             Change::ReadThrough { conversation, at } => {
                 let ver = version(Some(*at), 0, &parsed.dedupe_key);
@@ -81,9 +144,9 @@ pub(super) fn fold_event(
                     "UPDATE conversations SET vendor_read_at = max(coalesce(vendor_read_at, 0), ?2) WHERE id = ?1",
                 )?
                 .execute(params![id, at])?;
-                touched.insert(id);
+                batch.touched.insert(id);
             }
-            Change::Contact(contact) => fold_contact(tx, contact, &change_version(parsed, None), touched)?,
+            Change::Contact(contact) => fold_contact(tx, contact, &change_version(parsed, None), batch)?,
             Change::EmailStatus {
                 email_message_id,
                 status,
@@ -117,7 +180,7 @@ pub(super) fn fold_event(
                     |r| r.get::<_, i64>(0),
                 )?;
                 for id in ids {
-                    touched.insert(id?);
+                    batch.touched.insert(id?);
                 }
             }
         }
@@ -204,7 +267,7 @@ fn assignee_token(provider: &str, user: Option<&str>) -> String {
 const CONTACT_FIELDS: [&str; 3] = ["name", "phone", "email"];
 
 /// Keep the newest value of each contact field, then pass it on to that contact's conversations.
-fn fold_contact(tx: &Transaction, c: &providers::ContactPart, ver: &str, touched: &mut BTreeSet<i64>) -> Result<()> {
+fn fold_contact(tx: &Transaction, c: &providers::ContactPart, ver: &str, batch: &mut Batch) -> Result<()> {
     let provider = c.provider.as_ref().map_or("unknown", |p| p.as_str());
     let key = format!("{provider}:{}", c.vendor_contact_id);
     tx.prepare_cached("INSERT INTO contacts (key) VALUES (?1) ON CONFLICT DO NOTHING")?
@@ -229,9 +292,8 @@ fn fold_contact(tx: &Transaction, c: &providers::ContactPart, ver: &str, touched
         .collect::<rusqlite::Result<_>>()?;
     for id in ids {
         adopt_contact(tx, id, &key)?;
-        if c.assignee.is_some() {
-            touched.insert(id);
-        }
+        // Its contact fields may have changed, and with them its folded copy for search.
+        batch.touched.insert(id);
     }
     Ok(())
 }
@@ -382,15 +444,9 @@ fn load_message(tx: &Transaction, key: &str) -> Result<Option<Existing>> {
     .optional()?)
 }
 
-fn fold_message(
-    tx: &Transaction,
-    event_id: i64,
-    part: &MessagePart,
-    ver: &str,
-    touched: &mut BTreeSet<i64>,
-) -> Result<()> {
+fn fold_message(tx: &Transaction, event_id: i64, part: &MessagePart, ver: &str, batch: &mut Batch) -> Result<()> {
     let conversation_id = ensure_conversation(tx, &part.conversation, ver)?;
-    touched.insert(conversation_id);
+    batch.touched.insert(conversation_id);
     let Some(existing) = load_message(tx, &part.key)? else {
         let mut content = Content::default();
         content.merge(part, conversation_id);
@@ -432,8 +488,11 @@ fn fold_message(
             ver
         ])?;
         let id = tx.last_insert_rowid();
-        tx.prepare_cached("INSERT INTO messages_fts (rowid, subject, body) VALUES (?1, ?2, ?3)")?
-            .execute(params![id, content.subject, content.body])?;
+        batch.search.push(SearchChange::Add {
+            id,
+            subject: content.subject.clone(),
+            body: content.body.clone(),
+        });
         link_event(tx, id, ver, event_id)?;
         if let Some(email_id) = &content.email_message_id {
             apply_email_status(tx, id, email_id)?;
@@ -452,8 +511,8 @@ fn fold_message(
         remerge(tx, existing.id, &part.key)?
     };
     if content != existing.content || content_ver != existing.content_ver {
-        write_content(tx, existing.id, &content, &existing.content, &content_ver)?;
-        touched.insert(existing.content.conversation_id);
+        write_content(tx, existing.id, &content, &existing.content, &content_ver, batch)?;
+        batch.touched.insert(existing.content.conversation_id);
         if content.email_message_id != existing.content.email_message_id {
             if let Some(email_id) = &content.email_message_id {
                 apply_email_status(tx, existing.id, email_id)?;
@@ -482,7 +541,7 @@ fn link_event(tx: &Transaction, id: i64, ver: &str, event_id: i64) -> Result<boo
     Ok(n == 1)
 }
 
-fn write_content(tx: &Transaction, id: i64, c: &Content, old: &Content, ver: &str) -> Result<()> {
+fn write_content(tx: &Transaction, id: i64, c: &Content, old: &Content, ver: &str, batch: &mut Batch) -> Result<()> {
     tx.prepare_cached(
         "UPDATE messages SET conversation_id = ?2, provider_message_id = ?3, at = ?4, at_provisional = ?5, channel = ?6,
             channel_raw = ?7, direction = ?8, direction_raw = ?9, sender = ?10, body_html = ?11, attachments = ?12,
@@ -512,13 +571,16 @@ fn write_content(tx: &Transaction, id: i64, c: &Content, old: &Content, ver: &st
     if c.subject != old.subject || c.body != old.body {
         tx.prepare_cached("UPDATE messages SET subject = ?2, body = ?3 WHERE id = ?1")?
             .execute(params![id, c.subject, c.body])?;
-        // An external-content index forgets a row by being told exactly what it indexed.
-        tx.prepare_cached(
-            "INSERT INTO messages_fts (messages_fts, rowid, subject, body) VALUES ('delete', ?1, ?2, ?3)",
-        )?
-        .execute(params![id, old.subject, old.body])?;
-        tx.prepare_cached("INSERT INTO messages_fts (rowid, subject, body) VALUES (?1, ?2, ?3)")?
-            .execute(params![id, c.subject, c.body])?;
+        batch.search.push(SearchChange::Remove {
+            id,
+            subject: old.subject.clone(),
+            body: old.body.clone(),
+        });
+        batch.search.push(SearchChange::Add {
+            id,
+            subject: c.subject.clone(),
+            body: c.body.clone(),
+        });
     }
     Ok(())
 }
@@ -562,14 +624,6 @@ fn apply_email_status(tx: &Transaction, message_id: i64, email_id: &str) -> Resu
          WHERE id = ?1 AND status_ver < (SELECT ver FROM email_status WHERE email_message_id = ?2)",
     )?
     .execute(params![message_id, email_id])?;
-    Ok(())
-}
-
-/// Recompute the list columns of each touched conversation from its messages.
-pub(super) fn refresh_conversations(tx: &Transaction, touched: &BTreeSet<i64>) -> Result<()> {
-    for &id in touched {
-        refresh_conversation(tx, id)?;
-    }
     Ok(())
 }
 
@@ -666,7 +720,8 @@ pub(super) fn refresh_conversation(tx: &Transaction, id: i64) -> Result<()> {
     tx.prepare_cached(
         "UPDATE conversations SET channels = ?2, last_at = ?3, preview = ?4, message_count = ?5, unread = ?6,
             failed_count = ?7, attention_count = ?8, inbound_count = ?9, last_inbound_at = ?10, assignee = ?11,
-            parked = ?12 WHERE id = ?1",
+            parked = ?12, contact_fold = switchboard_fold(concat_ws(' ', contact_name, contact_phone, contact_email))
+         WHERE id = ?1",
     )?
     .execute(params![
         id,

@@ -27,11 +27,46 @@ pub use team::{Assigned, Viewer};
 use crate::model::Provider;
 use crate::providers::{self, Outcome, Parsed};
 use anyhow::{Context, Result, bail};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
-use std::collections::BTreeSet;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
 
 /// A new event into the log; a dedupe key already there inserts nothing.
+/// Store each body of a chunk and fold the new ones into `batch`; what each became goes to
+/// `results`. Replies the chunk's messages confirm are linked to their outbox entries.
+fn store_chunk(
+    tx: &Transaction,
+    source: &str,
+    items: &[Incoming],
+    parsed: &[Parsed],
+    batch: &mut fold::Batch,
+    results: &mut Vec<Stored>,
+) -> Result<IngestReport> {
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut report = IngestReport::default();
+    {
+        let mut insert = tx.prepare_cached(INSERT_EVENT)?;
+        for (item, p) in items.iter().zip(parsed) {
+            let n = insert_event(&mut insert, now, source, p, &item.body)?;
+            let stored = if n == 0 {
+                Stored::Duplicate
+            } else {
+                match &p.outcome {
+                    Outcome::Ok(changes) => {
+                        fold::fold_event(tx, tx.last_insert_rowid(), p, changes, batch)?;
+                        Stored::Ok
+                    }
+                    Outcome::Ignored(_) => Stored::Ignored,
+                    Outcome::Rejected(_) => Stored::Rejected,
+                }
+            };
+            report.count(stored);
+            results.push(stored);
+        }
+    }
+    outbox_table::reconcile(tx, parsed)?;
+    Ok(report)
+}
+
 const INSERT_EVENT: &str =
     "INSERT INTO events (received_at, source, provider, event_type, dedupe_key, event_at, outcome, reason, body)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -140,6 +175,11 @@ impl Store {
         conn.pragma_update(None, "cache_size", -8192)?;
         // The fold uses a few dozen distinct statements; recompiling them is pure waste.
         conn.set_prepared_statement_cache_capacity(128);
+        // Plans never depend on bound values: otherwise SQLite re-prepares a statement whenever a
+        // parameter compared near a partial index's condition changes value, which the fold's
+        // per-conversation queries did at every call (12-15 % of an import). Filters that need a
+        // partial index write its condition as a literal.
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         schema::register_functions(&conn)?;
         schema::migrate(&mut conn).with_context(|| format!("cannot prepare the database {}", path.display()))?;
         space::allocate_shared_memory(path)?;
@@ -206,35 +246,42 @@ impl Store {
         items: &[Incoming],
         parsed: &[Parsed],
     ) -> Result<(IngestReport, Vec<Stored>)> {
-        let now = chrono::Utc::now().timestamp_millis();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut report = IngestReport::default();
+        let mut batch = fold::Batch::default();
         let mut results = Vec::with_capacity(items.len());
-        let mut touched = BTreeSet::new();
-        {
-            let mut insert = tx.prepare_cached(INSERT_EVENT)?;
-            for (item, p) in items.iter().zip(parsed) {
-                let n = insert_event(&mut insert, now, source, p, &item.body)?;
-                let stored = if n == 0 {
-                    Stored::Duplicate
-                } else {
-                    match &p.outcome {
-                        Outcome::Ok(changes) => {
-                            fold::fold_event(&tx, tx.last_insert_rowid(), p, changes, &mut touched)?;
-                            Stored::Ok
-                        }
-                        Outcome::Ignored(_) => Stored::Ignored,
-                        Outcome::Rejected(_) => Stored::Rejected,
-                    }
-                };
-                report.count(stored);
-                results.push(stored);
-            }
-        }
-        fold::refresh_conversations(&tx, &touched)?;
-        outbox_table::reconcile(&tx, parsed)?;
+        let report = store_chunk(&tx, source, items, parsed, &mut batch, &mut results)?;
+        batch.finish(&tx)?;
         tx.commit().context("cannot commit to the database")?;
         Ok((report, results))
+    }
+
+    /// As `ingest_parsed`, for a stream of chunks, at least `events_per_transaction` events to a
+    /// transaction: a conversation that runs through many chunks has its list columns computed
+    /// once per transaction rather than once per chunk, while only a chunk at a time is held.
+    pub fn ingest_chunks(
+        &mut self,
+        source: &str,
+        chunks: impl IntoIterator<Item = (Vec<Incoming>, Vec<Parsed>)>,
+        events_per_transaction: usize,
+    ) -> Result<IngestReport> {
+        let mut chunks = chunks.into_iter().peekable();
+        let mut report = IngestReport::default();
+        let mut results = Vec::new();
+        while chunks.peek().is_some() {
+            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut batch = fold::Batch::default();
+            let mut events = 0;
+            while events < events_per_transaction {
+                let Some((items, parsed)) = chunks.next() else { break };
+                results.clear();
+                report.add(store_chunk(&tx, source, &items, &parsed, &mut batch, &mut results)?);
+                batch.bound(&tx)?;
+                events += items.len();
+            }
+            batch.finish(&tx)?;
+            tx.commit().context("cannot commit to the database")?;
+        }
+        Ok(report)
     }
 
     /// Empty the derived tables and fold the whole log again, re-parsing every body (so a parser
@@ -249,7 +296,7 @@ impl Store {
         // Everything in the log is folded below, what a receiver had yet to fold included.
         tx.execute("DELETE FROM unfolded", [])?;
         let mut report = RebuildReport::default();
-        let mut touched = BTreeSet::new();
+        let mut folding = fold::Batch::default();
         let mut last_id = 0i64;
         loop {
             // Page through the log so memory stays flat however large it is.
@@ -299,12 +346,13 @@ impl Store {
                 )?
                 .execute(params![id, p.provider.as_str(), p.event_type, p.event_at, p.outcome.word(), p.outcome.reason()])?;
                 if let Outcome::Ok(changes) = &p.outcome {
-                    fold::fold_event(&tx, id, &p, changes, &mut touched)?;
+                    fold::fold_event(&tx, id, &p, changes, &mut folding)?;
                 }
                 report.events += 1;
             }
+            folding.bound(&tx)?;
         }
-        fold::refresh_conversations(&tx, &touched)?;
+        folding.finish(&tx)?;
         tx.commit()?;
         Ok(report)
     }

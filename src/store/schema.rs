@@ -322,6 +322,13 @@ const MIGRATIONS: &[&str] = &[
         event_id INTEGER PRIMARY KEY
     );
     "#,
+    // 11: the contact fields' folded copy is written with the conversation's other list columns,
+    // once per transaction. A trigger wrote it at every contact update and, by opening a statement
+    // savepoint each time, made the full-text index flush.
+    r#"
+    DROP TRIGGER conversations_fold_insert;
+    DROP TRIGGER conversations_fold_update;
+    "#,
 ];
 
 /// Text as search compares it: lower case, accents removed (NFD without combining marks).
