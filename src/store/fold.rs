@@ -14,7 +14,7 @@ use crate::model::Status;
 use crate::providers::{self, Change, ConversationPart, MessagePart, Outcome, Parsed, StatusReport};
 use anyhow::Result;
 use rusqlite::{OptionalExtension, Transaction, params};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// `(time, progress, dedupe key)` as a string whose byte order is the tuple order.
 fn version(at: Option<i64>, precedence: u8, dedupe_key: &str) -> String {
@@ -50,6 +50,15 @@ fn change_version(parsed: &Parsed, status: Option<&StatusReport>) -> String {
 pub(super) struct Batch {
     touched: BTreeSet<i64>,
     search: Vec<SearchChange>,
+    /// What this transaction knows of each conversation it met, so each is looked up once.
+    conversations: HashMap<String, KnownConversation>,
+}
+
+/// A conversation's row id and what `ensure_conversation` compares against, as last written.
+struct KnownConversation {
+    id: i64,
+    contact_id: Option<String>,
+    contact_versions: [Option<String>; 3],
 }
 
 /// One change to the external-content full-text index, in the order made.
@@ -129,7 +138,7 @@ pub(super) fn fold_event(
                 };
                 let at = &at;
                 let ver = version(Some(*at), 0, &parsed.dedupe_key);
-                let id = ensure_conversation(tx, conversation, &ver)?;
+                let id = ensure_conversation(tx, conversation, &ver, batch)?;
                 tx.prepare_cached(
                     "UPDATE conversations SET vendor_unread = ?2, vendor_unread_at = ?3, vendor_unread_ver = ?4
                      WHERE id = ?1 AND (vendor_unread_ver IS NULL OR vendor_unread_ver < ?4)",
@@ -139,7 +148,7 @@ pub(super) fn fold_event(
             }
             Change::ReadThrough { conversation, at } => {
                 let ver = version(Some(*at), 0, &parsed.dedupe_key);
-                let id = ensure_conversation(tx, conversation, &ver)?;
+                let id = ensure_conversation(tx, conversation, &ver, batch)?;
                 tx.prepare_cached(
                     "UPDATE conversations SET vendor_read_at = max(coalesce(vendor_read_at, 0), ?2) WHERE id = ?1",
                 )?
@@ -189,22 +198,25 @@ pub(super) fn fold_event(
 }
 
 /// The conversation's row id, creating it if needed; contact fields take the newest version.
-fn ensure_conversation(tx: &Transaction, part: &ConversationPart, ver: &str) -> Result<i64> {
+fn ensure_conversation(tx: &Transaction, part: &ConversationPart, ver: &str, batch: &mut Batch) -> Result<i64> {
     let provider = part.provider.as_ref().map_or("unknown", |p| p.as_str());
-    let existing = tx
-        .prepare_cached(
-            "SELECT id, vendor_contact_id, contact_name_ver, contact_phone_ver, contact_email_ver
-             FROM conversations WHERE key = ?1",
-        )?
-        .query_row([&part.key], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                [r.get(2)?, r.get(3)?, r.get(4)?],
-            ))
-        })
-        .optional()?;
-    let (id, contact_id, versions): (i64, Option<String>, [Option<String>; 3]) = match existing {
+    let existing = match batch.conversations.remove(&part.key) {
+        Some(known) => Some((known.id, known.contact_id, known.contact_versions)),
+        None => tx
+            .prepare_cached(
+                "SELECT id, vendor_contact_id, contact_name_ver, contact_phone_ver, contact_email_ver
+                 FROM conversations WHERE key = ?1",
+            )?
+            .query_row([&part.key], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    [r.get(2)?, r.get(3)?, r.get(4)?],
+                ))
+            })
+            .optional()?,
+    };
+    let (id, contact_id, mut versions): (i64, Option<String>, [Option<String>; 3]) = match existing {
         Some(row) => row,
         None => {
             tx.prepare_cached("INSERT INTO conversations (key, provider, vendor_contact_id) VALUES (?1, ?2, ?3)")?
@@ -245,6 +257,9 @@ fn ensure_conversation(tx: &Transaction, part: &ConversationPart, ver: &str) -> 
         .execute(params![
             id, take[0], take[1], take[2], values[0], values[1], values[2], ver
         ])?;
+        for (known, _) in versions.iter_mut().zip(&take).filter(|(_, take)| **take) {
+            *known = Some(ver.to_string());
+        }
     }
     if let Some(assignee) = &part.assignee {
         tx.prepare_cached(
@@ -253,8 +268,20 @@ fn ensure_conversation(tx: &Transaction, part: &ConversationPart, ver: &str) -> 
         )?
         .execute(params![id, assignee_token(provider, assignee.as_deref()), ver])?;
     }
-    if let Some(contact_id) = contact_id {
-        adopt_contact(tx, id, &format!("{provider}:{contact_id}"))?;
+    // A contact record's fields may replace the conversation's: then it is read afresh next time.
+    let adopted = match &contact_id {
+        Some(contact_id) => adopt_contact(tx, id, &format!("{provider}:{contact_id}"))?,
+        None => false,
+    };
+    if !adopted {
+        batch.conversations.insert(
+            part.key.clone(),
+            KnownConversation {
+                id,
+                contact_id,
+                contact_versions: versions,
+            },
+        );
     }
     Ok(id)
 }
@@ -294,19 +321,21 @@ fn fold_contact(tx: &Transaction, c: &providers::ContactPart, ver: &str, batch: 
         adopt_contact(tx, id, &key)?;
         // Its contact fields may have changed, and with them its folded copy for search.
         batch.touched.insert(id);
+        batch.conversations.retain(|_, known| known.id != id);
     }
     Ok(())
 }
 
-/// Take each contact field from the contact record where that record's value is newer.
-fn adopt_contact(tx: &Transaction, conversation_id: i64, contact_key: &str) -> Result<()> {
+/// Take each contact field from the contact record where that record's value is newer; false
+/// when there is no record.
+fn adopt_contact(tx: &Transaction, conversation_id: i64, contact_key: &str) -> Result<bool> {
     // Most vendors send no contact records: one index probe, then nothing to do.
     let known = tx
         .prepare_cached("SELECT 1 FROM contacts WHERE key = ?1")?
         .query_row([contact_key], |_| Ok(()))
         .optional()?;
     if known.is_none() {
-        return Ok(());
+        return Ok(false);
     }
     for field in CONTACT_FIELDS {
         tx.prepare_cached(&format!(
@@ -322,7 +351,7 @@ fn adopt_contact(tx: &Transaction, conversation_id: i64, contact_key: &str) -> R
          WHERE id = ?1 AND (SELECT assignee_ver FROM contacts WHERE key = ?2) > coalesce(vendor_assignee_ver, '')",
     )?
     .execute(params![conversation_id, contact_key])?;
-    Ok(())
+    Ok(true)
 }
 
 /// The merged content of a message: everything but its status.
@@ -445,7 +474,7 @@ fn load_message(tx: &Transaction, key: &str) -> Result<Option<Existing>> {
 }
 
 fn fold_message(tx: &Transaction, event_id: i64, part: &MessagePart, ver: &str, batch: &mut Batch) -> Result<()> {
-    let conversation_id = ensure_conversation(tx, &part.conversation, ver)?;
+    let conversation_id = ensure_conversation(tx, &part.conversation, ver, batch)?;
     batch.touched.insert(conversation_id);
     let Some(existing) = load_message(tx, &part.key)? else {
         let mut content = Content::default();
@@ -627,6 +656,35 @@ fn apply_email_status(tx: &Transaction, message_id: i64, email_id: &str) -> Resu
     Ok(())
 }
 
+/// The list columns `refresh_conversation` computes, in the order it computes them.
+const LIST_COLUMNS: [&str; 12] = [
+    "channels",
+    "last_at",
+    "preview",
+    "message_count",
+    "unread",
+    "failed_count",
+    "attention_count",
+    "inbound_count",
+    "last_inbound_at",
+    "assignee",
+    "parked",
+    "contact_fold",
+];
+
+/// What `refresh_conversation` reads of a conversation: what it needs, and the list columns as
+/// they stand (in `LIST_COLUMNS` order).
+struct ConversationRow {
+    key: String,
+    vendor_read_at: Option<i64>,
+    vendor_unread: Option<i64>,
+    vendor_unread_at: Option<i64>,
+    vendor_assignee: Option<String>,
+    vendor_assignee_ver: Option<String>,
+    contact: String,
+    list: [rusqlite::types::Value; 12],
+}
+
 pub(super) fn refresh_conversation(tx: &Transaction, id: i64) -> Result<()> {
     let mut channels = Vec::new();
     let (mut total, mut failed, mut attention, mut inbound) = (0i64, 0i64, 0i64, 0i64);
@@ -669,22 +727,40 @@ pub(super) fn refresh_conversation(tx: &Transaction, id: i64) -> Result<()> {
         })
         .optional()?;
     let (last_at, preview) = last.unzip();
-    #[allow(clippy::type_complexity)]
-    let (key, vendor_read_at, vendor_unread, vendor_unread_at, vendor_assignee, vendor_assignee_ver): (
-        String,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        Option<String>,
-        Option<String>,
-    ) = tx
+    let row = tx
         .prepare_cached(
-            "SELECT key, vendor_read_at, vendor_unread, vendor_unread_at, vendor_assignee, vendor_assignee_ver
+            "SELECT key, vendor_read_at, vendor_unread, vendor_unread_at, vendor_assignee, vendor_assignee_ver,
+                    concat_ws(' ', contact_name, contact_phone, contact_email),
+                    channels, last_at, preview, message_count, unread, failed_count, attention_count,
+                    inbound_count, last_inbound_at, assignee, parked, contact_fold
              FROM conversations WHERE id = ?1",
         )?
         .query_row([id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            let mut list: [rusqlite::types::Value; 12] = std::array::from_fn(|_| rusqlite::types::Value::Null);
+            for (n, slot) in list.iter_mut().enumerate() {
+                *slot = r.get(7 + n)?;
+            }
+            Ok(ConversationRow {
+                key: r.get(0)?,
+                vendor_read_at: r.get(1)?,
+                vendor_unread: r.get(2)?,
+                vendor_unread_at: r.get(3)?,
+                vendor_assignee: r.get(4)?,
+                vendor_assignee_ver: r.get(5)?,
+                contact: r.get(6)?,
+                list,
+            })
         })?;
+    let ConversationRow {
+        key,
+        vendor_read_at,
+        vendor_unread,
+        vendor_unread_at,
+        vendor_assignee,
+        vendor_assignee_ver,
+        contact,
+        list: old,
+    } = row;
     // Our replies that failed (or may have) before any webhook made them messages count too.
     let (outbox_failed, outbox_attention): (i64, i64) = tx
         .prepare_cached(
@@ -717,26 +793,39 @@ pub(super) fn refresh_conversation(tx: &Transaction, id: i64) -> Result<()> {
     let unread = if marked_unread { unread.max(1) } else { unread };
     let assignee = effective_assignee(tx, &key, vendor_assignee, vendor_assignee_ver.as_deref())?;
     let parked = parked(tx, &key, last_inbound_at)?;
-    tx.prepare_cached(
-        "UPDATE conversations SET channels = ?2, last_at = ?3, preview = ?4, message_count = ?5, unread = ?6,
-            failed_count = ?7, attention_count = ?8, inbound_count = ?9, last_inbound_at = ?10, assignee = ?11,
-            parked = ?12, contact_fold = switchboard_fold(concat_ws(' ', contact_name, contact_phone, contact_email))
-         WHERE id = ?1",
-    )?
-    .execute(params![
-        id,
-        channels.join(","),
-        last_at,
-        preview,
-        total,
-        unread,
-        failed,
-        attention,
-        inbound,
-        last_inbound_at,
-        assignee,
-        parked
-    ])?;
+    use rusqlite::types::Value;
+    let text = |t: Option<String>| t.map_or(Value::Null, Value::Text);
+    let int = |n: Option<i64>| n.map_or(Value::Null, Value::Integer);
+    let new = [
+        Value::Text(channels.join(",")),
+        int(last_at),
+        text(preview),
+        Value::Integer(total),
+        Value::Integer(unread),
+        Value::Integer(failed),
+        Value::Integer(attention),
+        Value::Integer(inbound),
+        int(last_inbound_at),
+        text(assignee.clone()),
+        Value::Integer(parked),
+        Value::Text(super::schema::fold(&contact)),
+    ];
+    // Only the columns that changed: an index none of whose columns is set is left alone, and a
+    // conversation has some twenty (every list filter has its own).
+    let changed: Vec<usize> = (0..LIST_COLUMNS.len()).filter(|&i| new[i] != old[i]).collect();
+    if !changed.is_empty() {
+        let sets: Vec<String> = changed
+            .iter()
+            .enumerate()
+            .map(|(n, &i)| format!("{} = ?{}", LIST_COLUMNS[i], n + 2))
+            .collect();
+        let mut update = tx.prepare_cached(&format!("UPDATE conversations SET {} WHERE id = ?1", sets.join(", ")))?;
+        update.raw_bind_parameter(1, id)?;
+        for (n, &i) in changed.iter().enumerate() {
+            update.raw_bind_parameter(n + 2, &new[i])?;
+        }
+        update.raw_execute()?;
+    }
     if total > 0 {
         keep_advisor_reads(tx, &key, inbound, unread, last_at, parked == 1)?;
     }
