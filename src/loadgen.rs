@@ -2,6 +2,10 @@
 //! hidden). Requests are scheduled at fixed instants whatever the answers do (open loop), and each
 //! latency is counted from its scheduled instant, so a stall shows up in the tail instead of
 //! silently slowing the load (no coordinated omission).
+//!
+//! With the receiver's database (`--watch-db`) it also times each acknowledged delivery until its
+//! message is visible to a reader that learns of writes as the inbox does (the same file watch,
+//! and the same second looks when a wake-up comes before its commit is visible).
 
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -21,11 +25,36 @@ pub struct LoadReport {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    /// From acknowledgement to visible in the database, when watched.
+    pub visible: Option<Visibility>,
 }
+
+#[derive(Debug, Serialize)]
+pub struct Visibility {
+    pub seen: u64,
+    /// Acknowledged but not visible within `GIVE_UP` of the load's end.
+    pub unseen: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// How long after the load the watcher waits for the last deliveries to become visible.
+const GIVE_UP: Duration = Duration::from_secs(5);
+
+/// Acknowledged deliveries by message key, waiting to be seen.
+type Acked = Arc<std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>>;
 
 /// POST `signature<TAB>body` lines from `file` to `url` at `rate` per second for `seconds`, with
 /// at most `connections` requests in flight.
-pub fn run(url: &str, file: &Path, rate: u64, seconds: u64, connections: usize) -> Result<LoadReport> {
+pub fn run(
+    url: &str,
+    file: &Path,
+    rate: u64,
+    seconds: u64,
+    connections: usize,
+    watch_db: Option<&Path>,
+) -> Result<LoadReport> {
     let lines: Vec<(String, Vec<u8>)> =
         std::io::BufReader::new(std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?)
             .lines()
@@ -36,6 +65,14 @@ pub fn run(url: &str, file: &Path, rate: u64, seconds: u64, connections: usize) 
             })
             .collect::<std::io::Result<_>>()?;
     anyhow::ensure!(!lines.is_empty(), "{} holds no requests", file.display());
+    let keys: Vec<Option<String>> = lines.iter().map(|(_, body)| message_key(body)).collect();
+    let keys = Arc::new(keys);
+    let acked: Acked = Arc::default();
+    let load_over = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = match watch_db {
+        Some(db) => Some(start_watcher(db, acked.clone(), load_over.clone())?),
+        None => None,
+    };
     let lines = Arc::new(lines);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -55,6 +92,7 @@ pub fn run(url: &str, file: &Path, rate: u64, seconds: u64, connections: usize) 
             let due = started + interval * i as u32;
             tokio::time::sleep_until(due).await;
             let (client, gate, lines, url) = (client.clone(), gate.clone(), lines.clone(), url.to_string());
+            let (keys, acked, watched) = (keys.clone(), acked.clone(), watcher.is_some());
             tasks.push(tokio::spawn(async move {
                 let _slot = gate.acquire_owned().await;
                 let (sig, body) = &lines[(i as usize) % lines.len()];
@@ -66,7 +104,16 @@ pub fn run(url: &str, file: &Path, rate: u64, seconds: u64, connections: usize) 
                     .send()
                     .await;
                 let status = answer.map(|r| r.status().as_u16()).ok();
-                (status, due.elapsed())
+                let latency = due.elapsed();
+                if watched && status.is_some_and(|s| (200..300).contains(&s)) {
+                    if let Some(key) = &keys[(i as usize) % keys.len()] {
+                        acked
+                            .lock()
+                            .expect("acked")
+                            .insert(key.clone(), std::time::Instant::now());
+                    }
+                }
+                (status, latency)
             }));
         }
         let (mut ok, mut non_2xx, mut errors) = (0, 0, 0);
@@ -81,8 +128,29 @@ pub fn run(url: &str, file: &Path, rate: u64, seconds: u64, connections: usize) 
             latencies.push(latency.as_secs_f64() * 1000.0);
         }
         let elapsed = started.elapsed().as_secs_f64();
+        load_over.store(true, std::sync::atomic::Ordering::Relaxed);
         latencies.sort_by(f64::total_cmp);
         let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
+        let visible = match watcher {
+            Some(w) => {
+                let mut seen = w.join().map_err(|_| anyhow::anyhow!("the watcher panicked"))??;
+                let unseen = acked.lock().expect("acked").len() as u64;
+                seen.sort_by(f64::total_cmp);
+                let at = |q: f64| {
+                    seen.get(((seen.len() as f64 - 1.0) * q).round() as usize)
+                        .copied()
+                        .unwrap_or(0.0)
+                };
+                Some(Visibility {
+                    seen: seen.len() as u64,
+                    unseen,
+                    p50_ms: at(0.5),
+                    p99_ms: at(0.99),
+                    max_ms: at(1.0),
+                })
+            }
+            None => None,
+        };
         Ok(LoadReport {
             target_rate: rate,
             achieved_rate: total as f64 / elapsed,
@@ -93,6 +161,85 @@ pub fn run(url: &str, file: &Path, rate: u64, seconds: u64, connections: usize) 
             p50_ms: at(0.5),
             p99_ms: at(0.99),
             max_ms: at(1.0),
+            visible,
         })
     })
+}
+
+/// The key of the message a delivery carries.
+fn message_key(body: &[u8]) -> Option<String> {
+    match crate::providers::parse(body, None).outcome {
+        crate::providers::Outcome::Ok(changes) => changes.into_iter().find_map(|c| match c {
+            crate::providers::Change::Message(part) => Some(part.key),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+/// Look for acknowledged messages whenever the database is written, as the inbox does; returns
+/// each one's milliseconds from acknowledgement to visible.
+fn start_watcher(
+    db: &Path,
+    acked: Acked,
+    load_over: Arc<std::sync::atomic::AtomicBool>,
+) -> Result<std::thread::JoinHandle<Result<Vec<f64>>>> {
+    let store = crate::store::Store::open(db)?;
+    let (poke, woken) = std::sync::mpsc::channel::<()>();
+    crate::tui::file_watch::start(db, move || poke.send(()).is_ok()).context("cannot watch the database (inotify)")?;
+    Ok(std::thread::spawn(move || -> Result<Vec<f64>> {
+        use crate::tui::effects::{RECHECK_MS, RECHECKS};
+        let mut seen = Vec::new();
+        let mut over_since: Option<std::time::Instant> = None;
+        let mut version = store.data_version()?;
+        let mut unseen_write = 0u32;
+        loop {
+            // The inbox's looks: on a wake-up, then again every 10 ms while looks keep finding
+            // commits (one wake-up can stand for several, the last not yet visible).
+            let waiting_any = !acked.lock().expect("acked").is_empty();
+            let timeout = if unseen_write > 0 || waiting_any {
+                Duration::from_millis(RECHECK_MS)
+            } else {
+                Duration::from_millis(100) // only to notice the load's end
+            };
+            let poked = woken.recv_timeout(timeout).is_ok();
+            while woken.try_recv().is_ok() {}
+            let now = store.data_version()?;
+            if now != version {
+                version = now;
+                if poked || unseen_write > 0 {
+                    unseen_write = RECHECKS;
+                }
+            } else if poked {
+                unseen_write = RECHECKS;
+            } else {
+                unseen_write = unseen_write.saturating_sub(1);
+            }
+            // Every look checks every waiting delivery: one acknowledged after the commit that
+            // made it visible was seen by that look already (this counts it a little late).
+            let waiting: Vec<(String, std::time::Instant)> = acked
+                .lock()
+                .expect("acked")
+                .iter()
+                .map(|(k, t)| (k.clone(), *t))
+                .collect();
+            if !waiting.is_empty() {
+                let mut q = store
+                    .connection()
+                    .prepare_cached("SELECT 1 FROM messages WHERE key = ?1")?;
+                for (key, at) in waiting {
+                    if q.exists([&key])? {
+                        seen.push(at.elapsed().as_secs_f64() * 1000.0);
+                        acked.lock().expect("acked").remove(&key);
+                    }
+                }
+            }
+            if load_over.load(std::sync::atomic::Ordering::Relaxed) {
+                let since = *over_since.get_or_insert_with(std::time::Instant::now);
+                if acked.lock().expect("acked").is_empty() || since.elapsed() > GIVE_UP {
+                    return Ok(seen);
+                }
+            }
+        }
+    }))
 }

@@ -97,6 +97,9 @@ pub enum Command {
         seconds: u64,
         #[arg(long, default_value_t = 64)]
         connections: usize,
+        /// Also time each delivery from its acknowledgement until visible in this database
+        #[arg(long)]
+        watch_db: Option<PathBuf>,
     },
     /// Time the inbox headless on a database (JSON)
     #[command(hide = true)]
@@ -671,8 +674,9 @@ fn run_command(cli: Cli) -> Result<Exit> {
             rate,
             seconds,
             connections,
+            watch_db,
         }) => {
-            let report = crate::loadgen::run(&url, &file, rate, seconds, connections)?;
+            let report = crate::loadgen::run(&url, &file, rate, seconds, connections, watch_db.as_deref())?;
             writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
         }
         Some(Command::BenchInbox { width, height, repeat }) => {

@@ -18,11 +18,14 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Most deliveries committed together; bounds the latency one batch adds to the next.
 const MAX_BATCH: usize = 512;
-/// Appended events folded together at most…
+/// Appended events folded together once this many have gathered…
 const FOLD_BATCH: usize = 4096;
-/// …and the longest an appended event waits for its fold while deliveries keep coming (the inbox
-/// shows a delivery within this, plus the fold's own time).
+/// …or once the oldest has waited this long while deliveries keep coming (the inbox shows a
+/// delivery within this, plus the fold's own time).
 const FOLD_WITHIN: Duration = Duration::from_millis(50);
+/// While deliveries wait, a fold takes at most this many events before the next append: a long
+/// fold would hold their acknowledgements.
+const FOLD_SLICE: usize = 256;
 
 /// What a delivery came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,7 +128,7 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, metrics: &super::metrics::
         }
         process(&mut store, batch, metrics, &mut pending);
         if pending.due() {
-            pending.fold(&mut store);
+            pending.fold_slice(&mut store, FOLD_SLICE);
         }
     }
     pending.fold(&mut store);
@@ -159,7 +162,13 @@ impl Pending {
         self.events.len() >= FOLD_BATCH || self.since.is_some_and(|t| t.elapsed() >= FOLD_WITHIN)
     }
 
+    /// Fold everything appended.
     fn fold(&mut self, store: &mut Store) {
+        self.fold_slice(store, usize::MAX);
+    }
+
+    /// Fold the oldest `most` events appended.
+    fn fold_slice(&mut self, store: &mut Store, most: usize) {
         if self.events.is_empty() {
             return;
         }
@@ -171,15 +180,15 @@ impl Pending {
             std::thread::sleep(Duration::from_millis(300));
             std::process::abort();
         }
+        let slice: Vec<_> = self.events.drain(..most.min(self.events.len())).collect();
         // Listed as unfolded in the log: if this fails, the next start folds them.
-        if let Err(e) = store.fold_appended(&self.events) {
-            tracing::error!(
-                "fold failed, {} events wait for the next start: {e:#}",
-                self.events.len()
-            );
+        if let Err(e) = store.fold_appended(&slice) {
+            tracing::error!("fold failed, {} events wait for the next start: {e:#}", slice.len());
         }
-        self.events.clear();
-        self.since = None;
+        // What is left is folded at the next turn: it has waited long enough already.
+        if self.events.is_empty() {
+            self.since = None;
+        }
     }
 }
 

@@ -230,9 +230,9 @@ impl Watch {
 }
 
 /// After a write is seen that is not yet visible, look again this often…
-const RECHECK_MS: u64 = 10;
+pub(crate) const RECHECK_MS: u64 = 10;
 /// …this many times (a commit's fsync on a slow disk takes tens of milliseconds).
-const RECHECKS: u32 = 20;
+pub(crate) const RECHECKS: u32 = 20;
 
 /// The effect thread: runs effects in order and checks for other writers between them. `Quit`
 /// sent to it (by `finish`) stops it once what was queued before has run.
