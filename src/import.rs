@@ -30,8 +30,8 @@ pub struct ImportSummary {
 /// Import each source (`-` is standard input) into the store.
 ///
 /// Reading and parsing run on their own thread, a batch ahead of the store, so they overlap the
-/// commits' disk waits. Checkpoints are SQLite's automatic ones: deferring all of them to the end
-/// measured slower, not faster.
+/// commits' disk waits. Checkpoints are SQLite's automatic ones: deferring them to the end, or
+/// to a thread of their own, measured slower.
 pub fn import(
     store: &mut Store,
     sources: &[String],
@@ -39,7 +39,7 @@ pub fn import(
     source_tag: &str,
 ) -> Result<ImportSummary> {
     let started = Instant::now();
-    store.use_large_cache()?;
+    store.use_bulk_cache()?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<Incoming>, Vec<Parsed>)>(1);
     let sources = sources.to_vec();
     let reader = std::thread::Builder::new()

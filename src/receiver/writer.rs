@@ -9,10 +9,9 @@
 //! was opened (`Store::open`).
 
 use crate::providers::Parsed;
-use crate::store::{AuditRow, CallbackStored, Incoming, Store, Stored};
+use crate::store::{AuditRow, CallbackStored, Checkpointer, Incoming, Store, Stored};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -62,8 +61,7 @@ pub enum Job {
 pub struct Writer {
     pub jobs: mpsc::Sender<Job>,
     thread: std::thread::JoinHandle<()>,
-    checkpointer: std::thread::JoinHandle<()>,
-    stop_checkpoints: Arc<AtomicBool>,
+    checkpointer: Checkpointer,
 }
 
 impl Writer {
@@ -75,23 +73,11 @@ impl Writer {
         let thread = std::thread::Builder::new()
             .name("writer".into())
             .spawn(move || run(store, rx, &metrics))?;
-        let stop_checkpoints = Arc::new(AtomicBool::new(false));
-        let stop = stop_checkpoints.clone();
-        let checkpoints = Store::open(&db)?;
-        let checkpointer = std::thread::Builder::new().name("checkpointer".into()).spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                if let Err(e) = checkpoints.checkpoint() {
-                    tracing::warn!("checkpoint failed: {e:#}");
-                }
-                std::thread::sleep(Duration::from_millis(500));
-            }
-            let _ = checkpoints.checkpoint();
-        })?;
+        let checkpointer = Checkpointer::start(&db)?;
         Ok(Writer {
             jobs,
             thread,
             checkpointer,
-            stop_checkpoints,
         })
     }
 
@@ -99,8 +85,7 @@ impl Writer {
     pub fn finish(self) {
         drop(self.jobs);
         let _ = self.thread.join();
-        self.stop_checkpoints.store(true, Ordering::Relaxed);
-        let _ = self.checkpointer.join();
+        self.checkpointer.finish();
     }
 }
 

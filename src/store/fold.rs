@@ -827,7 +827,10 @@ pub(super) fn refresh_conversation(tx: &Transaction, id: i64) -> Result<()> {
         update.raw_execute()?;
     }
     if total > 0 {
-        keep_advisor_reads(tx, &key, inbound, unread, last_at, parked == 1)?;
+        // Each advisor got a row when this conversation got its first message, or when they
+        // joined (`set_viewer`): only a conversation new to messages needs rows made.
+        let first_messages = old[3] == Value::Integer(0) || old[3] == Value::Null;
+        keep_advisor_reads(tx, &key, inbound, unread, last_at, parked == 1, first_messages)?;
     }
     Ok(())
 }
@@ -882,6 +885,7 @@ fn keep_advisor_reads(
     shared_unread: i64,
     last_at: Option<i64>,
     done: bool,
+    first_messages: bool,
 ) -> Result<()> {
     tx.prepare_cached(
         "UPDATE advisor_reads SET unread = CASE WHEN ?4 THEN 0 ELSE max(?2 - seen_inbound, 0) END, last_at = ?3
@@ -889,6 +893,9 @@ fn keep_advisor_reads(
            AND (unread != CASE WHEN ?4 THEN 0 ELSE max(?2 - seen_inbound, 0) END OR last_at IS NOT ?3)",
     )?
     .execute(params![key, inbound, last_at, done])?;
+    if !first_messages {
+        return Ok(());
+    }
     tx.prepare_cached(
         "INSERT INTO advisor_reads (advisor, conversation_key, seen_inbound, unread, last_at)
          SELECT name, ?1, ?2 - ?3, CASE WHEN ?5 THEN 0 ELSE ?3 END, ?4 FROM advisors WHERE true

@@ -6,6 +6,7 @@
 
 mod append;
 mod backup;
+mod checkpointer;
 mod drafts;
 mod fold;
 mod inbox;
@@ -18,6 +19,7 @@ mod team;
 
 pub use append::Appended;
 pub use backup::BackupReport;
+pub use checkpointer::Checkpointer;
 pub use inbox::{Totals, Watermark};
 pub use outbox_table::new_client_id;
 pub use queries::{ConversationFilter, EventRow, FailureRow, rfc3339};
@@ -214,9 +216,18 @@ impl Store {
         Store::open(path)
     }
 
-    /// 64 MiB of page cache: bulk writers look up conversations and messages all over the file.
+    /// 64 MiB of page cache for a writer that runs for days (the receiver): it looks up
+    /// conversations and messages all over the file.
     pub fn use_large_cache(&self) -> Result<()> {
         self.conn.pragma_update(None, "cache_size", -65536)?;
+        Ok(())
+    }
+
+    /// A page cache for one long bulk write (`import`, `rebuild`): 256 MiB. Into a database of a
+    /// million messages, the 64 MiB one spilled dirty pages mid-transaction and re-read index pages
+    /// (import 11,500 → 14,300 events/s).
+    pub fn use_bulk_cache(&self) -> Result<()> {
+        self.conn.pragma_update(None, "cache_size", -262144)?;
         Ok(())
     }
 
@@ -287,7 +298,7 @@ impl Store {
     /// Empty the derived tables and fold the whole log again, re-parsing every body (so a parser
     /// fix applies to events already stored). One transaction: readers see the old state or the new.
     pub fn rebuild(&mut self) -> Result<RebuildReport> {
-        self.use_large_cache()?;
+        self.use_bulk_cache()?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("INSERT INTO messages_fts (messages_fts) VALUES ('delete-all')", [])?;
         for table in schema::DERIVED_TABLES {

@@ -25,11 +25,17 @@ pub enum CallbackStored {
 }
 
 impl Store {
-    /// Make this connection the receiver's writer: checkpoints are left to `checkpoint`, run
-    /// elsewhere, so no acknowledgement waits for one.
+    /// Make this connection the receiver's writer: checkpoints are left to a `Checkpointer`, so
+    /// no acknowledgement waits for one.
     pub fn become_writer(&self) -> Result<()> {
-        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        self.leave_checkpoints()?;
         self.use_large_cache()?;
+        Ok(())
+    }
+
+    /// Commits on this connection no longer checkpoint; a `Checkpointer` does.
+    pub fn leave_checkpoints(&self) -> Result<()> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         Ok(())
     }
 
