@@ -65,7 +65,11 @@ pub fn run(
             })
             .collect::<std::io::Result<_>>()?;
     anyhow::ensure!(!lines.is_empty(), "{} holds no requests", file.display());
-    let keys: Vec<Option<String>> = lines.iter().map(|(_, body)| message_key(body)).collect();
+    // Parsing every body takes seconds: only when the deliveries are to be watched.
+    let keys: Vec<Option<String>> = match watch_db {
+        Some(_) => lines.iter().map(|(_, body)| message_key(body)).collect(),
+        None => vec![None],
+    };
     let keys = Arc::new(keys);
     let acked: Acked = Arc::default();
     let load_over = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -130,17 +134,13 @@ pub fn run(
         let elapsed = started.elapsed().as_secs_f64();
         load_over.store(true, std::sync::atomic::Ordering::Relaxed);
         latencies.sort_by(f64::total_cmp);
-        let at = |q: f64| latencies[((latencies.len() as f64 - 1.0) * q).round() as usize];
+        let at = |q: f64| percentile(&latencies, q);
         let visible = match watcher {
             Some(w) => {
                 let mut seen = w.join().map_err(|_| anyhow::anyhow!("the watcher panicked"))??;
                 let unseen = acked.lock().expect("acked").len() as u64;
                 seen.sort_by(f64::total_cmp);
-                let at = |q: f64| {
-                    seen.get(((seen.len() as f64 - 1.0) * q).round() as usize)
-                        .copied()
-                        .unwrap_or(0.0)
-                };
+                let at = |q: f64| percentile(&seen, q);
                 Some(Visibility {
                     seen: seen.len() as u64,
                     unseen,
@@ -164,6 +164,12 @@ pub fn run(
             visible,
         })
     })
+}
+
+/// The value at quantile `q` of sorted figures (0 when there are none).
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    let i = ((sorted.len().max(1) - 1) as f64 * q).round() as usize;
+    sorted.get(i).copied().unwrap_or(0.0)
 }
 
 /// The key of the message a delivery carries.

@@ -15,15 +15,18 @@ fn new_store() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
-fn ingest(store: &mut Store, bodies: &[Vec<u8>]) -> Vec<Stored> {
-    let items: Vec<Incoming> = bodies
+fn incoming(bodies: &[Vec<u8>]) -> Vec<Incoming> {
+    bodies
         .iter()
         .map(|b| Incoming {
             body: b.clone(),
             provider: None,
         })
-        .collect();
-    store.ingest("test", &items).unwrap().1
+        .collect()
+}
+
+fn ingest(store: &mut Store, bodies: &[Vec<u8>]) -> Vec<Stored> {
+    store.ingest("test", &incoming(bodies)).unwrap().1
 }
 
 fn ingest_files(store: &mut Store, paths: &[&str]) -> Vec<Stored> {
@@ -328,13 +331,7 @@ fn chunks_spread_over_transactions_fold_as_one_batch_does() {
     // Chunks of 3, at least 7 events to a transaction: conversations and messages run across
     // chunk and transaction boundaries.
     let chunks = bodies.chunks(3).map(|chunk| {
-        let items: Vec<Incoming> = chunk
-            .iter()
-            .map(|b| Incoming {
-                body: b.clone(),
-                provider: None,
-            })
-            .collect();
+        let items = incoming(chunk);
         let parsed = items
             .iter()
             .map(|i| switchboard::providers::parse(&i.body, None))

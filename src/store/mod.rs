@@ -10,6 +10,7 @@ mod checkpointer;
 mod drafts;
 mod fold;
 mod inbox;
+mod list_columns;
 mod outbox_table;
 mod queries;
 mod receiving;

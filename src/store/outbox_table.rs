@@ -114,7 +114,7 @@ fn refresh_counts(tx: &Transaction, conversation: &str) -> Result<()> {
         .query_row([conversation], |r| r.get(0))
         .optional()?;
     if let Some(id) = id {
-        super::fold::refresh_conversation(tx, id)?;
+        super::list_columns::refresh_conversation(tx, id)?;
     }
     Ok(())
 }

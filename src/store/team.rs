@@ -2,7 +2,7 @@
 //! conversation is assigned to here, which conversations are done or snoozed, and notes. All of it
 //! survives `rebuild`; the fold turns it into the `conversations` columns the lists read.
 
-use super::{Incoming, Store, fold};
+use super::{Incoming, Store, list_columns};
 use crate::model::Provider;
 use crate::notes::Note;
 use crate::team::Advisor;
@@ -253,7 +253,7 @@ impl Store {
             bail!("no conversation `{key}`");
         };
         change(&tx)?;
-        fold::refresh_conversation(&tx, id)?;
+        list_columns::refresh_conversation(&tx, id)?;
         tx.commit()?;
         Ok(())
     }

@@ -1,0 +1,293 @@
+//! A conversation's list columns (counts, unread, preview, assignee, parked, the folded contact
+//! for search) and each advisor's unread count, recomputed from its messages and local state. The
+//! fold calls this once per transaction for each conversation it touched; local changes (a read
+//! mark, an assignment, a reply's fate) call it for theirs.
+
+use anyhow::Result;
+use rusqlite::{OptionalExtension, Transaction, params};
+
+/// The list columns `refresh_conversation` computes, in the order it computes them.
+const LIST_COLUMNS: [&str; 12] = [
+    "channels",
+    "last_at",
+    "preview",
+    "message_count",
+    "unread",
+    "failed_count",
+    "attention_count",
+    "inbound_count",
+    "last_inbound_at",
+    "assignee",
+    "parked",
+    "contact_fold",
+];
+
+/// What `refresh_conversation` reads of a conversation: what it needs, and the list columns as
+/// they stand (in `LIST_COLUMNS` order).
+struct ConversationRow {
+    key: String,
+    vendor_read_at: Option<i64>,
+    vendor_unread: Option<i64>,
+    vendor_unread_at: Option<i64>,
+    vendor_assignee: Option<String>,
+    vendor_assignee_ver: Option<String>,
+    contact: String,
+    list: [rusqlite::types::Value; 12],
+}
+
+pub(super) fn refresh_conversation(tx: &Transaction, id: i64) -> Result<()> {
+    let mut channels = Vec::new();
+    let (mut total, mut failed, mut attention, mut inbound) = (0i64, 0i64, 0i64, 0i64);
+    let mut last_inbound_at: Option<i64> = None;
+    {
+        let mut q = tx.prepare_cached(
+            "SELECT channel, count(*), sum(status = 'failed'),
+                    sum(status IN ('failed', 'unknown') AND direction = 'outbound'),
+                    sum(direction = 'inbound'), max(CASE WHEN direction = 'inbound' THEN at END)
+             FROM messages WHERE conversation_id = ?1 AND draft = 0 GROUP BY channel ORDER BY channel",
+        )?;
+        let mut rows = q.query([id])?;
+        while let Some(r) = rows.next()? {
+            channels.push(r.get::<_, String>(0)?);
+            total += r.get::<_, i64>(1)?;
+            failed += r.get::<_, i64>(2)?;
+            attention += r.get::<_, i64>(3)?;
+            inbound += r.get::<_, i64>(4)?;
+            last_inbound_at = last_inbound_at.max(r.get(5)?);
+        }
+    }
+    // The newest message (ties broken by key, so the choice never depends on arrival order): one
+    // backward step along the thread index, rather than a max() and a second lookup by it.
+    let last: Option<(i64, String)> = tx
+        .prepare_cached(
+            "SELECT at, body, subject, attachments, call, deleted FROM messages
+             WHERE conversation_id = ?1 AND draft = 0 ORDER BY at DESC, key DESC LIMIT 1",
+        )?
+        .query_row([id], |r| {
+            let (body, subject, attachments, call): (Option<String>, Option<String>, Option<String>, Option<String>) =
+                (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+            let preview = preview_text(
+                body.as_deref(),
+                subject.as_deref(),
+                attachments.as_deref(),
+                call.as_deref(),
+                r.get(5)?,
+            );
+            Ok((r.get(0)?, preview))
+        })
+        .optional()?;
+    let (last_at, preview) = last.unzip();
+    let row = tx
+        .prepare_cached(
+            "SELECT key, vendor_read_at, vendor_unread, vendor_unread_at, vendor_assignee, vendor_assignee_ver,
+                    concat_ws(' ', contact_name, contact_phone, contact_email),
+                    channels, last_at, preview, message_count, unread, failed_count, attention_count,
+                    inbound_count, last_inbound_at, assignee, parked, contact_fold
+             FROM conversations WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            let mut list: [rusqlite::types::Value; 12] = std::array::from_fn(|_| rusqlite::types::Value::Null);
+            for (n, slot) in list.iter_mut().enumerate() {
+                *slot = r.get(7 + n)?;
+            }
+            Ok(ConversationRow {
+                key: r.get(0)?,
+                vendor_read_at: r.get(1)?,
+                vendor_unread: r.get(2)?,
+                vendor_unread_at: r.get(3)?,
+                vendor_assignee: r.get(4)?,
+                vendor_assignee_ver: r.get(5)?,
+                contact: r.get(6)?,
+                list,
+            })
+        })?;
+    let ConversationRow {
+        key,
+        vendor_read_at,
+        vendor_unread,
+        vendor_unread_at,
+        vendor_assignee,
+        vendor_assignee_ver,
+        contact,
+        list: old,
+    } = row;
+    // Our replies that failed (or may have) before any webhook made them messages count too.
+    let (outbox_failed, outbox_attention): (i64, i64) = tx
+        .prepare_cached(
+            "SELECT coalesce(sum(status = 'failed'), 0), count(*) FROM outbox INDEXED BY outbox_attention
+             WHERE conversation_key = ?1 AND status IN ('failed', 'unknown') AND message_key IS NULL",
+        )?
+        .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let (failed, attention) = (failed + outbox_failed, attention + outbox_attention);
+    let (local_read_at, marked_unread): (Option<i64>, bool) = tx
+        .prepare_cached("SELECT read_at, marked_unread FROM local_marks WHERE conversation_key = ?1")?
+        .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .unwrap_or((None, false));
+    let mark = vendor_read_at.max(local_read_at).unwrap_or(i64::MIN);
+    let count_after = |after: i64, skip_vendor_read: bool| -> Result<i64> {
+        Ok(tx
+            .prepare_cached(
+                "SELECT count(*) FROM messages WHERE conversation_id = ?1 AND at > ?2 AND direction = 'inbound'
+                 AND draft = 0 AND (?3 = 0 OR vendor_read = 0)",
+            )?
+            .query_row(params![id, after, skip_vendor_read], |r| r.get(0))?)
+    };
+    // A vendor's unread count newer than every read mark is the truth as of its time; inbound
+    // messages after it add to it.
+    let unread = match (vendor_unread, vendor_unread_at) {
+        (Some(n), Some(at)) if at > mark => n + count_after(at, false)?,
+        _ => count_after(mark, true)?,
+    };
+    // "Mark unread" keeps a conversation in the unread list until it is read again.
+    let unread = if marked_unread { unread.max(1) } else { unread };
+    let assignee = effective_assignee(tx, &key, vendor_assignee, vendor_assignee_ver.as_deref())?;
+    let parked = parked(tx, &key, last_inbound_at)?;
+    use rusqlite::types::Value;
+    let text = |t: Option<String>| t.map_or(Value::Null, Value::Text);
+    let int = |n: Option<i64>| n.map_or(Value::Null, Value::Integer);
+    let new = [
+        Value::Text(channels.join(",")),
+        int(last_at),
+        text(preview),
+        Value::Integer(total),
+        Value::Integer(unread),
+        Value::Integer(failed),
+        Value::Integer(attention),
+        Value::Integer(inbound),
+        int(last_inbound_at),
+        text(assignee.clone()),
+        Value::Integer(parked),
+        Value::Text(super::schema::fold(&contact)),
+    ];
+    // Only the columns that changed: an index none of whose columns is set is left alone, and a
+    // conversation has some twenty (every list filter has its own).
+    let changed: Vec<usize> = (0..LIST_COLUMNS.len()).filter(|&i| new[i] != old[i]).collect();
+    if !changed.is_empty() {
+        let sets: Vec<String> = changed
+            .iter()
+            .enumerate()
+            .map(|(n, &i)| format!("{} = ?{}", LIST_COLUMNS[i], n + 2))
+            .collect();
+        let mut update = tx.prepare_cached(&format!("UPDATE conversations SET {} WHERE id = ?1", sets.join(", ")))?;
+        update.raw_bind_parameter(1, id)?;
+        for (n, &i) in changed.iter().enumerate() {
+            update.raw_bind_parameter(n + 2, &new[i])?;
+        }
+        update.raw_execute()?;
+    }
+    if total > 0 {
+        // Each advisor got a row when this conversation got its first message, or when they
+        // joined (`set_viewer`): only a conversation new to messages needs rows made.
+        let first_messages = old[3] == Value::Integer(0) || old[3] == Value::Null;
+        keep_advisor_reads(tx, &key, inbound, unread, last_at, parked == 1, first_messages)?;
+    }
+    Ok(())
+}
+
+/// Who a conversation is assigned to: the newer of the vendor's word (at its event time) and an
+/// assignment made here (at our time). `None`: nobody.
+fn effective_assignee(
+    tx: &Transaction,
+    key: &str,
+    vendor: Option<String>,
+    vendor_ver: Option<&str>,
+) -> Result<Option<String>> {
+    let local: Option<(Option<String>, i64)> = tx
+        .prepare_cached("SELECT assignee, at FROM assignments WHERE conversation_key = ?1")?
+        .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    // A version starts with the vendor's event time in milliseconds, 13 digits.
+    let vendor_at = vendor_ver.and_then(|v| v.get(..13)).and_then(|t| t.parse::<i64>().ok());
+    let chosen = match (local, vendor_at) {
+        (Some((local, at)), Some(vendor_at)) if vendor_at > at => vendor.or(local),
+        (Some((local, _)), _) => local,
+        (None, _) => vendor,
+    };
+    Ok(chosen.filter(|t| !t.is_empty()))
+}
+
+/// 0 open, 1 done, else snoozed until then (Unix ms). A new inbound message reopens either.
+fn parked(tx: &Transaction, key: &str, last_inbound_at: Option<i64>) -> Result<i64> {
+    let triage: Option<(Option<i64>, Option<i64>, Option<i64>)> = tx
+        .prepare_cached("SELECT done_at, snoozed_at, snoozed_until FROM triage WHERE conversation_key = ?1")?
+        .query_row([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((done_at, snoozed_at, snoozed_until)) = triage else {
+        return Ok(0);
+    };
+    let quiet_since = |at: i64| last_inbound_at.is_none_or(|inbound| inbound <= at);
+    Ok(match (done_at, snoozed_at, snoozed_until) {
+        (_, Some(at), Some(until)) if quiet_since(at) => until.max(2),
+        (Some(at), _, _) if quiet_since(at) => 1,
+        _ => 0,
+    })
+}
+
+/// Each advisor's unread count for this conversation: the inbound messages since they last read
+/// it; none while it is done (a new inbound message reopens it, and then all it holds unseen is
+/// unread again). An advisor who never read it starts from the shared count (the vendor's read
+/// state).
+fn keep_advisor_reads(
+    tx: &Transaction,
+    key: &str,
+    inbound: i64,
+    shared_unread: i64,
+    last_at: Option<i64>,
+    done: bool,
+    first_messages: bool,
+) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE advisor_reads SET unread = CASE WHEN ?4 THEN 0 ELSE max(?2 - seen_inbound, 0) END, last_at = ?3
+         WHERE conversation_key = ?1
+           AND (unread != CASE WHEN ?4 THEN 0 ELSE max(?2 - seen_inbound, 0) END OR last_at IS NOT ?3)",
+    )?
+    .execute(params![key, inbound, last_at, done])?;
+    if !first_messages {
+        return Ok(());
+    }
+    tx.prepare_cached(
+        "INSERT INTO advisor_reads (advisor, conversation_key, seen_inbound, unread, last_at)
+         SELECT name, ?1, ?2 - ?3, CASE WHEN ?5 THEN 0 ELSE ?3 END, ?4 FROM advisors WHERE true
+         ON CONFLICT (advisor, conversation_key) DO NOTHING",
+    )?
+    .execute(params![key, inbound, shared_unread, last_at, done])?;
+    Ok(())
+}
+
+/// One line that says what the last message was.
+fn preview_text(
+    body: Option<&str>,
+    subject: Option<&str>,
+    attachments: Option<&str>,
+    call: Option<&str>,
+    deleted: bool,
+) -> String {
+    const MAX_CHARS: usize = 160;
+    if deleted {
+        return "(message deleted)".to_string();
+    }
+    let one_line = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    // A call's body is boilerplate ("Voice Call"); its outcome is what matters.
+    let text = call.and_then(|call| {
+        let call: crate::model::Call = serde_json::from_str(call).ok()?;
+        let duration = call
+            .duration_s
+            .filter(|&s| s > 0)
+            .map(|s| format!(", {}:{:02}", s / 60, s % 60))
+            .unwrap_or_default();
+        Some(format!("Call: {}{duration}", call.outcome.replace('_', " ")))
+    });
+    let text = text.or_else(|| body.map(one_line).filter(|s| !s.is_empty()));
+    let text = text.or_else(|| subject.map(one_line).filter(|s| !s.is_empty()));
+    let text = text.or_else(|| {
+        let list: Vec<crate::model::Attachment> = serde_json::from_str(attachments?).ok()?;
+        let first = list.first()?;
+        Some(format!("[attachment: {}]", first.name.as_deref().unwrap_or("file")))
+    });
+    let text = text.unwrap_or_default();
+    match text.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
