@@ -80,9 +80,11 @@ impl Store {
                     }
                 }
             }
-            batch.finish(&tx)?;
             let parsed: Vec<Parsed> = events.iter().map(|e| e.parsed.clone()).collect();
-            outbox_table::reconcile(&tx, &parsed)?;
+            if outbox_table::reconcile(&tx, &parsed)? {
+                batch.recount_touched();
+            }
+            batch.finish(&tx)?;
             tx.commit().context("cannot commit to the database")?;
             Ok(())
         })();

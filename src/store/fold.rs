@@ -10,6 +10,7 @@
 //! - Conversation counts and previews are recomputed from the messages once per transaction
 //!   (`list_columns`), and the full-text index is written once per transaction too (`Batch`).
 
+use super::list_columns;
 use crate::model::Status;
 use crate::providers::{self, Change, ConversationPart, MessagePart, Outcome, Parsed, StatusReport};
 use anyhow::Result;
@@ -49,6 +50,10 @@ fn change_version(parsed: &Parsed, status: Option<&StatusReport>) -> String {
 #[derive(Default)]
 pub(super) struct Batch {
     touched: BTreeSet<i64>,
+    /// What new messages brought to each touched conversation…
+    added: HashMap<i64, list_columns::Added>,
+    /// …unless something else about its messages or replies changed: then they are counted.
+    recount: BTreeSet<i64>,
     search: Vec<SearchChange>,
     /// What this transaction knows of each conversation it met, so each is looked up once.
     conversations: HashMap<String, KnownConversation>,
@@ -80,10 +85,24 @@ enum SearchChange {
 const SEARCH_HELD: usize = 50_000;
 
 impl Batch {
+    /// Count this conversation's messages again when the batch ends (something about them
+    /// changed other than new ones arriving).
+    pub(super) fn recount(&mut self, id: i64) {
+        self.touched.insert(id);
+        self.recount.insert(id);
+    }
+
+    /// Count every conversation touched so far again (replies were linked to their messages, which
+    /// moves them out of the replies' counts; a reply's new state may have been counted already).
+    pub(super) fn recount_touched(&mut self) {
+        self.recount.extend(self.touched.iter().copied());
+    }
+
     /// Refresh the touched conversations and write the index changes.
     pub(super) fn finish(mut self, tx: &Transaction) -> Result<()> {
         for &id in &self.touched {
-            super::list_columns::refresh_conversation(tx, id)?;
+            let added = (!self.recount.contains(&id)).then(|| self.added.remove(&id).unwrap_or_default());
+            list_columns::refresh(tx, id, added.as_ref())?;
         }
         self.write_search(tx)
     }
@@ -189,7 +208,7 @@ pub(super) fn fold_event(
                     |r| r.get::<_, i64>(0),
                 )?;
                 for id in ids {
-                    batch.touched.insert(id?);
+                    batch.recount(id?);
                 }
             }
         }
@@ -221,6 +240,8 @@ fn ensure_conversation(tx: &Transaction, part: &ConversationPart, ver: &str, bat
         None => {
             tx.prepare_cached("INSERT INTO conversations (key, provider, vendor_contact_id) VALUES (?1, ?2, ?3)")?
                 .execute(params![part.key, provider, part.vendor_contact_id])?;
+            // Counted once: replies kept through a rebuild may already count in it.
+            batch.recount(tx.last_insert_rowid());
             (
                 tx.last_insert_rowid(),
                 part.vendor_contact_id.clone(),
@@ -433,6 +454,7 @@ struct Existing {
     id: i64,
     content: Content,
     content_ver: String,
+    status: String,
     status_ver: String,
 }
 
@@ -440,7 +462,7 @@ fn load_message(tx: &Transaction, key: &str) -> Result<Option<Existing>> {
     let mut q = tx.prepare_cached(
         "SELECT id, conversation_id, provider_message_id, at, at_provisional, channel, channel_raw, direction,
                 direction_raw, sender, subject, body, body_html, attachments, call, draft, deleted, vendor_read,
-                email_message_id, content_ver, status_ver
+                email_message_id, content_ver, status_ver, status
          FROM messages WHERE key = ?1",
     )?;
     Ok(q.query_row([key], |r| {
@@ -468,6 +490,7 @@ fn load_message(tx: &Transaction, key: &str) -> Result<Option<Existing>> {
             },
             content_ver: r.get(19)?,
             status_ver: r.get(20)?,
+            status: r.get(21)?,
         })
     })
     .optional()?)
@@ -523,8 +546,28 @@ fn fold_message(tx: &Transaction, event_id: i64, part: &MessagePart, ver: &str, 
             body: content.body.clone(),
         });
         link_event(tx, id, ver, event_id)?;
+        if content.draft == 0 {
+            batch
+                .added
+                .entry(conversation_id)
+                .or_default()
+                .add(&list_columns::NewMessage {
+                    at: content.at.unwrap_or(0),
+                    key: &part.key,
+                    channel: &content.channel,
+                    direction: &content.direction,
+                    status: status.status.as_str(),
+                    body: content.body.as_deref(),
+                    subject: content.subject.as_deref(),
+                    attachments: content.attachments.as_deref(),
+                    call: content.call.as_deref(),
+                    deleted: content.deleted,
+                });
+        }
         if let Some(email_id) = &content.email_message_id {
+            // A delivery report that came first may change its status.
             apply_email_status(tx, id, email_id)?;
+            batch.recount(conversation_id);
         }
         return Ok(());
     };
@@ -541,7 +584,8 @@ fn fold_message(tx: &Transaction, event_id: i64, part: &MessagePart, ver: &str, 
     };
     if content != existing.content || content_ver != existing.content_ver {
         write_content(tx, existing.id, &content, &existing.content, &content_ver, batch)?;
-        batch.touched.insert(existing.content.conversation_id);
+        batch.recount(existing.content.conversation_id);
+        batch.recount(content.conversation_id);
         if content.email_message_id != existing.content.email_message_id {
             if let Some(email_id) = &content.email_message_id {
                 apply_email_status(tx, existing.id, email_id)?;
@@ -555,6 +599,10 @@ fn fold_message(tx: &Transaction, event_id: i64, part: &MessagePart, ver: &str, 
                 "UPDATE messages SET status = ?2, status_raw = ?3, status_detail = ?4, status_ver = ?5 WHERE id = ?1",
             )?
             .execute(params![existing.id, s.status.as_str(), s.raw, s.detail, sver])?;
+            // Only failed and unknown statuses are counted (delivered → read changes no count).
+            if Status::parse(&existing.status).needs_attention() || s.status.needs_attention() {
+                batch.recount(existing.content.conversation_id);
+            }
         }
     }
     Ok(())

@@ -4,6 +4,7 @@
 //! mark, an assignment, a reply's fate) call it for theirs.
 
 use anyhow::Result;
+use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, Transaction, params};
 
 /// The list columns `refresh_conversation` computes, in the order it computes them.
@@ -35,7 +36,108 @@ struct ConversationRow {
     list: [rusqlite::types::Value; 12],
 }
 
-pub(super) fn refresh_conversation(tx: &Transaction, id: i64) -> Result<()> {
+/// The columns that come from a conversation's messages (and its replies not yet messages).
+#[derive(Debug, Clone, PartialEq)]
+struct Counts {
+    channels: String,
+    total: i64,
+    failed: i64,
+    attention: i64,
+    inbound: i64,
+    last_inbound_at: Option<i64>,
+    last_at: Option<i64>,
+    preview: Option<String>,
+}
+
+/// What new messages brought to a conversation in one transaction in which nothing else about its
+/// messages or its replies changed: its counts are then the stored ones plus these, with no need
+/// to count its messages again.
+#[derive(Debug, Default)]
+pub(super) struct Added {
+    channels: std::collections::BTreeSet<String>,
+    total: i64,
+    failed: i64,
+    attention: i64,
+    inbound: i64,
+    last_inbound_at: Option<i64>,
+    /// The newest of them: time, key, preview.
+    newest: Option<(i64, String, String)>,
+}
+
+/// A new message as `Added` counts it (drafts are not counted).
+pub(super) struct NewMessage<'a> {
+    pub at: i64,
+    pub key: &'a str,
+    pub channel: &'a str,
+    pub direction: &'a str,
+    pub status: &'a str,
+    pub body: Option<&'a str>,
+    pub subject: Option<&'a str>,
+    pub attachments: Option<&'a str>,
+    pub call: Option<&'a str>,
+    pub deleted: bool,
+}
+
+impl Added {
+    pub(super) fn add(&mut self, m: &NewMessage) {
+        self.channels.insert(m.channel.to_string());
+        self.total += 1;
+        let outbound = m.direction == "outbound";
+        self.failed += i64::from(m.status == "failed");
+        self.attention += i64::from(outbound && (m.status == "failed" || m.status == "unknown"));
+        if m.direction == "inbound" {
+            self.inbound += 1;
+            self.last_inbound_at = self.last_inbound_at.max(Some(m.at));
+        }
+        let newer = self
+            .newest
+            .as_ref()
+            .is_none_or(|(at, key, _)| (m.at, m.key) > (*at, key.as_str()));
+        if newer {
+            let preview = preview_text(m.body, m.subject, m.attachments, m.call, m.deleted);
+            self.newest = Some((m.at, m.key.to_string(), preview));
+        }
+    }
+
+    /// The stored counts (`LIST_COLUMNS` order) plus these; `None` when only counting can tell
+    /// (a new message exactly as old as the newest stored one: the tie is broken by key).
+    fn onto(&self, old: &[Value; 12]) -> Option<Counts> {
+        let int = |v: &Value| match v {
+            Value::Integer(n) => Some(*n),
+            _ => None,
+        };
+        let mut channels: std::collections::BTreeSet<&str> = match &old[0] {
+            Value::Text(t) => t.split(',').filter(|c| !c.is_empty()).collect(),
+            _ => Default::default(),
+        };
+        channels.extend(self.channels.iter().map(String::as_str));
+        let old_preview = match &old[2] {
+            Value::Text(t) => Some(t.clone()),
+            _ => None,
+        };
+        let (last_at, preview) = match (&self.newest, int(&old[1])) {
+            (None, old_at) => (old_at, old_preview),
+            (Some((at, _, preview)), old_at) if old_at.is_none_or(|old_at| *at > old_at) => {
+                (Some(*at), Some(preview.clone()))
+            }
+            (Some((at, _, _)), Some(old_at)) if *at < old_at => (Some(old_at), old_preview),
+            _ => return None,
+        };
+        Some(Counts {
+            channels: channels.into_iter().collect::<Vec<_>>().join(","),
+            total: int(&old[3]).unwrap_or(0) + self.total,
+            failed: int(&old[5]).unwrap_or(0) + self.failed,
+            attention: int(&old[6]).unwrap_or(0) + self.attention,
+            inbound: int(&old[7]).unwrap_or(0) + self.inbound,
+            last_inbound_at: int(&old[8]).max(self.last_inbound_at),
+            last_at,
+            preview,
+        })
+    }
+}
+
+/// Count a conversation's messages (and its replies that failed before becoming messages).
+fn counted(tx: &Transaction, id: i64, key: &str) -> Result<Counts> {
     let mut channels = Vec::new();
     let (mut total, mut failed, mut attention, mut inbound) = (0i64, 0i64, 0i64, 0i64);
     let mut last_inbound_at: Option<i64> = None;
@@ -77,6 +179,33 @@ pub(super) fn refresh_conversation(tx: &Transaction, id: i64) -> Result<()> {
         })
         .optional()?;
     let (last_at, preview) = last.unzip();
+    // Our replies that failed (or may have) before any webhook made them messages count too.
+    let (outbox_failed, outbox_attention): (i64, i64) = tx
+        .prepare_cached(
+            "SELECT coalesce(sum(status = 'failed'), 0), count(*) FROM outbox INDEXED BY outbox_attention
+             WHERE conversation_key = ?1 AND status IN ('failed', 'unknown') AND message_key IS NULL",
+        )?
+        .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(Counts {
+        channels: channels.join(","),
+        total,
+        failed: failed + outbox_failed,
+        attention: attention + outbox_attention,
+        inbound,
+        last_inbound_at,
+        last_at,
+        preview,
+    })
+}
+
+/// Recompute a conversation's list columns, counting its messages.
+pub(super) fn refresh_conversation(tx: &Transaction, id: i64) -> Result<()> {
+    refresh(tx, id, None)
+}
+
+/// Recompute a conversation's list columns; with `added`, its counts are the stored ones plus
+/// what its new messages brought (debug builds count as well, and check the two agree).
+pub(super) fn refresh(tx: &Transaction, id: i64, added: Option<&Added>) -> Result<()> {
     let row = tx
         .prepare_cached(
             "SELECT key, vendor_read_at, vendor_unread, vendor_unread_at, vendor_assignee, vendor_assignee_ver,
@@ -111,14 +240,30 @@ pub(super) fn refresh_conversation(tx: &Transaction, id: i64) -> Result<()> {
         contact,
         list: old,
     } = row;
-    // Our replies that failed (or may have) before any webhook made them messages count too.
-    let (outbox_failed, outbox_attention): (i64, i64) = tx
-        .prepare_cached(
-            "SELECT coalesce(sum(status = 'failed'), 0), count(*) FROM outbox INDEXED BY outbox_attention
-             WHERE conversation_key = ?1 AND status IN ('failed', 'unknown') AND message_key IS NULL",
-        )?
-        .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let (failed, attention) = (failed + outbox_failed, attention + outbox_attention);
+    let counts = match added.and_then(|a| a.onto(&old)) {
+        Some(counts) => {
+            #[cfg(debug_assertions)]
+            {
+                let full = counted(tx, id, &key)?;
+                assert_eq!(
+                    counts, full,
+                    "conversation {key}: counts grown from new messages differ"
+                );
+            }
+            counts
+        }
+        None => counted(tx, id, &key)?,
+    };
+    let Counts {
+        channels,
+        total,
+        failed,
+        attention,
+        inbound,
+        last_inbound_at,
+        last_at,
+        preview,
+    } = counts;
     let (local_read_at, marked_unread): (Option<i64>, bool) = tx
         .prepare_cached("SELECT read_at, marked_unread FROM local_marks WHERE conversation_key = ?1")?
         .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -143,11 +288,10 @@ pub(super) fn refresh_conversation(tx: &Transaction, id: i64) -> Result<()> {
     let unread = if marked_unread { unread.max(1) } else { unread };
     let assignee = effective_assignee(tx, &key, vendor_assignee, vendor_assignee_ver.as_deref())?;
     let parked = parked(tx, &key, last_inbound_at)?;
-    use rusqlite::types::Value;
     let text = |t: Option<String>| t.map_or(Value::Null, Value::Text);
     let int = |n: Option<i64>| n.map_or(Value::Null, Value::Integer);
     let new = [
-        Value::Text(channels.join(",")),
+        Value::Text(channels),
         int(last_at),
         text(preview),
         Value::Integer(total),

@@ -66,7 +66,9 @@ fn store_chunk(
             results.push(stored);
         }
     }
-    outbox_table::reconcile(tx, parsed)?;
+    if outbox_table::reconcile(tx, parsed)? {
+        batch.recount_touched();
+    }
     Ok(report)
 }
 

@@ -429,29 +429,31 @@ fn process_alive(pid: i64) -> bool {
 /// An entry with the vendor's message id (myKaarma `messageUUID`, HighLevel `messageId`, Partoo
 /// `message_id`) matches the message reported with that id. One whose answer was lost (`unknown`,
 /// `sending`) has no id; it matches the one outbound message in its conversation, sent after it
-/// was queued, whose text starts with ours (myKaarma appends signatures and footers).
-pub(super) fn reconcile(tx: &Transaction, parsed: &[Parsed]) -> Result<()> {
+/// was queued, whose text starts with ours (myKaarma appends signatures and footers). True when
+/// it linked any (the conversation's counts of failed replies change).
+pub(super) fn reconcile(tx: &Transaction, parsed: &[Parsed]) -> Result<bool> {
     let open: i64 = tx
         .prepare_cached(
             "SELECT count(*) FROM outbox WHERE status IN ('queued', 'sending', 'accepted', 'sent', 'unknown')",
         )?
         .query_row([], |r| r.get(0))?;
     if open == 0 {
-        return Ok(());
+        return Ok(false);
     }
+    let mut linked = false;
     for p in parsed {
         let crate::providers::Outcome::Ok(changes) = &p.outcome else {
             continue;
         };
         for change in changes {
             let Change::Message(part) = change else { continue };
-            link_message(tx, &part.conversation.key, &part.key, &part.provider_message_id)?;
+            linked |= link_message(tx, &part.conversation.key, &part.key, &part.provider_message_id)?;
         }
     }
-    Ok(())
+    Ok(linked)
 }
 
-fn link_message(tx: &Transaction, conversation_key: &str, message_key: &str, vendor_id: &str) -> Result<()> {
+fn link_message(tx: &Transaction, conversation_key: &str, message_key: &str, vendor_id: &str) -> Result<bool> {
     let message = tx
         .prepare_cached("SELECT direction, body, status, status_detail, at FROM messages WHERE key = ?1 AND draft = 0")?
         .query_row([message_key], |r| {
@@ -465,10 +467,10 @@ fn link_message(tx: &Transaction, conversation_key: &str, message_key: &str, ven
         })
         .optional()?;
     let Some((direction, body, status, detail, at)) = message else {
-        return Ok(());
+        return Ok(false);
     };
     if Direction::parse(&direction) != Some(Direction::Outbound) {
-        return Ok(());
+        return Ok(false);
     }
     let mut id: Option<i64> = tx
         .prepare_cached("SELECT id FROM outbox WHERE vendor_message_id = ?1 OR message_key = ?2 LIMIT 1")?
@@ -493,7 +495,7 @@ fn link_message(tx: &Transaction, conversation_key: &str, message_key: &str, ven
             id = Some(only);
         }
     }
-    let Some(id) = id else { return Ok(()) };
+    let Some(id) = id else { return Ok(false) };
     tx.prepare_cached(
         "UPDATE outbox SET message_key = ?2, vendor_message_id = coalesce(vendor_message_id, ?3) WHERE id = ?1",
     )?
@@ -516,7 +518,7 @@ fn link_message(tx: &Transaction, conversation_key: &str, message_key: &str, ven
             ..Report::default()
         },
     )?;
-    Ok(())
+    Ok(true)
 }
 
 /// Text compared for matching: whitespace runs collapsed.
