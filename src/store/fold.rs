@@ -7,8 +7,9 @@
 //!   (it arrived late) makes the message re-merge from all its events (`message_events`).
 //! - A status, a contact field or an unread count is a single value: the highest version wins.
 //!   Explicit statuses outrank implied ones whatever their times.
-//! - Conversation counts and previews are recomputed from the messages once per transaction
-//!   (`list_columns`), and the full-text index is written once per transaction too (`Batch`).
+//! - Conversation counts and previews are recomputed once per transaction (`list_columns`): grown
+//!   from the new messages when that is all that changed, else counted from the messages. The
+//!   full-text index is written once per transaction too (`Batch`).
 
 use super::list_columns;
 use crate::model::Status;
