@@ -33,7 +33,7 @@ struct ConversationRow {
     vendor_assignee: Option<String>,
     vendor_assignee_ver: Option<String>,
     contact: String,
-    list: [rusqlite::types::Value; 12],
+    list: [Value; 12],
 }
 
 /// The columns that come from a conversation's messages (and its replies not yet messages).
@@ -215,7 +215,7 @@ pub(super) fn refresh(tx: &Transaction, id: i64, added: Option<&Added>) -> Resul
              FROM conversations WHERE id = ?1",
         )?
         .query_row([id], |r| {
-            let mut list: [rusqlite::types::Value; 12] = std::array::from_fn(|_| rusqlite::types::Value::Null);
+            let mut list: [Value; 12] = std::array::from_fn(|_| Value::Null);
             for (n, slot) in list.iter_mut().enumerate() {
                 *slot = r.get(7 + n)?;
             }
