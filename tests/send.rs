@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::services::{BIN, Proc, requests, start};
+use common::services::{BIN, Proc, requests, serve, start};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
@@ -48,19 +48,7 @@ impl Rig {
             .output()
             .unwrap();
         assert!(ok.status.success(), "{ok:?}");
-        let receiver = start(
-            &[
-                "--db",
-                db.to_str().unwrap(),
-                "--config",
-                config.to_str().unwrap(),
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-            ],
-            &dir.path().join("receiver.log"),
-            &[],
-        );
+        let receiver = serve(&db, &config, &[]);
         let webhook = format!("{}/webhooks/mykaarma", receiver.url);
         let sandbox = start(
             &[
@@ -555,7 +543,7 @@ fn no_credential_reaches_logs_database_or_output() {
     }
     checked.sort();
     assert!(checked.len() >= 8, "db, logs and outputs: {checked:?}");
-    let log = std::fs::read_to_string(rig.dir.path().join("receiver.log")).unwrap();
+    let log = std::fs::read_to_string(rig.dir.path().join("serve.log")).unwrap();
     assert!(
         log.contains("TRACE") || log.contains("DEBUG") || log.contains("INFO"),
         "logging was on"
