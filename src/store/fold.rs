@@ -16,7 +16,7 @@ use crate::model::Status;
 use crate::providers::{self, Change, ConversationPart, MessagePart, Outcome, Parsed, StatusReport};
 use anyhow::Result;
 use rusqlite::{OptionalExtension, Transaction, params};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// `(time, progress, dedupe key)` as a string whose byte order is the tuple order.
 fn version(at: Option<i64>, precedence: u8, dedupe_key: &str) -> String {
@@ -55,31 +55,58 @@ pub(super) struct Batch {
     added: HashMap<i64, list_columns::Added>,
     /// …unless something else about its messages or replies changed: then they are counted.
     recount: BTreeSet<i64>,
-    search: Vec<SearchChange>,
+    search: BTreeMap<i64, SearchEntry>,
     /// What this transaction knows of each conversation it met, so each is looked up once.
     conversations: HashMap<String, KnownConversation>,
 }
 
-/// A conversation's row id and what `ensure_conversation` compares against, as last written.
+/// A conversation's row id and its contact fields and assignee as this batch knows them.
 struct KnownConversation {
     id: i64,
     contact_id: Option<String>,
-    contact_versions: [Option<String>; 3],
+    contact: [Held; 3],
+    assignee: Held,
+    /// Its vendor contact has no contact record (looked up once per batch; a record arriving in
+    /// the batch drops this entry).
+    no_contact_record: bool,
 }
 
-/// One change to the external-content full-text index, in the order made.
-enum SearchChange {
-    Add {
-        id: i64,
-        subject: Option<String>,
-        body: Option<String>,
-    },
-    /// An external-content index forgets a row by being told exactly what it indexed.
-    Remove {
-        id: i64,
-        subject: Option<String>,
-        body: Option<String>,
-    },
+/// A field's newest version, and its value when that is newer than the stored row's.
+#[derive(Default)]
+struct Held {
+    ver: Option<String>,
+    value: Option<String>,
+}
+
+impl Held {
+    fn stored(ver: Option<String>) -> Self {
+        Held { ver, value: None }
+    }
+
+    /// Take this value when its version is newer than the field's.
+    fn offer(&mut self, value: &str, ver: &str) {
+        if self.ver.as_deref().is_none_or(|known| known < ver) {
+            self.ver = Some(ver.to_string());
+            self.value = Some(value.to_string());
+        }
+    }
+}
+
+/// What the full-text index holds for one message before this batch and what it should hold
+/// after. Kept per message and written in row-id order: FTS5 flushes its pending entries whenever
+/// a row id goes backwards or is written twice, and every flush leaves a segment to merge.
+#[derive(Default)]
+struct SearchEntry {
+    /// What was indexed before: an external-content index forgets a row by being told exactly that.
+    indexed: Option<SearchText>,
+    /// What should be indexed when the batch is written.
+    wanted: Option<SearchText>,
+}
+
+#[derive(PartialEq)]
+struct SearchText {
+    subject: Option<String>,
+    body: Option<String>,
 }
 
 /// Entries held before they are written mid-transaction (`rebuild` folds a whole log in one).
@@ -101,6 +128,9 @@ impl Batch {
 
     /// Refresh the touched conversations and write the index changes.
     pub(super) fn finish(mut self, tx: &Transaction) -> Result<()> {
+        for known in self.conversations.values_mut() {
+            write_held(tx, known)?;
+        }
         for &id in &self.touched {
             let added = (!self.recount.contains(&id)).then(|| self.added.remove(&id).unwrap_or_default());
             list_columns::refresh(tx, id, added.as_ref())?;
@@ -116,16 +146,42 @@ impl Batch {
         Ok(())
     }
 
+    /// A message's text is indexed (a new message, or new text after `unindex`).
+    fn index(&mut self, id: i64, subject: &Option<String>, body: &Option<String>) {
+        self.search.entry(id).or_default().wanted = Some(SearchText {
+            subject: subject.clone(),
+            body: body.clone(),
+        });
+    }
+
+    /// A message's text as it was indexed is no longer wanted.
+    fn unindex(&mut self, id: i64, subject: &Option<String>, body: &Option<String>) {
+        let entry = self.search.entry(id).or_insert_with(|| SearchEntry {
+            // First seen here: what it had was written by an earlier batch.
+            indexed: Some(SearchText {
+                subject: subject.clone(),
+                body: body.clone(),
+            }),
+            wanted: None,
+        });
+        entry.wanted = None;
+    }
+
     fn write_search(&mut self, tx: &Transaction) -> Result<()> {
         let mut add = tx.prepare_cached("INSERT INTO messages_fts (rowid, subject, body) VALUES (?1, ?2, ?3)")?;
         let mut remove = tx.prepare_cached(
             "INSERT INTO messages_fts (messages_fts, rowid, subject, body) VALUES ('delete', ?1, ?2, ?3)",
         )?;
-        for change in self.search.drain(..) {
-            match change {
-                SearchChange::Add { id, subject, body } => add.execute(params![id, subject, body])?,
-                SearchChange::Remove { id, subject, body } => remove.execute(params![id, subject, body])?,
-            };
+        for (id, entry) in std::mem::take(&mut self.search) {
+            if entry.indexed == entry.wanted {
+                continue;
+            }
+            if let Some(t) = entry.indexed {
+                remove.execute(params![id, t.subject, t.body])?;
+            }
+            if let Some(t) = entry.wanted {
+                add.execute(params![id, t.subject, t.body])?;
+            }
         }
         Ok(())
     }
@@ -217,95 +273,113 @@ pub(super) fn fold_event(
     Ok(())
 }
 
-/// The conversation's row id, creating it if needed; contact fields take the newest version.
+/// The conversation's row id, creating it if needed; contact fields and the vendor's assignee take
+/// the newest version. Those are held in the batch and written once when it ends
+/// (`write_held`): nearly every event carries them, and each write of the row was a fifth of the
+/// fold.
 fn ensure_conversation(tx: &Transaction, part: &ConversationPart, ver: &str, batch: &mut Batch) -> Result<i64> {
     let provider = part.provider.as_ref().map_or("unknown", |p| p.as_str());
-    let existing = match batch.conversations.remove(&part.key) {
-        Some(known) => Some((known.id, known.contact_id, known.contact_versions)),
-        None => tx
+    if !batch.conversations.contains_key(&part.key) {
+        let stored = tx
             .prepare_cached(
-                "SELECT id, vendor_contact_id, contact_name_ver, contact_phone_ver, contact_email_ver
+                "SELECT id, vendor_contact_id, contact_name_ver, contact_phone_ver, contact_email_ver,
+                        vendor_assignee_ver
                  FROM conversations WHERE key = ?1",
             )?
             .query_row([&part.key], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Option<String>>(1)?,
-                    [r.get(2)?, r.get(3)?, r.get(4)?],
-                ))
+                Ok(KnownConversation {
+                    id: r.get(0)?,
+                    contact_id: r.get(1)?,
+                    contact: [r.get(2)?, r.get(3)?, r.get(4)?].map(Held::stored),
+                    assignee: Held::stored(r.get(5)?),
+                    no_contact_record: false,
+                })
             })
-            .optional()?,
-    };
-    let (id, contact_id, mut versions): (i64, Option<String>, [Option<String>; 3]) = match existing {
-        Some(row) => row,
-        None => {
-            tx.prepare_cached("INSERT INTO conversations (key, provider, vendor_contact_id) VALUES (?1, ?2, ?3)")?
-                .execute(params![part.key, provider, part.vendor_contact_id])?;
-            // Counted once: replies kept through a rebuild may already count in it.
-            batch.recount(tx.last_insert_rowid());
-            (
-                tx.last_insert_rowid(),
-                part.vendor_contact_id.clone(),
-                [None, None, None],
-            )
-        }
-    };
-    let contact_id = match (contact_id, &part.vendor_contact_id) {
-        (None, Some(new)) => {
-            tx.prepare_cached("UPDATE conversations SET vendor_contact_id = ?2 WHERE id = ?1")?
-                .execute(params![id, new])?;
-            Some(new.clone())
-        }
-        (known, _) => known,
-    };
-    // Each field takes this event's value when the event is newer than the field's; one statement
-    // for all three (this runs for nearly every event).
+            .optional()?;
+        let known = match stored {
+            Some(known) => known,
+            None => {
+                tx.prepare_cached("INSERT INTO conversations (key, provider, vendor_contact_id) VALUES (?1, ?2, ?3)")?
+                    .execute(params![part.key, provider, part.vendor_contact_id])?;
+                // Counted once: replies kept through a rebuild may already count in it.
+                batch.recount(tx.last_insert_rowid());
+                KnownConversation {
+                    id: tx.last_insert_rowid(),
+                    contact_id: part.vendor_contact_id.clone(),
+                    contact: Default::default(),
+                    assignee: Held::default(),
+                    no_contact_record: false,
+                }
+            }
+        };
+        batch.conversations.insert(part.key.clone(), known);
+    }
+    let known = batch.conversations.get_mut(&part.key).expect("inserted above");
+    let id = known.id;
+    if let (None, Some(new)) = (&known.contact_id, &part.vendor_contact_id) {
+        tx.prepare_cached("UPDATE conversations SET vendor_contact_id = ?2 WHERE id = ?1")?
+            .execute(params![id, new])?;
+        known.contact_id = Some(new.clone());
+        known.no_contact_record = false;
+    }
     let values = [&part.contact_name, &part.contact_phone, &part.contact_email];
-    let newer = |value: &Option<String>, known: &Option<String>| {
-        value.is_some() && known.as_deref().is_none_or(|known| known < ver)
-    };
-    let take: Vec<bool> = values.iter().zip(&versions).map(|(v, k)| newer(v, k)).collect();
-    if take.iter().any(|t| *t) {
-        tx.prepare_cached(
-            "UPDATE conversations SET
-                contact_name  = CASE WHEN ?2 THEN ?5 ELSE contact_name END,
-                contact_name_ver  = CASE WHEN ?2 THEN ?8 ELSE contact_name_ver END,
-                contact_phone = CASE WHEN ?3 THEN ?6 ELSE contact_phone END,
-                contact_phone_ver = CASE WHEN ?3 THEN ?8 ELSE contact_phone_ver END,
-                contact_email = CASE WHEN ?4 THEN ?7 ELSE contact_email END,
-                contact_email_ver = CASE WHEN ?4 THEN ?8 ELSE contact_email_ver END
-             WHERE id = ?1",
-        )?
-        .execute(params![
-            id, take[0], take[1], take[2], values[0], values[1], values[2], ver
-        ])?;
-        for (known, _) in versions.iter_mut().zip(&take).filter(|(_, take)| **take) {
-            *known = Some(ver.to_string());
+    for (held, value) in known.contact.iter_mut().zip(values) {
+        if let Some(value) = value {
+            held.offer(value, ver);
         }
     }
     if let Some(assignee) = &part.assignee {
-        tx.prepare_cached(
-            "UPDATE conversations SET vendor_assignee = ?2, vendor_assignee_ver = ?3
-             WHERE id = ?1 AND coalesce(vendor_assignee_ver, '') < ?3",
-        )?
-        .execute(params![id, assignee_token(provider, assignee.as_deref()), ver])?;
+        known
+            .assignee
+            .offer(&assignee_token(provider, assignee.as_deref()), ver);
     }
-    // A contact record's fields may replace the conversation's: then it is read afresh next time.
-    let adopted = match &contact_id {
-        Some(contact_id) => adopt_contact(tx, id, &format!("{provider}:{contact_id}"))?,
-        None => false,
-    };
-    if !adopted {
-        batch.conversations.insert(
-            part.key.clone(),
-            KnownConversation {
-                id,
-                contact_id,
-                contact_versions: versions,
-            },
-        );
+    // A contact record's fields may replace the conversation's: then it is written now and read
+    // afresh next time. Most vendors send no contact records; that is looked up once per batch.
+    if let Some(contact_id) = known.contact_id.clone().filter(|_| !known.no_contact_record) {
+        let contact_key = format!("{provider}:{contact_id}");
+        if has_contact_record(tx, &contact_key)? {
+            let mut known = batch.conversations.remove(&part.key).expect("inserted above");
+            write_held(tx, &mut known)?;
+            adopt_contact(tx, id, &contact_key)?;
+        } else if let Some(known) = batch.conversations.get_mut(&part.key) {
+            known.no_contact_record = true;
+        }
     }
     Ok(id)
+}
+
+/// Write the contact fields and assignee a conversation took in this batch.
+fn write_held(tx: &Transaction, known: &mut KnownConversation) -> Result<()> {
+    let [name, phone, email] = &mut known.contact;
+    if name.value.is_some() || phone.value.is_some() || email.value.is_some() {
+        tx.prepare_cached(
+            "UPDATE conversations SET
+                contact_name  = CASE WHEN ?2 THEN ?3 ELSE contact_name END,
+                contact_name_ver  = CASE WHEN ?2 THEN ?4 ELSE contact_name_ver END,
+                contact_phone = CASE WHEN ?5 THEN ?6 ELSE contact_phone END,
+                contact_phone_ver = CASE WHEN ?5 THEN ?7 ELSE contact_phone_ver END,
+                contact_email = CASE WHEN ?8 THEN ?9 ELSE contact_email END,
+                contact_email_ver = CASE WHEN ?8 THEN ?10 ELSE contact_email_ver END
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            known.id,
+            name.value.is_some(),
+            name.value.take(),
+            name.ver,
+            phone.value.is_some(),
+            phone.value.take(),
+            phone.ver,
+            email.value.is_some(),
+            email.value.take(),
+            email.ver,
+        ])?;
+    }
+    if let Some(assignee) = known.assignee.value.take() {
+        tx.prepare_cached("UPDATE conversations SET vendor_assignee = ?2, vendor_assignee_ver = ?3 WHERE id = ?1")?
+            .execute(params![known.id, assignee, known.assignee.ver])?;
+    }
+    Ok(())
 }
 
 /// A vendor's assignee as stored: `provider:user id`, or '' for "nobody" (NULL: never said).
@@ -340,25 +414,29 @@ fn fold_contact(tx: &Transaction, c: &providers::ContactPart, ver: &str, batch: 
         .query_map(params![provider, c.vendor_contact_id], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     for id in ids {
+        // What the batch holds for it is written first, then read afresh next time.
+        let cached = batch.conversations.iter().find(|(_, k)| k.id == id);
+        if let Some(conversation_key) = cached.map(|(conversation_key, _)| conversation_key.clone()) {
+            let mut known = batch.conversations.remove(&conversation_key).expect("found above");
+            write_held(tx, &mut known)?;
+        }
         adopt_contact(tx, id, &key)?;
         // Its contact fields may have changed, and with them its folded copy for search.
         batch.touched.insert(id);
-        batch.conversations.retain(|_, known| known.id != id);
     }
     Ok(())
 }
 
-/// Take each contact field from the contact record where that record's value is newer; false
-/// when there is no record.
-fn adopt_contact(tx: &Transaction, conversation_id: i64, contact_key: &str) -> Result<bool> {
-    // Most vendors send no contact records: one index probe, then nothing to do.
-    let known = tx
+fn has_contact_record(tx: &Transaction, contact_key: &str) -> Result<bool> {
+    Ok(tx
         .prepare_cached("SELECT 1 FROM contacts WHERE key = ?1")?
         .query_row([contact_key], |_| Ok(()))
-        .optional()?;
-    if known.is_none() {
-        return Ok(false);
-    }
+        .optional()?
+        .is_some())
+}
+
+/// Take each contact field from the contact record where that record's value is newer.
+fn adopt_contact(tx: &Transaction, conversation_id: i64, contact_key: &str) -> Result<()> {
     for field in CONTACT_FIELDS {
         tx.prepare_cached(&format!(
             "UPDATE conversations SET (contact_{field}, contact_{field}_ver) =
@@ -373,7 +451,7 @@ fn adopt_contact(tx: &Transaction, conversation_id: i64, contact_key: &str) -> R
          WHERE id = ?1 AND (SELECT assignee_ver FROM contacts WHERE key = ?2) > coalesce(vendor_assignee_ver, '')",
     )?
     .execute(params![conversation_id, contact_key])?;
-    Ok(true)
+    Ok(())
 }
 
 /// The merged content of a message: everything but its status.
@@ -541,11 +619,7 @@ fn fold_message(tx: &Transaction, event_id: i64, part: &MessagePart, ver: &str, 
             ver
         ])?;
         let id = tx.last_insert_rowid();
-        batch.search.push(SearchChange::Add {
-            id,
-            subject: content.subject.clone(),
-            body: content.body.clone(),
-        });
+        batch.index(id, &content.subject, &content.body);
         link_event(tx, id, ver, event_id)?;
         if content.draft == 0 {
             batch
@@ -555,14 +629,10 @@ fn fold_message(tx: &Transaction, event_id: i64, part: &MessagePart, ver: &str, 
                 .add(&list_columns::NewMessage {
                     at: content.at.unwrap_or(0),
                     key: &part.key,
+                    id,
                     channel: &content.channel,
                     direction: &content.direction,
                     status: status.status.as_str(),
-                    body: content.body.as_deref(),
-                    subject: content.subject.as_deref(),
-                    attachments: content.attachments.as_deref(),
-                    call: content.call.as_deref(),
-                    deleted: content.deleted,
                 });
         }
         if let Some(email_id) = &content.email_message_id {
@@ -649,16 +719,8 @@ fn write_content(tx: &Transaction, id: i64, c: &Content, old: &Content, ver: &st
     if c.subject != old.subject || c.body != old.body {
         tx.prepare_cached("UPDATE messages SET subject = ?2, body = ?3 WHERE id = ?1")?
             .execute(params![id, c.subject, c.body])?;
-        batch.search.push(SearchChange::Remove {
-            id,
-            subject: old.subject.clone(),
-            body: old.body.clone(),
-        });
-        batch.search.push(SearchChange::Add {
-            id,
-            subject: c.subject.clone(),
-            body: c.body.clone(),
-        });
+        batch.unindex(id, &old.subject, &old.body);
+        batch.index(id, &c.subject, &c.body);
     }
     Ok(())
 }

@@ -60,27 +60,25 @@ pub(super) struct Added {
     attention: i64,
     inbound: i64,
     last_inbound_at: Option<i64>,
-    /// The newest of them: time, key, preview.
-    newest: Option<(i64, String, String)>,
+    /// The newest of them: time, key, row id (its preview is made once, when the batch ends).
+    newest: Option<(i64, String, i64)>,
 }
 
 /// A new message as `Added` counts it (drafts are not counted).
 pub(super) struct NewMessage<'a> {
     pub at: i64,
     pub key: &'a str,
+    pub id: i64,
     pub channel: &'a str,
     pub direction: &'a str,
     pub status: &'a str,
-    pub body: Option<&'a str>,
-    pub subject: Option<&'a str>,
-    pub attachments: Option<&'a str>,
-    pub call: Option<&'a str>,
-    pub deleted: bool,
 }
 
 impl Added {
     pub(super) fn add(&mut self, m: &NewMessage) {
-        self.channels.insert(m.channel.to_string());
+        if !self.channels.contains(m.channel) {
+            self.channels.insert(m.channel.to_string());
+        }
         self.total += 1;
         let outbound = m.direction == "outbound";
         self.failed += i64::from(m.status == "failed");
@@ -94,14 +92,13 @@ impl Added {
             .as_ref()
             .is_none_or(|(at, key, _)| (m.at, m.key) > (*at, key.as_str()));
         if newer {
-            let preview = preview_text(m.body, m.subject, m.attachments, m.call, m.deleted);
-            self.newest = Some((m.at, m.key.to_string(), preview));
+            self.newest = Some((m.at, m.key.to_string(), m.id));
         }
     }
 
     /// The stored counts (`LIST_COLUMNS` order) plus these; `None` when only counting can tell
     /// (a new message exactly as old as the newest stored one: the tie is broken by key).
-    fn onto(&self, old: &[Value; 12]) -> Option<Counts> {
+    fn onto(&self, tx: &Transaction, old: &[Value; 12]) -> Result<Option<Counts>> {
         let int = |v: &Value| match v {
             Value::Integer(n) => Some(*n),
             _ => None,
@@ -117,13 +114,16 @@ impl Added {
         };
         let (last_at, preview) = match (&self.newest, int(&old[1])) {
             (None, old_at) => (old_at, old_preview),
-            (Some((at, _, preview)), old_at) if old_at.is_none_or(|old_at| *at > old_at) => {
-                (Some(*at), Some(preview.clone()))
-            }
+            (Some((at, _, id)), old_at) if old_at.is_none_or(|old_at| *at > old_at) => (
+                Some(*at),
+                tx.prepare_cached("SELECT body, subject, attachments, call, deleted FROM messages WHERE id = ?1")?
+                    .query_row([id], preview_of_row)
+                    .optional()?,
+            ),
             (Some((at, _, _)), Some(old_at)) if *at < old_at => (Some(old_at), old_preview),
-            _ => return None,
+            _ => return Ok(None),
         };
-        Some(Counts {
+        Ok(Some(Counts {
             channels: channels.into_iter().collect::<Vec<_>>().join(","),
             total: int(&old[3]).unwrap_or(0) + self.total,
             failed: int(&old[5]).unwrap_or(0) + self.failed,
@@ -132,8 +132,21 @@ impl Added {
             last_inbound_at: int(&old[8]).max(self.last_inbound_at),
             last_at,
             preview,
-        })
+        }))
     }
+}
+
+/// The preview of a row that starts with body, subject, attachments, call, deleted.
+fn preview_of_row(r: &rusqlite::Row) -> rusqlite::Result<String> {
+    let (body, subject, attachments, call): (Option<String>, Option<String>, Option<String>, Option<String>) =
+        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+    Ok(preview_text(
+        body.as_deref(),
+        subject.as_deref(),
+        attachments.as_deref(),
+        call.as_deref(),
+        r.get(4)?,
+    ))
 }
 
 /// Count a conversation's messages (and its replies that failed before becoming messages).
@@ -162,21 +175,10 @@ fn counted(tx: &Transaction, id: i64, key: &str) -> Result<Counts> {
     // backward step along the thread index, rather than a max() and a second lookup by it.
     let last: Option<(i64, String)> = tx
         .prepare_cached(
-            "SELECT at, body, subject, attachments, call, deleted FROM messages
+            "SELECT body, subject, attachments, call, deleted, at FROM messages
              WHERE conversation_id = ?1 AND draft = 0 ORDER BY at DESC, key DESC LIMIT 1",
         )?
-        .query_row([id], |r| {
-            let (body, subject, attachments, call): (Option<String>, Option<String>, Option<String>, Option<String>) =
-                (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
-            let preview = preview_text(
-                body.as_deref(),
-                subject.as_deref(),
-                attachments.as_deref(),
-                call.as_deref(),
-                r.get(5)?,
-            );
-            Ok((r.get(0)?, preview))
-        })
+        .query_row([id], |r| Ok((r.get(5)?, preview_of_row(r)?)))
         .optional()?;
     let (last_at, preview) = last.unzip();
     // Our replies that failed (or may have) before any webhook made them messages count too.
@@ -240,7 +242,11 @@ pub(super) fn refresh(tx: &Transaction, id: i64, added: Option<&Added>) -> Resul
         contact,
         list: old,
     } = row;
-    let counts = match added.and_then(|a| a.onto(&old)) {
+    let grown = match added {
+        Some(added) => added.onto(tx, &old)?,
+        None => None,
+    };
+    let counts = match grown {
         Some(counts) => {
             #[cfg(debug_assertions)]
             {
