@@ -108,11 +108,13 @@ large_events=$(sqlite3 "$large" "SELECT count(*) FROM events")
 t=$(now_ns); run_logged "$bin" --db "$large" rebuild >/dev/null; rebuild_s=$(secs "$t" "$(now_ns)")
 rebuild_rate=$(num "$(div "$large_events" "$rebuild_s")")
 rebuild_ratio=$(div "$rebuild_rate" "$import_sq_rate")
-# The same import file into a copy of the large database: the events are new to it (another seed),
-# and every index it has is already large.
+# As many messages again into a copy of the large database: messages it does not have yet (numbered
+# after its own), spread over its conversations, so every index they go into is already large.
+next_file=$data/import-next-$import_msgs-after-$big_msgs.ndjson
+[ -s "$next_file" ] || run_logged "$bin" gen --conversations "$big_conv" --first-message "$big_msgs" --messages "$import_msgs" --seed 1 --out "$next_file" >/dev/null
 cp "$large" "$work/into-large.db"
-commands+=("$bin --db copy-of-large.db import $events_file --json")
-"$bin" --db "$work/into-large.db" import "$events_file" --json > "$work/into-large.json"
+commands+=("$bin --db copy-of-large.db import $next_file --json")
+"$bin" --db "$work/into-large.db" import "$next_file" --json > "$work/into-large.json"
 rm -f "$work"/into-large.db*
 field() { grep -o "\"$2\":[0-9.]*" "$1" | cut -d: -f2; } # a number from one-line JSON
 into_rate=$(num "$(field "$work/into-large.json" events_per_second)")

@@ -56,11 +56,17 @@ fn sentence(rng: &mut Rng, words: usize) -> String {
     (0..words).map(|_| rng.pick(WORDS)).collect::<Vec<_>>().join(" ")
 }
 
-/// Writes events as NDJSON; returns how many.
-pub fn generate(out: &mut dyn Write, conversations: u64, messages: u64, seed: u64) -> std::io::Result<u64> {
+/// Writes events as NDJSON for the messages numbered `messages` (a message's number makes its
+/// ids and its time); returns how many.
+pub fn generate(
+    out: &mut dyn Write,
+    conversations: u64,
+    messages: std::ops::Range<u64>,
+    seed: u64,
+) -> std::io::Result<u64> {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut written = 0;
-    for i in 0..messages {
+    for i in messages {
         // One conversation gets 2 % of all traffic (20,000 of a million): real inboxes have hot threads.
         let conv = if rng.below(50) == 0 {
             0
@@ -208,10 +214,40 @@ mod tests {
     #[test]
     fn same_seed_same_bytes() {
         let (mut a, mut b, mut c) = (vec![], vec![], vec![]);
-        generate(&mut a, 10, 50, 1).unwrap();
-        generate(&mut b, 10, 50, 1).unwrap();
-        generate(&mut c, 10, 50, 2).unwrap();
+        generate(&mut a, 10, 0..50, 1).unwrap();
+        generate(&mut b, 10, 0..50, 1).unwrap();
+        generate(&mut c, 10, 0..50, 2).unwrap();
         assert_eq!(a, b);
         assert_ne!(a, c);
+    }
+
+    /// Messages numbered from another start share no event or message with the first file.
+    #[test]
+    fn later_messages_are_new_events() {
+        let (mut first, mut later) = (vec![], vec![]);
+        generate(&mut first, 10, 0..50, 1).unwrap();
+        generate(&mut later, 10, 50..100, 1).unwrap();
+        let ids = |bytes: &[u8]| -> std::collections::BTreeSet<String> {
+            let mut ids = std::collections::BTreeSet::new();
+            for line in String::from_utf8_lossy(bytes).lines() {
+                let parsed = crate::providers::parse(line.as_bytes(), None);
+                ids.insert(parsed.dedupe_key.clone());
+                if let crate::providers::Outcome::Ok(changes) = parsed.outcome {
+                    for change in changes {
+                        if let crate::providers::Change::Message(m) = change {
+                            ids.insert(m.key);
+                        }
+                    }
+                }
+            }
+            ids
+        };
+        let (a, b) = (ids(&first), ids(&later));
+        assert!(a.len() > 50 && b.len() > 50);
+        assert!(
+            a.is_disjoint(&b),
+            "shared: {:?}",
+            a.intersection(&b).take(3).collect::<Vec<_>>()
+        );
     }
 }

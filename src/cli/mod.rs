@@ -177,6 +177,10 @@ pub struct GenArgs {
     /// The same seed writes the same bytes
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Number of the first message (and its time): events for messages a database made from
+    /// another file of `N` messages does not have yet
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub first_message: u64,
     /// Where to write; standard output when absent
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -712,11 +716,21 @@ fn run_command(cli: Cli) -> Result<Exit> {
                     let file =
                         std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
                     let mut w = std::io::BufWriter::new(file);
-                    let n = crate::synthetic::generate(&mut w, a.conversations, a.messages, a.seed)?;
+                    let n = crate::synthetic::generate(
+                        &mut w,
+                        a.conversations,
+                        a.first_message..a.first_message + a.messages,
+                        a.seed,
+                    )?;
                     w.flush()?;
                     n
                 }
-                None => crate::synthetic::generate(&mut out, a.conversations, a.messages, a.seed)?,
+                None => crate::synthetic::generate(
+                    &mut out,
+                    a.conversations,
+                    a.first_message..a.first_message + a.messages,
+                    a.seed,
+                )?,
             };
             if a.out.is_some() {
                 writeln!(out, "wrote {n} events")?;

@@ -226,11 +226,15 @@ impl Store {
         Ok(())
     }
 
-    /// A page cache for one long bulk write (`import`, `rebuild`): 256 MiB. Into a database of a
-    /// million messages, the 64 MiB one spilled dirty pages mid-transaction and re-read index pages
-    /// (import 11,500 → 14,300 events/s).
+    /// A page cache for one long bulk write (`import`, `rebuild`): 256 MiB, 512 MiB once the
+    /// database holds more than a GiB. Into a database of a million messages, with new messages
+    /// spread over its 50,000 conversations, the new events' pages pushed out the index pages each
+    /// conversation's refresh needs at 256 MiB (8,300-9,000 → 11,000 events/s at 512 MiB; 1 and
+    /// 2 GiB measured the same). Into an empty database 512 MiB measured 3 % slower (fresh memory).
     pub fn use_bulk_cache(&self) -> Result<()> {
-        self.conn.pragma_update(None, "cache_size", -262144)?;
+        let large = std::fs::metadata(&self.path).is_ok_and(|m| m.len() > 1 << 30);
+        let kib: i64 = if large { 524_288 } else { 262_144 };
+        self.conn.pragma_update(None, "cache_size", -kib)?;
         Ok(())
     }
 
