@@ -4,10 +4,8 @@
 //! commit halfway, and an acknowledgement is sent only after its append committed.
 //!
 //! Folding the appended events into conversations comes right behind, off the acknowledgement:
-//! after a lull of `FOLD_AFTER_LULL` with no delivery waiting, or once `FOLD_BATCH` events or
-//! `FOLD_WITHIN` have gathered, so under load one fold serves many appends. (Folding whenever the
-//! queue was empty for an instant folded ~64 events at a time under 64 connections, and each
-//! fold's commit wrote the same conversation and index pages again.) What a crash left unfolded was folded when the store
+//! when no delivery is waiting, or once `FOLD_BATCH` events or `FOLD_WITHIN` have gathered, so
+//! under load one fold serves many appends. What a crash left unfolded was folded when the store
 //! was opened (`Store::open`).
 
 use crate::providers::Parsed;
@@ -22,13 +20,11 @@ const MAX_BATCH: usize = 512;
 /// Appended events folded together once this many have gathered…
 const FOLD_BATCH: usize = 4096;
 /// …or once the oldest has waited this long while deliveries keep coming (the inbox shows a
-/// delivery within this, plus the fold's own time; 50 ms put the visible p99 near 85 ms).
-const FOLD_WITHIN: Duration = Duration::from_millis(30);
+/// delivery within this, plus the fold's own time).
+const FOLD_WITHIN: Duration = Duration::from_millis(50);
 /// While deliveries wait, a fold takes at most this many events before the next append: a long
 /// fold would hold their acknowledgements.
 const FOLD_SLICE: usize = 256;
-/// With nothing waiting for this long, what was appended is folded.
-const FOLD_AFTER_LULL: Duration = Duration::from_millis(2);
 
 /// What a delivery came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,39 +90,14 @@ impl Writer {
 }
 
 fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, metrics: &super::metrics::Metrics) {
-    // Only for waiting on the next job with a deadline (the fold after a lull).
-    let waiting = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!("the writer cannot start: {e:#}");
-            return;
-        }
-    };
     let mut pending = Pending::default();
     loop {
         let first = match rx.try_recv() {
             Ok(job) => job,
+            // Nothing waiting: fold what was appended, then sleep until the next job.
             Err(mpsc::error::TryRecvError::Empty) => {
-                // Nothing waiting: the next delivery is taken at once; the fold comes after a
-                // lull, or when due (`FOLD_WITHIN`), so under load one fold serves many appends.
-                let deadline = pending.since.map(|t| {
-                    let lull = std::time::Instant::now() + FOLD_AFTER_LULL;
-                    lull.min(t + FOLD_WITHIN)
-                });
-                let next = match deadline {
-                    None => rx.blocking_recv(),
-                    Some(at) => {
-                        let at = tokio::time::Instant::from_std(at);
-                        match waiting.block_on(async { tokio::time::timeout_at(at, rx.recv()).await }) {
-                            Ok(next) => next,
-                            Err(_) => {
-                                pending.fold_slice(&mut store, FOLD_SLICE);
-                                continue;
-                            }
-                        }
-                    }
-                };
-                match next {
+                pending.fold(&mut store);
+                match rx.blocking_recv() {
                     Some(job) => job,
                     None => break,
                 }
