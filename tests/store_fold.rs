@@ -224,6 +224,11 @@ fn contacts_and_unread_counts_apply_in_any_order() {
         ingest_files(&mut backward, &[f]);
     }
     assert_eq!(snapshot(&forward), snapshot(&backward));
+    // The contact record after the messages in one transaction: the contact fields the fold holds
+    // for the conversation are written before the record's are adopted.
+    let (_c, mut one_batch) = new_store();
+    ingest_files(&mut one_batch, &reversed);
+    assert_eq!(snapshot(&forward), snapshot(&one_batch));
     let c = &thread(&forward, "highlevel:fcanl")["conversation"];
     assert_eq!(c["contact"]["name"], "Jordan Lee");
     assert_eq!(c["contact"]["phone"], "+13105550177");

@@ -353,13 +353,14 @@ fn write_held(tx: &Transaction, known: &mut KnownConversation) -> Result<()> {
     let [name, phone, email] = &mut known.contact;
     if name.value.is_some() || phone.value.is_some() || email.value.is_some() {
         tx.prepare_cached(
+            // Each field only over an older version (a contact record may have written it since).
             "UPDATE conversations SET
-                contact_name  = CASE WHEN ?2 THEN ?3 ELSE contact_name END,
-                contact_name_ver  = CASE WHEN ?2 THEN ?4 ELSE contact_name_ver END,
-                contact_phone = CASE WHEN ?5 THEN ?6 ELSE contact_phone END,
-                contact_phone_ver = CASE WHEN ?5 THEN ?7 ELSE contact_phone_ver END,
-                contact_email = CASE WHEN ?8 THEN ?9 ELSE contact_email END,
-                contact_email_ver = CASE WHEN ?8 THEN ?10 ELSE contact_email_ver END
+                contact_name  = CASE WHEN ?2 AND ?4 > coalesce(contact_name_ver, '') THEN ?3 ELSE contact_name END,
+                contact_name_ver  = CASE WHEN ?2 AND ?4 > coalesce(contact_name_ver, '') THEN ?4 ELSE contact_name_ver END,
+                contact_phone = CASE WHEN ?5 AND ?7 > coalesce(contact_phone_ver, '') THEN ?6 ELSE contact_phone END,
+                contact_phone_ver = CASE WHEN ?5 AND ?7 > coalesce(contact_phone_ver, '') THEN ?7 ELSE contact_phone_ver END,
+                contact_email = CASE WHEN ?8 AND ?10 > coalesce(contact_email_ver, '') THEN ?9 ELSE contact_email END,
+                contact_email_ver = CASE WHEN ?8 AND ?10 > coalesce(contact_email_ver, '') THEN ?10 ELSE contact_email_ver END
              WHERE id = ?1",
         )?
         .execute(params![
@@ -376,8 +377,11 @@ fn write_held(tx: &Transaction, known: &mut KnownConversation) -> Result<()> {
         ])?;
     }
     if let Some(assignee) = known.assignee.value.take() {
-        tx.prepare_cached("UPDATE conversations SET vendor_assignee = ?2, vendor_assignee_ver = ?3 WHERE id = ?1")?
-            .execute(params![known.id, assignee, known.assignee.ver])?;
+        tx.prepare_cached(
+            "UPDATE conversations SET vendor_assignee = ?2, vendor_assignee_ver = ?3
+             WHERE id = ?1 AND coalesce(vendor_assignee_ver, '') < ?3",
+        )?
+        .execute(params![known.id, assignee, known.assignee.ver])?;
     }
     Ok(())
 }
@@ -409,15 +413,13 @@ fn fold_contact(tx: &Transaction, c: &providers::ContactPart, ver: &str, batch: 
         )?
         .execute(params![key, assignee_token(provider, assignee.as_deref()), ver])?;
     }
-    let ids: Vec<i64> = tx
-        .prepare_cached("SELECT id FROM conversations WHERE provider = ?1 AND vendor_contact_id = ?2")?
-        .query_map(params![provider, c.vendor_contact_id], |r| r.get(0))?
+    let conversations: Vec<(i64, String)> = tx
+        .prepare_cached("SELECT id, key FROM conversations WHERE provider = ?1 AND vendor_contact_id = ?2")?
+        .query_map(params![provider, c.vendor_contact_id], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    for id in ids {
+    for (id, conversation_key) in conversations {
         // What the batch holds for it is written first, then read afresh next time.
-        let cached = batch.conversations.iter().find(|(_, k)| k.id == id);
-        if let Some(conversation_key) = cached.map(|(conversation_key, _)| conversation_key.clone()) {
-            let mut known = batch.conversations.remove(&conversation_key).expect("found above");
+        if let Some(mut known) = batch.conversations.remove(&conversation_key) {
             write_held(tx, &mut known)?;
         }
         adopt_contact(tx, id, &key)?;
