@@ -96,8 +96,9 @@ impl Added {
         }
     }
 
-    /// The stored counts (`LIST_COLUMNS` order) plus these; `None` when only counting can tell
-    /// (a new message exactly as old as the newest stored one: the tie is broken by key).
+    /// The stored counts (`LIST_COLUMNS` order) plus these, the preview read from the newest new
+    /// message when it is the conversation's newest; `None` when only counting can tell (a new
+    /// message exactly as old as the newest stored one: the tie is broken by key).
     fn onto(&self, tx: &Transaction, old: &[Value; 12]) -> Result<Option<Counts>> {
         let int = |v: &Value| match v {
             Value::Integer(n) => Some(*n),
