@@ -109,13 +109,14 @@ pub fn run(
                     .await;
                 let status = answer.map(|r| r.status().as_u16()).ok();
                 let latency = due.elapsed();
-                if watched && status.is_some_and(|s| (200..300).contains(&s)) {
-                    if let Some(key) = &keys[(i as usize) % keys.len()] {
-                        acked
-                            .lock()
-                            .expect("acked")
-                            .insert(key.clone(), std::time::Instant::now());
-                    }
+                if watched
+                    && status.is_some_and(|s| (200..300).contains(&s))
+                    && let Some(key) = &keys[(i as usize) % keys.len()]
+                {
+                    acked
+                        .lock()
+                        .expect("acked")
+                        .insert(key.clone(), std::time::Instant::now());
                 }
                 (status, latency)
             }));

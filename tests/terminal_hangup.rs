@@ -107,10 +107,10 @@ fn rows_written(bytes: &[u8]) -> Vec<u16> {
     let mut rows = vec![];
     for part in text.split("\x1b[").skip(1) {
         let Some(end) = part.find('H') else { continue };
-        if let Some((row, col)) = part[..end].split_once(';') {
-            if let (Ok(r), Ok(_)) = (row.parse(), col.parse::<u16>()) {
-                rows.push(r);
-            }
+        if let Some((row, col)) = part[..end].split_once(';')
+            && let (Ok(r), Ok(_)) = (row.parse(), col.parse::<u16>())
+        {
+            rows.push(r);
         }
     }
     rows

@@ -261,9 +261,9 @@ fn process(store: &mut Store, batch: Vec<Job>, metrics: &super::metrics::Metrics
             }
         }
     }
-    if !audits.is_empty() {
-        if let Err(e) = store.audit(&audits) {
-            tracing::error!("audit log write failed: {e:#}");
-        }
+    if !audits.is_empty()
+        && let Err(e) = store.audit(&audits)
+    {
+        tracing::error!("audit log write failed: {e:#}");
     }
 }

@@ -659,10 +659,10 @@ fn fold_message(tx: &Transaction, event_id: i64, part: &MessagePart, ver: &str, 
         write_content(tx, existing.id, &content, &existing.content, &content_ver, batch)?;
         batch.recount(existing.content.conversation_id);
         batch.recount(content.conversation_id);
-        if content.email_message_id != existing.content.email_message_id {
-            if let Some(email_id) = &content.email_message_id {
-                apply_email_status(tx, existing.id, email_id)?;
-            }
+        if content.email_message_id != existing.content.email_message_id
+            && let Some(email_id) = &content.email_message_id
+        {
+            apply_email_status(tx, existing.id, email_id)?;
         }
     }
     if let Some(s) = &part.status {
@@ -744,13 +744,13 @@ fn remerge(tx: &Transaction, id: i64, key: &str) -> Result<(Content, String)> {
             continue;
         };
         for change in changes {
-            if let Change::Message(part) = change {
-                if part.key == key {
-                    let conversation_id: i64 = tx
-                        .prepare_cached("SELECT id FROM conversations WHERE key = ?1")?
-                        .query_row([&part.conversation.key], |r| r.get(0))?;
-                    content.merge(&part, conversation_id);
-                }
+            if let Change::Message(part) = change
+                && part.key == key
+            {
+                let conversation_id: i64 = tx
+                    .prepare_cached("SELECT id FROM conversations WHERE key = ?1")?
+                    .query_row([&part.conversation.key], |r| r.get(0))?;
+                content.merge(&part, conversation_id);
             }
         }
         last_ver = ver;

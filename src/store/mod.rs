@@ -426,14 +426,14 @@ fn use_wal(conn: &Connection) -> rusqlite::Result<()> {
 /// Create the directory (0700) and the file (0600) before SQLite does: it holds customer data.
 pub(crate) fn create_private(path: &Path) -> Result<()> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if !dir.exists() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .with_context(|| format!("cannot create the directory {}", dir.display()))?;
-        }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.exists()
+    {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("cannot create the directory {}", dir.display()))?;
     }
     if !path.exists() {
         match std::fs::OpenOptions::new()

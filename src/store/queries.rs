@@ -453,13 +453,14 @@ impl Store {
                 if ours.progress() > m.status.progress() {
                     m.status = ours;
                     m.status_detail = e.explanation().or(m.status_detail.take());
-                } else if m.status == Status::Failed && e.status == crate::outbox::OutboxStatus::Failed {
-                    if let Some(words) = e.explanation().filter(|w| Some(w) != m.status_detail.as_ref()) {
-                        m.status_detail = Some(match m.status_detail.take() {
-                            Some(vendor) => format!("{words} ({vendor})"),
-                            None => words,
-                        });
-                    }
+                } else if m.status == Status::Failed
+                    && e.status == crate::outbox::OutboxStatus::Failed
+                    && let Some(words) = e.explanation().filter(|w| Some(w) != m.status_detail.as_ref())
+                {
+                    m.status_detail = Some(match m.status_detail.take() {
+                        Some(vendor) => format!("{words} ({vendor})"),
+                        None => words,
+                    });
                 }
             } else if newest && e.message_key.is_none() {
                 page.push(outbox_message(e));

@@ -161,16 +161,17 @@ pub fn run(options: Options, config: &Config) -> Result<()> {
             Action::DraftNotSaved { key, why } => Some((key, why)),
             _ => None,
         });
-        if let (Some((key, why)), Some(c)) = (unsaved, state.compose.as_ref()) {
-            if c.conversation_key == key && !c.is_empty() {
-                eprintln!(
-                    "The draft for {} was not saved ({}). Here it is:\n\n{}\n",
-                    crate::sanitize::line(&key),
-                    crate::sanitize::line(&why),
-                    crate::sanitize::text(&c.draft().body)
-                );
-                anyhow::bail!("the draft could not be saved: {why}");
-            }
+        if let (Some((key, why)), Some(c)) = (unsaved, state.compose.as_ref())
+            && c.conversation_key == key
+            && !c.is_empty()
+        {
+            eprintln!(
+                "The draft for {} was not saved ({}). Here it is:\n\n{}\n",
+                crate::sanitize::line(&key),
+                crate::sanitize::line(&why),
+                crate::sanitize::text(&c.draft().body)
+            );
+            anyhow::bail!("the draft could not be saved: {why}");
         }
     }
     result

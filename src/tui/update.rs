@@ -210,10 +210,10 @@ pub fn update(state: &mut State, keymap: &Keymap, action: Action) -> Vec<Effect>
             state.next_snooze_end = totals.next_snooze_end;
             state.loaded_once = true;
             // Live refreshes keep the selection on the same conversation wherever it moved.
-            if let Some(key) = keep {
-                if let Some(i) = state.list.iter().position(|c| c.conversation_key == key) {
-                    state.selected = i;
-                }
+            if let Some(key) = keep
+                && let Some(i) = state.list.iter().position(|c| c.conversation_key == key)
+            {
+                state.selected = i;
             }
             clamp_list(state);
             state.dirty = true;
@@ -430,12 +430,11 @@ pub fn next_tick(state: &State) -> Option<i64> {
     if let Some(end) = state.next_snooze_end {
         at(end);
     }
-    if let Some(c) = &state.compose {
-        if c.stage == Stage::Writing {
-            if let Some(since) = c.unsaved_since {
-                at(since + DRAFT_SAVE_MS);
-            }
-        }
+    if let Some(c) = &state.compose
+        && c.stage == Stage::Writing
+        && let Some(since) = c.unsaved_since
+    {
+        at(since + DRAFT_SAVE_MS);
     }
     // The status bar's "last event 12s ago": seconds under two minutes, then minutes, then hours.
     if let Some(t) = state.last_event_at {
@@ -1029,19 +1028,21 @@ fn move_list(state: &mut State, command: Command) -> Vec<Effect> {
         effects.extend(open_selected(state, false));
     }
     // Near the end of what is loaded: fetch the next page.
-    if !state.list_complete && !state.list_loading && state.selected + page >= state.list.len() {
-        if let Some(c) = state.list.last() {
-            state.list_loading = true;
-            let at = c.last_activity.map(|t| t.timestamp_millis());
-            effects.push(Effect::LoadList {
-                generation: state.generation,
-                filter: state.store_filter(),
-                search: state.search.clone(),
-                after: Some((at.unwrap_or(0), c.conversation_key.clone())),
-                limit: LIST_PAGE,
-                append: true,
-            });
-        }
+    if !state.list_complete
+        && !state.list_loading
+        && state.selected + page >= state.list.len()
+        && let Some(c) = state.list.last()
+    {
+        state.list_loading = true;
+        let at = c.last_activity.map(|t| t.timestamp_millis());
+        effects.push(Effect::LoadList {
+            generation: state.generation,
+            filter: state.store_filter(),
+            search: state.search.clone(),
+            after: Some((at.unwrap_or(0), c.conversation_key.clone())),
+            limit: LIST_PAGE,
+            append: true,
+        });
     }
     effects
 }
