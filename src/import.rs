@@ -5,10 +5,11 @@
 
 use crate::model::Provider;
 use crate::providers::{self, Parsed};
-use crate::store::{Incoming, IngestReport, Store};
+use crate::store::{Incoming, IngestReport, NewFile, Store};
 use anyhow::{Context, Result};
 use serde_json::value::RawValue;
 use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Events parsed and handed to the store at a time: bounds what is held in memory.
@@ -30,18 +31,39 @@ pub struct ImportSummary {
     pub events_per_second: f64,
 }
 
-/// Import each source (`-` is standard input) into the store.
-///
-/// Reading and parsing run on their own thread, a batch ahead of the store, so they overlap the
-/// commits' disk waits. Checkpoints are SQLite's automatic ones: deferring them to the end, or
-/// to a thread of their own, measured slower.
-pub fn import(
-    store: &mut Store,
+/// Import each source (`-` is standard input) into the database at `db`. A database that does not
+/// exist yet is built whole and then put in place (`NewFile`); into one that exists, the events are
+/// committed every `PER_TRANSACTION`.
+pub fn import_into(
+    db: &Path,
     sources: &[String],
     provider: Option<Provider>,
     source_tag: &str,
 ) -> Result<ImportSummary> {
     let started = Instant::now();
+    let report = if db.exists() {
+        NewFile::remove_stale(db);
+        import(&mut Store::open(db)?, sources, provider, source_tag)?
+    } else {
+        let mut building = NewFile::start(db)?;
+        let report = import(building.store(), sources, provider, source_tag).map_err(|e| building.failed(e))?;
+        building.publish()?;
+        report
+    };
+    let seconds = started.elapsed().max(Duration::from_micros(1)).as_secs_f64();
+    Ok(ImportSummary {
+        report,
+        seconds,
+        events_per_second: report.total() as f64 / seconds,
+    })
+}
+
+/// Import each source into the store.
+///
+/// Reading and parsing run on their own thread, a batch ahead of the store, so they overlap the
+/// commits' disk waits. Checkpoints are SQLite's automatic ones: deferring them to the end, or
+/// to a thread of their own, measured slower.
+fn import(store: &mut Store, sources: &[String], provider: Option<Provider>, source_tag: &str) -> Result<IngestReport> {
     store.use_bulk_cache()?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<Incoming>, Vec<Parsed>)>(1);
     let sources = sources.to_vec();
@@ -89,12 +111,7 @@ pub fn import(
         .map_err(|_| anyhow::anyhow!("the import reader panicked"))?;
     let total = stored?;
     read?;
-    let seconds = started.elapsed().max(Duration::from_micros(1)).as_secs_f64();
-    Ok(ImportSummary {
-        report: total,
-        seconds,
-        events_per_second: total.total() as f64 / seconds,
-    })
+    Ok(total)
 }
 
 /// Split a stream into event bodies and hand each to `sink`, in order.

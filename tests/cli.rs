@@ -304,6 +304,7 @@ fn a_file_that_cannot_be_read_is_one_clear_error() {
         err.trim(),
         "switchboard: cannot read /nonexistent/events.ndjson: No such file or directory (os error 2)"
     );
+    import_demo(&db);
     let missing = db.cmd().args(["thread", "partoo:999"]).assert().code(2);
     assert!(String::from_utf8_lossy(&missing.get_output().stderr).contains("no conversation `partoo:999`"));
 }

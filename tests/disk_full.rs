@@ -187,3 +187,50 @@ fn the_inbox_keeps_a_draft_it_cannot_save() {
         "quitting with an unsaved draft is not a success"
     );
 }
+
+#[test]
+fn a_first_import_that_does_not_fit_says_so_and_leaves_nothing() {
+    let disk = match small_disk() {
+        Ok(d) => d,
+        Err(why) => return skip("a_first_import_that_does_not_fit_says_so_and_leaves_nothing", &why),
+    };
+    // About 20 MB of events: more than the 8 MiB filesystem holds.
+    let events = disk.dir.path().join("events.ndjson");
+    let made = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args([
+            "gen",
+            "--conversations",
+            "200",
+            "--messages",
+            "10000",
+            "--seed",
+            "3",
+            "--out",
+        ])
+        .arg(&events)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let db = disk.mnt.join("sb.db");
+    let out = switchboard(&["--db", db.to_str().unwrap(), "import", events.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "switchboard: disk full: the new database {} did not fit (",
+            db.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.trim_end()
+            .ends_with("nothing was imported, and the partial file is removed"),
+        "{err}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&disk.mnt)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "lost+found")
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

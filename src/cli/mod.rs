@@ -509,9 +509,8 @@ fn run_command(cli: Cli) -> Result<Exit> {
             }
         }
         Some(Command::Import(a)) => {
-            let mut store = open()?;
             let provider = a.provider.as_deref().map(Provider::parse);
-            let summary = import::import(&mut store, &a.files, provider, "import")?;
+            let summary = import::import_into(&db_path()?, &a.files, provider, "import")?;
             if a.out.json {
                 writeln!(out, "{}", serde_json::to_string(&summary)?)?;
             } else {

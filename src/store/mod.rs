@@ -11,6 +11,7 @@ mod drafts;
 mod fold;
 mod inbox;
 mod list_columns;
+mod new_file;
 mod outbox_table;
 mod queries;
 mod receiving;
@@ -22,6 +23,7 @@ pub use append::Appended;
 pub use backup::BackupReport;
 pub use checkpointer::Checkpointer;
 pub use inbox::{Totals, Watermark};
+pub use new_file::NewFile;
 pub use outbox_table::new_client_id;
 pub use queries::{ConversationFilter, EventRow, FailureRow, rfc3339};
 pub use receiving::{AuditRow, CallbackStored};
@@ -145,6 +147,17 @@ impl IngestReport {
     }
 }
 
+/// How a connection makes its writes safe.
+#[derive(Clone, Copy)]
+enum Journal {
+    /// WAL and a FULL sync at every commit: a committed transaction survives a crash, and readers
+    /// and a writer share the file.
+    Wal,
+    /// No journal, no syncs, no other connection: for a file nobody sees until it is complete and
+    /// synced (`NewFile`).
+    Unshared,
+}
+
 pub struct Store {
     conn: Connection,
     path: PathBuf,
@@ -159,6 +172,10 @@ impl Store {
     /// Open (creating if needed) the database at `path`: directory 0700, file 0600, WAL, FULL sync,
     /// migrations applied.
     pub fn open(path: &Path) -> Result<Store> {
+        Store::open_as(path, Journal::Wal)
+    }
+
+    fn open_as(path: &Path, journal: Journal) -> Result<Store> {
         create_private(path)?;
         let mut conn = Connection::open_with_flags(
             path,
@@ -172,8 +189,17 @@ impl Store {
         // Set first: another process may be making the same new database (switching it to WAL,
         // migrating) at this moment.
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        use_wal(&conn).with_context(|| format!("cannot use WAL on {}", path.display()))?;
-        conn.pragma_update(None, "synchronous", "full")?;
+        match journal {
+            Journal::Wal => {
+                use_wal(&conn).with_context(|| format!("cannot use WAL on {}", path.display()))?;
+                conn.pragma_update(None, "synchronous", "full")?;
+            }
+            Journal::Unshared => {
+                conn.pragma_update(None, "locking_mode", "exclusive")?;
+                conn.pragma_update(None, "journal_mode", "off")?;
+                conn.pragma_update(None, "synchronous", "off")?;
+            }
+        }
         conn.pragma_update(None, "foreign_keys", "on")?;
         conn.pragma_update(None, "temp_store", "memory")?;
         // A modest page cache for readers (the inbox); writers raise it (`use_large_cache`).
@@ -187,7 +213,9 @@ impl Store {
         conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         schema::register_functions(&conn)?;
         schema::migrate(&mut conn).with_context(|| format!("cannot prepare the database {}", path.display()))?;
-        space::allocate_shared_memory(path)?;
+        if let Journal::Wal = journal {
+            space::allocate_shared_memory(path)?;
+        }
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
