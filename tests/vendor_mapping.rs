@@ -675,3 +675,25 @@ fn bad_input_is_rejected_with_a_reason_that_names_the_defect() {
         assert!(!p.dedupe_key.is_empty());
     }
 }
+
+/// The receiver names the vendor by its route, so its parse skips detection; for every fixture
+/// (good, hostile and malformed) that must mean what detection means, reasons included.
+#[test]
+fn naming_the_vendor_gives_what_detecting_it_gives() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut compared = 0;
+    for dir in std::fs::read_dir(&root).unwrap() {
+        for file in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+            let body = std::fs::read(file.unwrap().path()).unwrap();
+            let detected = parse(&body, None);
+            for vendor in [Provider::MyKaarma, Provider::HighLevel, Provider::Partoo] {
+                let named = parse(&body, Some(vendor.clone()));
+                if detected.provider == vendor {
+                    assert_eq!(named, detected);
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert!(compared > 50, "only {compared} fixtures compared");
+}

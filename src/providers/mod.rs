@@ -201,6 +201,14 @@ pub fn parse(body: &[u8], forced: Option<Provider>) -> Parsed {
             format!("not JSON we accept: nested deeper than {MAX_DEPTH} levels (at byte {at})"),
         );
     }
+    // A forced vendor needs no detection: its parse goes first, and only a body it rejects goes
+    // the long way below, so that every reason stays what detection would have said.
+    if let Some(p) = forced.as_ref().filter(|p| !matches!(p, Provider::Unknown(_))) {
+        let parsed = vendor_parse(p, body);
+        if !matches!(parsed.outcome, Outcome::Rejected(_)) {
+            return finish(p.clone(), parsed, body);
+        }
+    }
     let probe: Probe = match serde_json::from_slice(body) {
         Ok(p) => p,
         Err(e) => return reject(forced_or_unknown(), not_json_reason(&e)),
@@ -214,12 +222,20 @@ pub fn parse(body: &[u8], forced: Option<Provider>) -> Parsed {
             );
         }
     };
-    let parsed = match &provider {
+    let parsed = vendor_parse(&provider, body);
+    finish(provider, parsed, body)
+}
+
+fn vendor_parse(provider: &Provider, body: &[u8]) -> VendorParse {
+    match provider {
         Provider::MyKaarma => mykaarma::parse(body),
         Provider::HighLevel => highlevel::parse(body),
         Provider::Partoo => partoo::parse(body),
         Provider::Unknown(_) => unreachable!("detect never yields Unknown"),
-    };
+    }
+}
+
+fn finish(provider: Provider, parsed: VendorParse, body: &[u8]) -> Parsed {
     let VendorParse {
         event_type,
         dedupe_key,
@@ -291,19 +307,20 @@ const MAX_DEPTH: usize = 128;
 
 /// The offset where nesting first exceeds `MAX_DEPTH`, skipping over string contents.
 fn too_deep(body: &[u8]) -> Option<usize> {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for (i, &b) in body.iter().enumerate() {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(&b) = body.get(i) {
         match b {
-            b'"' => in_string = true,
+            // Strings are most of a body: jump from quote or backslash to the next.
+            b'"' => loop {
+                i += 1;
+                let k = memchr::memchr2(b'"', b'\\', body.get(i..)?)?;
+                i += k;
+                if body[i] == b'"' {
+                    break;
+                }
+                i += 1; // the escaped byte
+            },
             b'[' | b'{' => {
                 depth += 1;
                 if depth > MAX_DEPTH {
@@ -313,6 +330,7 @@ fn too_deep(body: &[u8]) -> Option<usize> {
             b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        i += 1;
     }
     None
 }
@@ -355,6 +373,10 @@ pub(crate) fn not_json_reason(e: &serde_json::Error) -> String {
 
 /// Deserialise with the failing field's path in the error ("payload.messageDTO.id: invalid type …").
 pub(crate) fn typed<'de, T: Deserialize<'de>>(json: &'de str, context: &str) -> Result<T, String> {
+    // Tracking the path costs a third of the parse; only a failure needs it, so it is redone then.
+    if let Ok(value) = serde_json::from_str(json) {
+        return Ok(value);
+    }
     let de = &mut serde_json::Deserializer::from_str(json);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -454,6 +476,56 @@ pub(crate) use values::{Lenient, UnixTime, parse_naive_utc, parse_rfc3339, parse
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first version of `too_deep`, a byte at a time: the one that jumps must agree with it.
+    fn too_deep_bytewise(body: &[u8]) -> Option<usize> {
+        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+        for (i, &b) in body.iter().enumerate() {
+            if in_string {
+                match b {
+                    _ if escaped => escaped = false,
+                    b'\\' => escaped = true,
+                    b'"' => in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'[' | b'{' => {
+                    depth += 1;
+                    if depth > MAX_DEPTH {
+                        return Some(i);
+                    }
+                }
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn nesting_depth_is_found_where_a_bytewise_scan_finds_it(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "{", "[", "}", "]", "\"", "\\", "a", ":", "{\"k\":[", "\\\"", "[[[[[[[[[[[[[[[[",
+            ]), 0..400)
+        ) {
+            let body = parts.concat();
+            proptest::prop_assert_eq!(too_deep(body.as_bytes()), too_deep_bytewise(body.as_bytes()));
+        }
+    }
+
+    #[test]
+    fn nesting_inside_strings_does_not_count() {
+        let deep = "[".repeat(MAX_DEPTH + 1);
+        assert_eq!(too_deep(deep.as_bytes()), Some(MAX_DEPTH));
+        assert_eq!(too_deep(format!("\"{deep}\"").as_bytes()), None);
+        assert_eq!(too_deep(format!("\"\\\"{deep}\"").as_bytes()), None);
+        assert_eq!(too_deep(format!("\"\\\\\"{deep}").as_bytes()), Some(MAX_DEPTH + 4));
+        assert_eq!(too_deep(b"\"unterminated \\"), None);
+    }
 
     #[test]
     fn mailboxes_split() {
