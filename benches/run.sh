@@ -128,6 +128,9 @@ fi
 
 # ---------------------------------------------------------------- 3. receiver
 log "== receiver"
+# The phases before wrote gigabytes: let the kernel finish writing them back now, not during the
+# receiver's fsyncs.
+sync
 secret=bench-secret-$RANDOM
 printf '[receiver.mykaarma]\nsignature_secret = "%s"\n' "$secret" > "$work/config.toml"
 chmod 600 "$work/config.toml"
