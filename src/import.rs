@@ -42,7 +42,6 @@ pub fn import_into(
 ) -> Result<ImportSummary> {
     let started = Instant::now();
     let report = if db.exists() {
-        NewFile::remove_stale(db);
         import(&mut Store::open(db)?, sources, provider, source_tag)?
     } else {
         let mut building = NewFile::start(db)?;

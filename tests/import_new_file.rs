@@ -159,3 +159,13 @@ fn a_first_import_that_fails_leaves_nothing_behind() {
     assert!(!db.exists());
     assert!(!importing(&db).exists());
 }
+
+#[test]
+fn what_a_killed_first_import_left_goes_when_the_database_is_next_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sb.db");
+    ok(switchboard(&db, &["import", "/dev/null"]));
+    std::fs::write(importing(&db), b"half of a database").unwrap();
+    ok(switchboard(&db, &["conversations"]));
+    assert!(!importing(&db).exists());
+}

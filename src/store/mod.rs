@@ -215,6 +215,8 @@ impl Store {
         schema::migrate(&mut conn).with_context(|| format!("cannot prepare the database {}", path.display()))?;
         if let Journal::Wal = journal {
             space::allocate_shared_memory(path)?;
+            // What a first import killed halfway left beside it is of no use to anyone now.
+            NewFile::remove_stale(path);
         }
         let mut store = Store {
             conn,

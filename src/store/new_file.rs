@@ -99,7 +99,8 @@ impl NewFile {
         )
     }
 
-    /// Remove what an import that crashed left beside `db`, unless an import is writing it now.
+    /// Remove what an import that crashed left beside `db`, unless an import is writing it now
+    /// (`Store::open` does this for every database it opens).
     pub fn remove_stale(db: &Path) {
         let building = building_path(db);
         if let Ok(file) = File::open(&building)
