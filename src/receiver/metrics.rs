@@ -52,7 +52,7 @@ impl Metrics {
         let commit_seconds = Histogram::with_opts(
             HistogramOpts::new(
                 "switchboard_commit_seconds",
-                "Time to commit one batch of deliveries durably (synchronous=FULL)",
+                "Time from the start of a batch of deliveries' commit until the fsync that makes it durable",
             )
             .buckets(prometheus::exponential_buckets(0.0005, 2.0, 14).expect("valid buckets")),
         )

@@ -12,6 +12,7 @@
 
 mod body;
 mod listener;
+mod syncer;
 mod writer;
 
 use crate::config::ReceiverConfig;

@@ -1,17 +1,20 @@
 //! The one thread that writes: it owns the store connection and appends whatever deliveries are
-//! waiting to the log as one transaction (group commit), so durability costs one fsync per batch,
-//! not per request. It runs apart from the request futures: a client that hangs up cannot cancel a
-//! commit halfway, and an acknowledgement is sent only after its append committed.
+//! waiting to the log as one transaction (group commit). It runs apart from the request futures: a
+//! client that hangs up cannot cancel a commit halfway. An acknowledgement is sent only after its
+//! append committed and the WAL holding it was fsynced, which the `Syncer` does on its own thread
+//! so that the writer goes on meanwhile.
 //!
 //! Folding the appended events into conversations comes right behind, off the acknowledgement:
 //! when no delivery is waiting, or once `FOLD_BATCH` events or `FOLD_WITHIN` have gathered, so
 //! under load one fold serves many appends. What a crash left unfolded was folded when the store
 //! was opened (`Store::open`).
 
+use super::syncer::{Release, Syncer};
 use crate::providers::Parsed;
 use crate::store::{AuditRow, CallbackStored, Checkpointer, Incoming, Store, Stored};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -69,11 +72,14 @@ impl Writer {
     pub fn start(db: PathBuf, metrics: Arc<super::metrics::Metrics>) -> anyhow::Result<Writer> {
         let store = Store::open(&db)?;
         store.become_writer()?;
+        store.defer_syncs()?;
+        let syncer = Syncer::start(&db, metrics.clone())?;
+        let checkpointer = Checkpointer::start(&db)?;
+        let wal_is_long = checkpointer.wal_is_long();
         let (jobs, rx) = mpsc::channel(4096);
         let thread = std::thread::Builder::new()
             .name("writer".into())
-            .spawn(move || run(store, rx, &metrics))?;
-        let checkpointer = Checkpointer::start(&db)?;
+            .spawn(move || run(store, rx, syncer, &wal_is_long))?;
         Ok(Writer {
             jobs,
             thread,
@@ -89,7 +95,7 @@ impl Writer {
     }
 }
 
-fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, metrics: &super::metrics::Metrics) {
+fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, syncer: Syncer, wal_is_long: &AtomicBool) {
     let mut pending = Pending::default();
     loop {
         let first = match rx.try_recv() {
@@ -111,12 +117,21 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, metrics: &super::metrics::
                 Err(_) => break,
             }
         }
-        process(&mut store, batch, metrics, &mut pending);
+        process(&mut store, batch, &syncer, &mut pending);
         if pending.due() {
             pending.fold_slice(&mut store, FOLD_SLICE);
         }
+        // The checkpointer has copied nearly all of a long WAL: copying the rest here, between two
+        // transactions, lets the next commit start the WAL over.
+        if wal_is_long.swap(false, std::sync::atomic::Ordering::Relaxed)
+            && let Err(e) = store.checkpoint()
+        {
+            tracing::warn!("checkpoint failed: {e:#}");
+        }
     }
     pending.fold(&mut store);
+    // Every answer is sent before the connection closes.
+    syncer.finish();
 }
 
 /// A fault point for the crash test (`tests/receiver_fold.rs`): with
@@ -177,11 +192,20 @@ impl Pending {
     }
 }
 
-fn process(store: &mut Store, batch: Vec<Job>, metrics: &super::metrics::Metrics, pending: &mut Pending) {
+/// Answer once the commit this answer reflects is on disk.
+fn after_sync<T: Send + 'static>(releases: &mut Vec<Release>, reply: oneshot::Sender<Result<T, String>>, answer: T) {
+    releases.push(Box::new(move |synced: Result<(), String>| {
+        let _ = reply.send(synced.map(|()| answer));
+    }));
+}
+
+fn process(store: &mut Store, batch: Vec<Job>, syncer: &Syncer, pending: &mut Pending) {
     // What the other jobs read or change sees every delivery folded.
     if batch.iter().any(|j| !matches!(j, Job::Delivery { .. } | Job::Audit(_))) {
         pending.fold(store);
     }
+    let started = std::time::Instant::now();
+    let mut releases: Vec<Release> = vec![];
     let mut items = vec![];
     let mut parsed = vec![];
     let mut replies = vec![];
@@ -194,11 +218,15 @@ fn process(store: &mut Store, batch: Vec<Job>, metrics: &super::metrics::Metrics
                 refuse_if_new,
                 reply,
             } => {
+                if syncer.failed() {
+                    let _ = reply.send(Err(
+                        "an earlier fsync of the database failed; restart the receiver".into()
+                    ));
+                    continue;
+                }
                 if let Some(why) = refuse_if_new {
                     match store.has_event(&p.dedupe_key) {
-                        Ok(true) => {
-                            let _ = reply.send(Ok(Written::Stored(Stored::Duplicate)));
-                        }
+                        Ok(true) => after_sync(&mut releases, reply, Written::Stored(Stored::Duplicate)),
                         Ok(false) => {
                             let _ = reply.send(Ok(Written::Refused(why)));
                         }
@@ -219,11 +247,12 @@ fn process(store: &mut Store, batch: Vec<Job>, metrics: &super::metrics::Metrics
                 reply,
             } => {
                 let report = crate::send::mykaarma::callback_report(&body);
-                let _ = reply.send(
-                    store
-                        .ingest_callback(&token, &body, &p, report.as_ref())
-                        .map_err(|e| format!("{e:#}")),
-                );
+                match store.ingest_callback(&token, &body, &p, report.as_ref()) {
+                    Ok(stored) => after_sync(&mut releases, reply, stored),
+                    Err(e) => {
+                        let _ = reply.send(Err(format!("{e:#}")));
+                    }
+                }
             }
             Job::Audit(row) => audits.push(row),
             Job::Health { reply } => {
@@ -242,13 +271,10 @@ fn process(store: &mut Store, batch: Vec<Job>, metrics: &super::metrics::Metrics
         }
     }
     if !items.is_empty() {
-        let started = std::time::Instant::now();
-        let result = store.append_parsed("webhook", &items, parsed);
-        metrics.commit(started.elapsed().as_secs_f64());
-        match result {
+        match store.append_parsed("webhook", &items, parsed) {
             Ok((_, results, appended)) => {
                 for (reply, stored) in replies.into_iter().zip(results) {
-                    let _ = reply.send(Ok(Written::Stored(stored)));
+                    after_sync(&mut releases, reply, Written::Stored(stored));
                 }
                 pending.add(appended);
             }
@@ -261,6 +287,7 @@ fn process(store: &mut Store, batch: Vec<Job>, metrics: &super::metrics::Metrics
             }
         }
     }
+    syncer.release_after_sync(started, releases);
     if !audits.is_empty()
         && let Err(e) = store.audit(&audits)
     {

@@ -64,6 +64,7 @@ impl Store {
         if events.is_empty() {
             return Ok(());
         }
+        let synchronous: i64 = self.conn.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
         self.conn.pragma_update(None, "synchronous", "normal")?;
         let folded = (|| -> Result<()> {
             let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -88,7 +89,7 @@ impl Store {
             tx.commit().context("cannot commit to the database")?;
             Ok(())
         })();
-        self.conn.pragma_update(None, "synchronous", "full")?;
+        self.conn.pragma_update(None, "synchronous", synchronous)?;
         folded
     }
 

@@ -29,7 +29,17 @@ impl Store {
     /// no acknowledgement waits for one.
     pub fn become_writer(&self) -> Result<()> {
         self.leave_checkpoints()?;
+        // When the WAL starts over after a burst, its file is cut back to 64 MiB.
+        self.conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
         self.use_large_cache()?;
+        Ok(())
+    }
+
+    /// Commits on this connection write the WAL without syncing it (`synchronous=NORMAL`). Whoever
+    /// calls this syncs the WAL file before telling anyone a commit is durable (the receiver's
+    /// `Syncer`): the writer then goes on with the next batch while the disk catches up.
+    pub fn defer_syncs(&self) -> Result<()> {
+        self.conn.pragma_update(None, "synchronous", "normal")?;
         Ok(())
     }
 
@@ -39,10 +49,12 @@ impl Store {
         Ok(())
     }
 
-    /// Copy committed WAL frames into the database without blocking writers or readers.
-    pub fn checkpoint(&self) -> Result<()> {
-        self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
-        Ok(())
+    /// Copy committed WAL frames into the database without blocking writers or readers; returns
+    /// how many frames the WAL holds.
+    pub fn checkpoint(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))?)
     }
 
     /// Is an event with this dedupe key stored already?
