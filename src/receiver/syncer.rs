@@ -118,7 +118,10 @@ mod tests {
     use super::*;
     use std::sync::Mutex;
 
-    fn recorder(log: &Arc<Mutex<Vec<(usize, Result<(), String>)>>>, n: usize) -> Release {
+    /// Which answer was released, and with what.
+    type Log = Arc<Mutex<Vec<(usize, Result<(), String>)>>>;
+
+    fn recorder(log: &Log, n: usize) -> Release {
         let log = log.clone();
         Box::new(move |synced| log.lock().unwrap().push((n, synced)))
     }
