@@ -17,11 +17,12 @@ use std::time::Duration;
 
 /// How often the thread copies what has been committed since its last pass.
 const EVERY: Duration = Duration::from_millis(500);
-/// A WAL longer than this many frames (1 GiB of 4 KiB pages) should start over. The writer's
-/// part costs its commits a pause of 5-60 ms (two fsyncs); at 6,000 deliveries a second this
-/// length is reached every six seconds or so, and at 64 MiB the pauses came twice a second and
-/// showed in the acknowledgements' p99 (36-47 ms against 11-24).
-const LONG_WAL_FRAMES: i64 = 262_144;
+/// A WAL longer than this many frames (256 MiB of 4 KiB pages) should start over. The writer's
+/// part holds up its commits for two fsyncs, 5-60 ms on the machines we measure on; at 6,000
+/// deliveries a second this length comes every two seconds. 64 MiB (pauses twice a second) and
+/// 1 GiB (longer pauses) measured no better, though runs of one binary vary widely here; left to
+/// grow, the WAL reached 1.7 GB in ten seconds.
+const LONG_WAL_FRAMES: i64 = 65_536;
 /// A pass that found no more than this many new frames has caught up with the writer…
 const CAUGHT_UP_FRAMES: i64 = 512;
 /// …and after this many passes in a row the writer is asked anyway.

@@ -29,8 +29,6 @@ impl Store {
     /// no acknowledgement waits for one.
     pub fn become_writer(&self) -> Result<()> {
         self.leave_checkpoints()?;
-        // When the WAL starts over after a burst, its file is cut back to 64 MiB.
-        self.conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
         self.use_large_cache()?;
         Ok(())
     }
