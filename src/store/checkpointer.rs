@@ -17,12 +17,12 @@ use std::time::Duration;
 
 /// How often the thread copies what has been committed since its last pass.
 const EVERY: Duration = Duration::from_millis(500);
-/// A WAL longer than this many frames (256 MiB of 4 KiB pages) should start over. The writer's
-/// part holds up its commits for two fsyncs, 5-60 ms on the machines we measure on; at 6,000
-/// deliveries a second this length comes every two seconds. 64 MiB (pauses twice a second) and
-/// 1 GiB (longer pauses) measured no better, though runs of one binary vary widely here; left to
-/// grow, the WAL reached 1.7 GB in ten seconds.
-const LONG_WAL_FRAMES: i64 = 65_536;
+/// A WAL longer than this many frames (64 MiB of 4 KiB pages) should start over. The writer's
+/// part holds up its commits for two fsyncs, 5-60 ms here. Acknowledgements' p99 at a constant
+/// 7,400 deliveries a second, interleaved runs: 64 MiB 36-60 ms (six runs); 16 and 32 MiB mostly
+/// 41-48 with runs of 98-165; 128 MiB 42-118; 256 MiB 61-85 (seven); 1 GiB 102-159; no limit
+/// 25-137, the WAL growing by 1.7 GB in ten seconds.
+const LONG_WAL_FRAMES: i64 = 16_384;
 /// A pass that found no more than this many new frames has caught up with the writer…
 const CAUGHT_UP_FRAMES: i64 = 512;
 /// …and after this many passes in a row the writer is asked anyway.
