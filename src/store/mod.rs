@@ -2,7 +2,8 @@
 //!
 //! Every write is a `BEGIN IMMEDIATE` transaction on a `synchronous=FULL` WAL connection, so a
 //! committed event survives a crash or power loss, and a second process (the receiver) can write
-//! while another (the inbox) reads.
+//! while another (the inbox) reads. The receiver's writer alone commits with `synchronous=NORMAL`
+//! and fsyncs the WAL on a thread of its own before it answers anyone (`Store::defer_syncs`).
 
 mod append;
 mod backup;
