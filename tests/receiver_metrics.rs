@@ -119,6 +119,14 @@ fn metrics_count_what_was_sent_and_parse_as_prometheus_text() {
     // Every delivery that reached the writer was committed in some batch.
     let commits = get("switchboard_commit_seconds_count{}");
     assert!((1.0..=31.0).contains(&commits), "{commits}");
+    // Each of them passed through every stage once, so each stage's time is counted 31 times.
+    for stage in ["verify_parse", "queued", "answered"] {
+        assert_eq!(
+            get(&format!("switchboard_delivery_stage_seconds_count{{stage={stage}}}")),
+            31.0,
+            "{stage}"
+        );
+    }
     let age = get("switchboard_newest_event_age_seconds{}");
     assert!((0.0..30.0).contains(&age), "{age}");
     assert_eq!(get("switchboard_outbox_entries{state=queued}"), 0.0);

@@ -3,7 +3,9 @@
 //! when `serve` starts, which Prometheus's `increase()` expects); the gauges are read from the
 //! database at each scrape, by the writer thread, through the same indexes the inbox uses.
 
-use prometheus::{Encoder, Gauge, Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
 use std::sync::Arc;
 
 /// What the database says at the moment of a scrape.
@@ -25,6 +27,8 @@ pub struct Metrics {
     /// By `reason`: `signature`, `too_large`, `slow_body`, `bad_request`, `stale`, or `http_<status>`.
     refused: IntCounterVec,
     commit_seconds: Histogram,
+    /// Where a stored delivery's time went, by `stage` (`Stage`).
+    stage_seconds: HistogramVec,
     open_failures: IntGauge,
     newest_event_age: Gauge,
     outbox: IntGaugeVec,
@@ -57,6 +61,16 @@ impl Metrics {
             .buckets(prometheus::exponential_buckets(0.0005, 2.0, 14).expect("valid buckets")),
         )
         .expect("a valid metric");
+        let stage_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "switchboard_delivery_stage_seconds",
+                "Time a delivery spent from its body read to its answer: verify_parse (until queued for the \
+                 writer), queued (until its batch began), answered (from queued until the answer was back)",
+            )
+            .buckets(prometheus::exponential_buckets(0.00025, 2.0, 15).expect("valid buckets")),
+            &["stage"],
+        )
+        .expect("a valid metric");
         let open_failures = IntGauge::new(
             "switchboard_open_failures",
             "Outbound messages that failed or whose fate is unknown, in the database now",
@@ -77,6 +91,7 @@ impl Metrics {
             Box::new(events.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(refused.clone()),
             Box::new(commit_seconds.clone()),
+            Box::new(stage_seconds.clone()),
             Box::new(open_failures.clone()),
             Box::new(newest_event_age.clone()),
             Box::new(outbox.clone()),
@@ -88,6 +103,7 @@ impl Metrics {
             events,
             refused,
             commit_seconds,
+            stage_seconds,
             open_failures,
             newest_event_age,
             outbox,
@@ -104,6 +120,10 @@ impl Metrics {
 
     pub fn commit(&self, seconds: f64) {
         self.commit_seconds.observe(seconds);
+    }
+
+    pub fn stage(&self, stage: Stage, seconds: f64) {
+        self.stage_seconds.with_label_values(&[stage.as_str()]).observe(seconds);
     }
 
     /// The text a scrape gets (Prometheus text format 0.0.4), with the database's figures as of now.
@@ -127,6 +147,28 @@ impl Metrics {
             .encode(&self.registry.gather(), &mut text)
             .expect("writing to memory");
         String::from_utf8(text).expect("the encoder writes UTF-8")
+    }
+}
+
+/// The stages of a stored delivery, in order.
+#[derive(Debug, Clone, Copy)]
+pub enum Stage {
+    /// From its body read to its verified, parsed delivery queued for the writer.
+    VerifyParse,
+    /// Waiting in the writer's queue, until the batch holding it begins.
+    Queued,
+    /// From queued until the answer is back with the request: the wait, its batch's commit and
+    /// the fsync after it.
+    Answered,
+}
+
+impl Stage {
+    fn as_str(self) -> &'static str {
+        match self {
+            Stage::VerifyParse => "verify_parse",
+            Stage::Queued => "queued",
+            Stage::Answered => "answered",
+        }
     }
 }
 

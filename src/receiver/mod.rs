@@ -290,6 +290,7 @@ async fn webhook(
         Ok(b) => b,
         Err(response) => return response,
     };
+    let entered = std::time::Instant::now();
     if let Err(refusal) = state.verifiers.verify(&provider, &headers, &held.bytes) {
         return state
             .refuse(
@@ -305,7 +306,7 @@ async fn webhook(
     drop(held); // verified: its bytes leave the budget for unverified ones
     // From here the delivery is stored whether or not its sender waits for the answer: a client
     // that hangs up must not take a signed event with it.
-    let task = tokio::spawn(store_delivery(state, provider.clone(), route, bytes, peer));
+    let task = tokio::spawn(store_delivery(state, provider.clone(), route, bytes, peer, entered));
     match task.await {
         Ok(response) => response,
         Err(_) => reply(
@@ -322,6 +323,7 @@ async fn store_delivery(
     route: String,
     bytes: Bytes,
     peer: SocketAddr,
+    entered: std::time::Instant,
 ) -> Response {
     let body = bytes.to_vec();
     let parsed = if body.len() > PARSE_INLINE_MAX {
@@ -350,8 +352,13 @@ async fn store_delivery(
         },
         parsed,
         refuse_if_new,
+        queued: std::time::Instant::now(),
         reply: tx,
     };
+    state
+        .metrics
+        .stage(metrics::Stage::VerifyParse, entered.elapsed().as_secs_f64());
+    let queued_at = std::time::Instant::now();
     if state.jobs.send(job).await.is_err() {
         return reply(
             try_again_status(&provider),
@@ -359,6 +366,9 @@ async fn store_delivery(
         );
     }
     let answer = rx.await;
+    state
+        .metrics
+        .stage(metrics::Stage::Answered, queued_at.elapsed().as_secs_f64());
     let outcome = match &answer {
         Ok(Ok(Written::Stored(Stored::Ok))) => "stored",
         Ok(Ok(Written::Stored(Stored::Ignored))) => "ignored",

@@ -9,6 +9,7 @@
 //! under load one fold serves many appends. What a crash left unfolded was folded when the store
 //! was opened (`Store::open`).
 
+use super::metrics::{Metrics, Stage};
 use super::syncer::{Release, Syncer};
 use crate::providers::Parsed;
 use crate::store::{AuditRow, CallbackStored, Checkpointer, Incoming, Store, Stored};
@@ -43,6 +44,8 @@ pub enum Job {
         parsed: Parsed,
         /// Refuse the delivery with this reason if its event is not stored already.
         refuse_if_new: Option<String>,
+        /// When it was queued.
+        queued: std::time::Instant,
         reply: oneshot::Sender<Result<Written, String>>,
     },
     Callback {
@@ -74,12 +77,13 @@ impl Writer {
         store.become_writer()?;
         store.defer_syncs()?;
         let syncer = Syncer::start(&db, metrics.clone())?;
+        let writer_metrics = metrics.clone();
         let checkpointer = Checkpointer::start(&db)?;
         let wal_is_long = checkpointer.wal_is_long();
         let (jobs, rx) = mpsc::channel(4096);
         let thread = std::thread::Builder::new()
             .name("writer".into())
-            .spawn(move || run(store, rx, syncer, &wal_is_long))?;
+            .spawn(move || run(store, rx, syncer, &wal_is_long, &writer_metrics))?;
         Ok(Writer {
             jobs,
             thread,
@@ -95,7 +99,7 @@ impl Writer {
     }
 }
 
-fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, syncer: Syncer, wal_is_long: &AtomicBool) {
+fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, syncer: Syncer, wal_is_long: &AtomicBool, metrics: &Metrics) {
     let mut pending = Pending::default();
     loop {
         let first = match rx.try_recv() {
@@ -117,7 +121,7 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, syncer: Syncer, wal_is_lon
                 Err(_) => break,
             }
         }
-        process(&mut store, batch, &syncer, &mut pending);
+        process(&mut store, batch, &syncer, &mut pending, metrics);
         if pending.due() {
             pending.fold_slice(&mut store, FOLD_SLICE);
         }
@@ -199,7 +203,7 @@ fn after_sync<T: Send + 'static>(releases: &mut Vec<Release>, reply: oneshot::Se
     }));
 }
 
-fn process(store: &mut Store, batch: Vec<Job>, syncer: &Syncer, pending: &mut Pending) {
+fn process(store: &mut Store, batch: Vec<Job>, syncer: &Syncer, pending: &mut Pending, metrics: &Metrics) {
     // What the other jobs read or change sees every delivery folded.
     if batch.iter().any(|j| !matches!(j, Job::Delivery { .. } | Job::Audit(_))) {
         pending.fold(store);
@@ -216,8 +220,10 @@ fn process(store: &mut Store, batch: Vec<Job>, syncer: &Syncer, pending: &mut Pe
                 incoming,
                 parsed: p,
                 refuse_if_new,
+                queued,
                 reply,
             } => {
+                metrics.stage(Stage::Queued, started.saturating_duration_since(queued).as_secs_f64());
                 if syncer.failed() {
                     let _ = reply.send(Err(
                         "an earlier fsync of the database failed; restart the receiver".into()
