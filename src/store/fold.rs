@@ -126,14 +126,19 @@ impl Batch {
         self.recount.extend(self.touched.iter().copied());
     }
 
-    /// Refresh the touched conversations and write the index changes.
+    /// Refresh the touched conversations and write the index changes. When they are many (a bulk
+    /// import, `rebuild`), the list indexes are built again afterwards instead of kept up row by row.
     pub(super) fn finish(mut self, tx: &Transaction) -> Result<()> {
+        let set_aside = list_columns::set_indexes_aside(tx, self.touched.len())?;
         for known in self.conversations.values_mut() {
             write_held(tx, known)?;
         }
         for &id in &self.touched {
             let added = (!self.recount.contains(&id)).then(|| self.added.remove(&id).unwrap_or_default());
             list_columns::refresh(tx, id, added.as_ref())?;
+        }
+        if let Some(set_aside) = set_aside {
+            set_aside.restore(tx)?;
         }
         self.write_search(tx)
     }
