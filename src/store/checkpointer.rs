@@ -133,11 +133,13 @@ mod tests {
             .query_row("SELECT count(*) * 3000 / 4096 FROM filler", [], |r| r.get(0))
             .unwrap();
         assert!(frames_when_asked.len() >= 2, "asked {frames_when_asked:?}");
-        // Each time, the WAL held only what came since it last started over (about a pass's
-        // worth); grown without end, it would hold nearly every page written.
+        // Each time, the WAL held only what came since it last started over (up to half of all
+        // pages written, when the catch-up passes ran long on a slow machine); grown without end, it
+        // holds more frames than pages written, since every commit rewrites the table's last pages
+        // as well (99,346 frames after 59,882 pages without the writer's copy).
         let most = *frames_when_asked.iter().max().unwrap();
         assert!(
-            most < pages_written / 2,
+            most < pages_written,
             "the WAL held up to {most} frames after {pages_written} pages were written ({frames_when_asked:?})"
         );
     }
