@@ -345,6 +345,11 @@ async fn store_delivery(
         _ => None,
     };
     let (tx, rx) = oneshot::channel();
+    let queued_at = std::time::Instant::now();
+    state.metrics.stage(
+        metrics::Stage::VerifyParse,
+        queued_at.duration_since(entered).as_secs_f64(),
+    );
     let job = Job::Delivery {
         incoming: Incoming {
             body,
@@ -352,13 +357,9 @@ async fn store_delivery(
         },
         parsed,
         refuse_if_new,
-        queued: std::time::Instant::now(),
+        queued: queued_at,
         reply: tx,
     };
-    state
-        .metrics
-        .stage(metrics::Stage::VerifyParse, entered.elapsed().as_secs_f64());
-    let queued_at = std::time::Instant::now();
     if state.jobs.send(job).await.is_err() {
         return reply(
             try_again_status(&provider),

@@ -49,6 +49,7 @@ pub(super) fn set_indexes_aside(tx: &Transaction, touched: usize) -> Result<Opti
     if touched < BULK_REFRESH {
         return Ok(None);
     }
+    // How many there are, without counting them: conversations are numbered from 1 and rarely deleted.
     let all: i64 = tx.query_row("SELECT coalesce(max(id), 0) FROM conversations", [], |r| r.get(0))?;
     if (touched as i64).saturating_mul(2) < all {
         return Ok(None);
