@@ -471,7 +471,7 @@ fn preview_text(
     if deleted {
         return "(message deleted)".to_string();
     }
-    let one_line = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let one_line = |s: &str| one_line(s, MAX_CHARS + 1);
     // A call's body is boilerplate ("Voice Call"); its outcome is what matters.
     let text = call.and_then(|call| {
         let call: crate::model::Call = serde_json::from_str(call).ok()?;
@@ -496,9 +496,59 @@ fn preview_text(
     }
 }
 
+/// The words of `s` joined by single spaces, stopping once `most` characters are gathered: a
+/// preview needs the start of a body, and bodies run to kilobytes.
+fn one_line(s: &str, most: usize) -> String {
+    let mut line = String::new();
+    let mut chars = 0;
+    for word in s.split_whitespace() {
+        if chars >= most {
+            break;
+        }
+        if !line.is_empty() {
+            line.push(' ');
+            chars += 1;
+        }
+        line.push_str(word);
+        chars += word.chars().count();
+    }
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use crate::store::{Incoming, Store};
+
+    #[test]
+    fn a_preview_is_the_start_of_the_body_on_one_line() {
+        let whole = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        let long = "Bonjour,\n\n  votre  véhicule est prêt. ".repeat(40);
+        for body in [
+            "",
+            "  \t\n ",
+            "one",
+            " two  words ",
+            "Ünïcödé\u{2003}spaces\u{00a0}here",
+            &long,
+        ] {
+            let preview = super::preview_text(Some(body), Some("the subject"), None, None, false);
+            let line = Some(whole(body))
+                .filter(|l| !l.is_empty())
+                .unwrap_or("the subject".into());
+            let expected = match line.char_indices().nth(160) {
+                Some((cut, _)) => format!("{}…", &line[..cut]),
+                None => line,
+            };
+            assert_eq!(preview, expected, "body {body:?}");
+        }
+        assert_eq!(super::one_line(&long, 10), "Bonjour, votre");
+        assert_eq!(
+            super::preview_text(Some(&long), None, None, None, false)
+                .chars()
+                .count(),
+            161
+        );
+    }
 
     /// Every conversation's list columns, each advisor's unread rows, and the list indexes.
     fn state(store: &Store) -> (Vec<String>, Vec<String>, Vec<String>) {

@@ -14,6 +14,7 @@ mod inbox;
 mod list_columns;
 mod new_file;
 mod outbox_table;
+mod page_cache;
 mod queries;
 mod receiving;
 mod schema;
@@ -177,6 +178,7 @@ impl Store {
     }
 
     fn open_as(path: &Path, journal: Journal) -> Result<Store> {
+        page_cache::install();
         create_private(path)?;
         let mut conn = Connection::open_with_flags(
             path,
