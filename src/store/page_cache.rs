@@ -5,8 +5,8 @@
 //! 4 KiB). The default cache remembers that number as the highest it ever held. Each commit then
 //! drops cached pages past the end of the database, and with a remembered highest page so far past
 //! the end it scans every slot of its hash table to find them: 16,384 slots for the receiver's
-//! 64 MiB cache, at every commit that followed a rebalance. Under a constant load of signed
-//! deliveries that scan was 9 % of the writer thread.
+//! 64 MiB cache, at every commit that followed a rebalance. With wrk posting signed deliveries as
+//! fast as they were answered, that scan was 9 % of the receiver's writer thread.
 //!
 //! This wrapper keeps SQLite's cache and every method of it, and only remembers the highest page
 //! number it holds for real (not the parked one). A commit's truncation past that number has
