@@ -471,7 +471,6 @@ fn preview_text(
     if deleted {
         return "(message deleted)".to_string();
     }
-    let one_line = |s: &str| one_line(s, MAX_CHARS + 1);
     // A call's body is boilerplate ("Voice Call"); its outcome is what matters.
     let text = call.and_then(|call| {
         let call: crate::model::Call = serde_json::from_str(call).ok()?;
@@ -482,8 +481,8 @@ fn preview_text(
             .unwrap_or_default();
         Some(format!("Call: {}{duration}", call.outcome.replace('_', " ")))
     });
-    let text = text.or_else(|| body.map(one_line).filter(|s| !s.is_empty()));
-    let text = text.or_else(|| subject.map(one_line).filter(|s| !s.is_empty()));
+    let text = text.or_else(|| body.map(|b| one_line(b, MAX_CHARS + 1)).filter(|s| !s.is_empty()));
+    let text = text.or_else(|| subject.map(|s| one_line(s, MAX_CHARS + 1)).filter(|s| !s.is_empty()));
     let text = text.or_else(|| {
         let list: Vec<crate::model::Attachment> = serde_json::from_str(attachments?).ok()?;
         let first = list.first()?;

@@ -17,12 +17,12 @@ use std::ffi::{c_int, c_uint};
 use std::sync::OnceLock;
 
 /// SQLite's default page cache methods, as they were before ours were installed.
-struct Default(ffi::sqlite3_pcache_methods2);
+struct DefaultMethods(ffi::sqlite3_pcache_methods2);
 // SAFETY: the methods table is written once, before SQLite starts, and only read after.
-unsafe impl Sync for Default {}
-unsafe impl Send for Default {}
+unsafe impl Sync for DefaultMethods {}
+unsafe impl Send for DefaultMethods {}
 
-static DEFAULT: OnceLock<Option<Default>> = OnceLock::new();
+static DEFAULT: OnceLock<Option<DefaultMethods>> = OnceLock::new();
 
 /// How many truncations were skipped (tests check the wrapper is in use).
 #[cfg(test)]
@@ -68,7 +68,7 @@ pub(super) fn install() {
             {
                 return None;
             }
-            Some(Default(default))
+            Some(DefaultMethods(default))
         }
     });
 }
@@ -81,7 +81,7 @@ pub(super) fn installed() -> bool {
 
 fn methods() -> &'static ffi::sqlite3_pcache_methods2 {
     match DEFAULT.get() {
-        Some(Some(Default(m))) => m,
+        Some(Some(DefaultMethods(m))) => m,
         // SQLite calls these only after `install` succeeded.
         _ => unreachable!("page cache methods called before they were installed"),
     }
