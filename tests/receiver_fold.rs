@@ -1,7 +1,9 @@
 //! The receiver acknowledges once a delivery is in the log and folds right behind. A crash between
 //! the two (the fault point aborts the real `serve` after acknowledging, before folding) loses
 //! nothing and doubles nothing: the next start folds every acknowledged event exactly once, to the
-//! same conversations a plain import of the same bodies makes.
+//! same conversations a plain import of the same bodies makes. A fold that fails while the
+//! receiver runs (here: another process holds the database past the busy timeout) is done again
+//! from the log by the same process once it can be.
 
 mod common;
 
@@ -26,6 +28,26 @@ fn conversations(db: &std::path::Path) -> serde_json::Value {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The same conversations as a plain import of the same bodies.
+fn assert_as_imported(d: &std::path::Path, db: &std::path::Path, lines: &[(String, String)]) {
+    let bodies = d.join("bodies.ndjson");
+    std::fs::write(&bodies, lines.iter().map(|(_, b)| format!("{b}\n")).collect::<String>()).unwrap();
+    let reference = d.join("reference.db");
+    let imported = Command::new(BIN)
+        .arg("--db")
+        .arg(&reference)
+        .arg("import")
+        .arg(&bodies)
+        .output()
+        .unwrap();
+    assert!(imported.status.success(), "{imported:?}");
+    assert_eq!(
+        count(db, "SELECT count(*) FROM messages"),
+        count(&reference, "SELECT count(*) FROM messages")
+    );
+    assert_eq!(conversations(db), conversations(&reference));
 }
 
 #[test]
@@ -72,21 +94,105 @@ fn killed_between_append_and_fold_every_acknowledged_event_is_folded_once_at_the
     eprintln!("{N} events folded {:?} after the restart", restarted.elapsed());
     drop(server);
 
-    // The same conversations as a plain import of the same bodies.
-    let bodies = d.join("bodies.ndjson");
-    std::fs::write(&bodies, lines.iter().map(|(_, b)| format!("{b}\n")).collect::<String>()).unwrap();
-    let reference = d.join("reference.db");
-    let imported = Command::new(BIN)
-        .arg("--db")
-        .arg(&reference)
-        .arg("import")
-        .arg(&bodies)
-        .output()
+    assert_as_imported(d, &db, &lines);
+}
+
+/// Wait until `sql` counts `n`, for at most `secs`.
+fn wait_for_count(db: &std::path::Path, sql: &str, n: i64, secs: u64, what: &str) {
+    let since = Instant::now();
+    while count(db, sql) != n {
+        assert!(
+            since.elapsed() < Duration::from_secs(secs),
+            "{what}: {sql} is {}",
+            count(db, sql)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn unfolded_gauge(url: &str) -> String {
+    let page = reqwest::blocking::get(format!("{url}/metrics"))
+        .unwrap()
+        .text()
         .unwrap();
-    assert!(imported.status.success(), "{imported:?}");
-    assert_eq!(
-        count(&db, "SELECT count(*) FROM messages"),
-        count(&reference, "SELECT count(*) FROM messages")
+    page.lines()
+        .find(|l| l.starts_with("switchboard_unfolded_events "))
+        .unwrap_or_else(|| panic!("no unfolded gauge in {page}"))
+        .to_string()
+}
+
+#[test]
+fn a_fold_that_fails_is_done_again_from_the_log_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (config, lines) = signed_mykaarma(d, SECRET, 3, 1024);
+    let db = d.join("sb.db");
+    // Each fold starts 1.5 s late: time for another process to take the database first.
+    let mut server = serve(&db, &config, &[("SWITCHBOARD_FAULT_HOLD_FOLD_MS", "1500")]);
+    let http = reqwest::blocking::Client::new();
+    let post = |(sig, body): &(String, String)| {
+        http.post(format!("{}/webhooks/mykaarma", server.url))
+            .header("mykaarma-signature-token", sig)
+            .body(body.clone())
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(post(&lines[0]), 200);
+
+    // Acknowledged, so appended. Another process now holds the database past the receiver's
+    // busy timeout (5 s), and the fold waiting behind it fails.
+    let mut other = rusqlite::Connection::open(&db).unwrap();
+    let lock = other
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    let log = db.with_file_name("serve.log");
+    let held = Instant::now();
+    while !std::fs::read_to_string(&log).unwrap().contains("fold failed") {
+        assert!(
+            held.elapsed() < Duration::from_secs(20),
+            "the fold did not fail: {}",
+            std::fs::read_to_string(&log).unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(count(&db, "SELECT count(*) FROM unfolded"), 1);
+    assert_eq!(count(&db, "SELECT count(*) FROM messages"), 0);
+    assert_eq!(unfolded_gauge(&server.url), "switchboard_unfolded_events 1");
+
+    // The database is free again: the same receiver folds the event from the log.
+    drop(lock);
+    wait_for_count(&db, "SELECT count(*) FROM unfolded", 0, 10, "not folded again");
+    assert_eq!(count(&db, "SELECT count(*) FROM messages"), 1);
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "the receiver was not restarted"
     );
-    assert_eq!(conversations(&db), conversations(&reference));
+    assert_eq!(unfolded_gauge(&server.url), "switchboard_unfolded_events 0");
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("folded the events failed folds had left")
+    );
+
+    // Later deliveries are folded as before, and every event once.
+    for line in &lines[1..] {
+        assert_eq!(post(line), 200);
+    }
+    wait_for_count(
+        &db,
+        "SELECT count(*) FROM messages",
+        3,
+        10,
+        "later deliveries not folded",
+    );
+    wait_for_count(
+        &db,
+        "SELECT count(*) FROM unfolded",
+        0,
+        10,
+        "later deliveries not folded",
+    );
+    drop(server);
+    assert_as_imported(d, &db, &lines);
 }

@@ -15,6 +15,8 @@ pub struct Snapshot {
     pub open_failures: i64,
     /// Unix ms of the newest vendor event, if any.
     pub newest_event_at: Option<i64>,
+    /// Events acknowledged and not folded into conversations yet.
+    pub unfolded: i64,
     /// Outbox entries by state.
     pub outbox: Vec<(String, i64)>,
 }
@@ -31,6 +33,7 @@ pub struct Metrics {
     stage_seconds: HistogramVec,
     open_failures: IntGauge,
     newest_event_age: Gauge,
+    unfolded: IntGauge,
     outbox: IntGaugeVec,
 }
 
@@ -81,6 +84,11 @@ impl Metrics {
             "Seconds since the newest vendor event was received (-1: none yet)",
         )
         .expect("a valid metric");
+        let unfolded = IntGauge::new(
+            "switchboard_unfolded_events",
+            "Events acknowledged and not yet in the conversations (above zero while folds fail: see the log)",
+        )
+        .expect("a valid metric");
         let outbox = IntGaugeVec::new(
             Opts::new("switchboard_outbox_entries", "Replies in the outbox, by state"),
             &["state"],
@@ -94,6 +102,7 @@ impl Metrics {
             Box::new(stage_seconds.clone()),
             Box::new(open_failures.clone()),
             Box::new(newest_event_age.clone()),
+            Box::new(unfolded.clone()),
             Box::new(outbox.clone()),
         ] {
             registry.register(m).expect("distinct metric names");
@@ -106,6 +115,7 @@ impl Metrics {
             stage_seconds,
             open_failures,
             newest_event_age,
+            unfolded,
             outbox,
         })
     }
@@ -129,6 +139,7 @@ impl Metrics {
     /// The text a scrape gets (Prometheus text format 0.0.4), with the database's figures as of now.
     pub fn render(&self, snapshot: &Snapshot, now_ms: i64) -> String {
         self.open_failures.set(snapshot.open_failures);
+        self.unfolded.set(snapshot.unfolded);
         self.newest_event_age.set(
             snapshot
                 .newest_event_at

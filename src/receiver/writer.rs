@@ -7,7 +7,9 @@
 //! Folding the appended events into conversations comes right behind, off the acknowledgement:
 //! when no delivery is waiting, or once `FOLD_BATCH` events or `FOLD_WITHIN` have gathered, so
 //! under load one fold serves many appends. What a crash left unfolded was folded when the store
-//! was opened (`Store::open`).
+//! was opened (`Store::open`); what a failed fold left (the disk full, another process holding
+//! the database too long) is folded from the log's unfolded list again, sooner or later as the
+//! failures go on (`Retry`), without a restart.
 
 use super::metrics::{Metrics, Stage};
 use super::syncer::{Release, Syncer};
@@ -29,6 +31,10 @@ const FOLD_WITHIN: Duration = Duration::from_millis(50);
 /// While deliveries wait, a fold takes at most this many events before the next append: a long
 /// fold would hold their acknowledgements.
 const FOLD_SLICE: usize = 256;
+/// After a failed fold its events are folded again from the log this long after…
+const FIRST_RETRY: Duration = Duration::from_secs(1);
+/// …and after each further failure twice as long, up to this.
+const LAST_RETRY: Duration = Duration::from_secs(60);
 
 /// What a delivery came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,9 +87,11 @@ impl Writer {
         let checkpointer = Checkpointer::start(&db)?;
         let wal_is_long = checkpointer.wal_is_long();
         let (jobs, rx) = mpsc::channel(4096);
+        // The writer waits for a job or a retry's time on the receiver's runtime (its timers).
+        let runtime = tokio::runtime::Handle::current();
         let thread = std::thread::Builder::new()
             .name("writer".into())
-            .spawn(move || run(store, rx, syncer, &wal_is_long, &writer_metrics))?;
+            .spawn(move || run(store, rx, syncer, &wal_is_long, &writer_metrics, &runtime))?;
         Ok(Writer {
             jobs,
             thread,
@@ -99,15 +107,35 @@ impl Writer {
     }
 }
 
-fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, syncer: Syncer, wal_is_long: &AtomicBool, metrics: &Metrics) {
+fn run(
+    mut store: Store,
+    mut rx: mpsc::Receiver<Job>,
+    syncer: Syncer,
+    wal_is_long: &AtomicBool,
+    metrics: &Metrics,
+    runtime: &tokio::runtime::Handle,
+) {
     let mut pending = Pending::default();
     loop {
         let first = match rx.try_recv() {
             Ok(job) => job,
-            // Nothing waiting: fold what was appended, then sleep until the next job.
+            // Nothing waiting: fold what was appended, then sleep until the next job (or until
+            // it is time to fold again what a failed fold left).
             Err(mpsc::error::TryRecvError::Empty) => {
                 pending.fold(&mut store);
-                match rx.blocking_recv() {
+                let next = match pending.retry_in() {
+                    None => rx.blocking_recv(),
+                    Some(wait) if wait.is_zero() => {
+                        pending.retry(&mut store);
+                        continue;
+                    }
+                    // The timer is made inside: it needs the runtime's context.
+                    Some(wait) => match runtime.block_on(async { tokio::time::timeout(wait, rx.recv()).await }) {
+                        Ok(job) => job,
+                        Err(_elapsed) => continue,
+                    },
+                };
+                match next {
                     Some(job) => job,
                     None => break,
                 }
@@ -124,6 +152,9 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, syncer: Syncer, wal_is_lon
         process(&mut store, batch, &syncer, &mut pending, metrics);
         if pending.due() {
             pending.fold_slice(&mut store, FOLD_SLICE);
+        }
+        if pending.retry_in().is_some_and(|wait| wait.is_zero()) {
+            pending.retry(&mut store);
         }
         // The checkpointer has copied nearly all of a long WAL: copying the rest here, between two
         // transactions, lets the next commit start the WAL over.
@@ -147,11 +178,29 @@ static ABORT_BEFORE_FOLD: std::sync::LazyLock<Option<usize>> = std::sync::LazyLo
         .and_then(|n| n.parse().ok())
 });
 
+/// A fault point for the fold-failure test (`tests/receiver_fold.rs`): with
+/// `SWITCHBOARD_FAULT_HOLD_FOLD_MS=N`, each fold of appended events starts N ms late, so that
+/// another process can take the database meanwhile.
+static HOLD_FOLD: std::sync::LazyLock<Option<Duration>> = std::sync::LazyLock::new(|| {
+    std::env::var("SWITCHBOARD_FAULT_HOLD_FOLD_MS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .map(Duration::from_millis)
+});
+
 /// Appended events not yet folded.
 #[derive(Default)]
 struct Pending {
     events: Vec<crate::store::Appended>,
     since: Option<std::time::Instant>,
+    /// Set while events a failed fold left wait in the log's unfolded list.
+    retry: Option<Retry>,
+}
+
+/// When to fold again what failed folds left, and how long the last wait was.
+struct Retry {
+    at: std::time::Instant,
+    wait: Duration,
 }
 
 impl Pending {
@@ -184,14 +233,63 @@ impl Pending {
             std::thread::sleep(Duration::from_millis(300));
             std::process::abort();
         }
+        if let Some(hold) = *HOLD_FOLD {
+            std::thread::sleep(hold);
+        }
         let slice: Vec<_> = self.events.drain(..most.min(self.events.len())).collect();
-        // Listed as unfolded in the log: if this fails, the next start folds them.
+        // Listed as unfolded in the log: if this fails, they are folded from there later.
         if let Err(e) = store.fold_appended(&slice) {
-            tracing::error!("fold failed, {} events wait for the next start: {e:#}", slice.len());
+            // What is pending is listed too and would most likely fail the same way: all of it
+            // is folded from the list.
+            self.events.clear();
+            self.failed(&e);
         }
         // What is left is folded at the next turn: it has waited long enough already.
         if self.events.is_empty() {
             self.since = None;
+        }
+    }
+
+    /// A fold failed; its events are in the log's unfolded list, and are folded from there
+    /// once the wait is over.
+    fn failed(&mut self, e: &anyhow::Error) {
+        let wait = self
+            .retry
+            .as_ref()
+            .map_or(FIRST_RETRY, |r| (r.wait * 2).min(LAST_RETRY));
+        tracing::error!(
+            "fold failed; the events it held stay in the log and are folded again in {} s: {e:#}",
+            wait.as_secs()
+        );
+        self.retry = Some(Retry {
+            at: std::time::Instant::now() + wait,
+            wait,
+        });
+    }
+
+    /// How long until failed folds are tried again (zero: now); `None` if nothing waits.
+    fn retry_in(&self) -> Option<Duration> {
+        self.retry
+            .as_ref()
+            .map(|r| r.at.saturating_duration_since(std::time::Instant::now()))
+    }
+
+    /// Fold a slice of what failed folds left, from the log: done when the list is empty.
+    /// (Events appended since are listed as well and may be folded here first; their own fold
+    /// then finds them off the list and does nothing.)
+    fn retry(&mut self, store: &mut Store) {
+        match store.fold_unfolded_some(FOLD_SLICE) {
+            Ok(n) if n < FOLD_SLICE => {
+                tracing::info!("folded the events failed folds had left");
+                self.retry = None;
+            }
+            // More are listed: the next turn takes the next slice.
+            Ok(_) => {
+                if let Some(r) = &mut self.retry {
+                    r.at = std::time::Instant::now();
+                }
+            }
+            Err(e) => self.failed(&e),
         }
     }
 }
@@ -269,6 +367,7 @@ fn process(store: &mut Store, batch: Vec<Job>, syncer: &Syncer, pending: &mut Pe
                     Ok(super::metrics::Snapshot {
                         open_failures: store.watermark()?.needs_attention,
                         newest_event_at: store.last_received_at()?,
+                        unfolded: store.unfolded_count()?,
                         outbox: store.outbox_counts()?,
                     })
                 })();
@@ -298,5 +397,25 @@ fn process(store: &mut Store, batch: Vec<Job>, syncer: &Syncer, pending: &mut Pe
         && let Err(e) = store.audit(&audits)
     {
         tracing::error!("audit log write failed: {e:#}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_folds_are_tried_again_later_and_later_up_to_a_minute() {
+        let mut pending = Pending::default();
+        assert_eq!(pending.retry_in(), None);
+        let e = anyhow::anyhow!("database is locked");
+        let waits: Vec<u64> = (0..9)
+            .map(|_| {
+                pending.failed(&e);
+                pending.retry.as_ref().expect("a retry").wait.as_secs()
+            })
+            .collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert!(pending.retry_in().expect("a retry") > Duration::from_secs(59));
     }
 }

@@ -100,37 +100,49 @@ impl Store {
             .query_row("SELECT EXISTS (SELECT 1 FROM unfolded)", [], |r| r.get(0))?)
     }
 
+    /// How many appended events wait for their fold.
+    pub fn unfolded_count(&self) -> Result<i64> {
+        Ok(self.conn.query_row("SELECT count(*) FROM unfolded", [], |r| r.get(0))?)
+    }
+
     /// Fold what was appended and never folded (the receiver stopped between the two); returns
     /// how many events.
     pub fn fold_unfolded(&mut self) -> Result<usize> {
         let mut done = 0;
         loop {
-            let batch: Vec<Appended> = {
-                let mut q = self.conn.prepare_cached(
-                    "SELECT e.id, e.provider, e.body FROM unfolded u JOIN events e ON e.id = u.event_id
-                     ORDER BY u.event_id LIMIT 2000",
-                )?;
-                q.query_map([], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?))
-                })?
-                .map(|row| {
-                    let (event_id, provider, body) = row?;
-                    let forced = match Provider::parse(&provider) {
-                        Provider::Unknown(_) => None,
-                        p => Some(p),
-                    };
-                    Ok(Appended {
-                        event_id,
-                        parsed: providers::parse(&body, forced),
-                    })
-                })
-                .collect::<rusqlite::Result<_>>()?
-            };
-            if batch.is_empty() {
+            let n = self.fold_unfolded_some(2000)?;
+            if n == 0 {
                 return Ok(done);
             }
-            done += batch.len();
-            self.fold_appended(&batch)?;
+            done += n;
         }
+    }
+
+    /// Fold the oldest `most` events of the unfolded list, in one transaction; returns how many
+    /// were listed (0: none is left).
+    pub fn fold_unfolded_some(&mut self, most: usize) -> Result<usize> {
+        let batch: Vec<Appended> = {
+            let mut q = self.conn.prepare_cached(
+                "SELECT e.id, e.provider, e.body FROM unfolded u JOIN events e ON e.id = u.event_id
+                 ORDER BY u.event_id LIMIT ?1",
+            )?;
+            q.query_map([most as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?))
+            })?
+            .map(|row| {
+                let (event_id, provider, body) = row?;
+                let forced = match Provider::parse(&provider) {
+                    Provider::Unknown(_) => None,
+                    p => Some(p),
+                };
+                Ok(Appended {
+                    event_id,
+                    parsed: providers::parse(&body, forced),
+                })
+            })
+            .collect::<rusqlite::Result<_>>()?
+        };
+        self.fold_appended(&batch)?;
+        Ok(batch.len())
     }
 }
