@@ -196,3 +196,37 @@ fn a_fold_that_fails_is_done_again_from_the_log_without_a_restart() {
     drop(server);
     assert_as_imported(d, &db, &lines);
 }
+
+#[test]
+fn a_receiver_whose_writer_dies_stops_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (config, lines) = signed_mykaarma(d, SECRET, 1, 1024);
+    let db = d.join("sb.db");
+    let mut server = serve(&db, &config, &[("SWITCHBOARD_FAULT_WRITER_PANICS", "1")]);
+    let (sig, body) = &lines[0];
+    let answer = reqwest::blocking::Client::new()
+        .post(format!("{}/webhooks/mykaarma", server.url))
+        .header("mykaarma-signature-token", sig)
+        .body(body.clone())
+        .send();
+    // Not acknowledged: the vendor sends it again later.
+    if let Ok(answer) = answer {
+        assert_eq!(answer.status(), 503);
+    }
+    // Rather than answer 503 to everything while it looks alive, the receiver exits.
+    let since = Instant::now();
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            since.elapsed() < Duration::from_secs(10),
+            "the receiver lives on without its writer"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success(), "{status:?}");
+    let log = std::fs::read_to_string(db.with_file_name("serve.log")).unwrap();
+    assert!(log.contains("writer thread stopped unexpectedly"), "{log}");
+}

@@ -109,7 +109,7 @@ pub fn serve_until(
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let metrics = metrics::Metrics::new();
-        let writer = Writer::start(options.db.clone(), metrics.clone())?;
+        let mut writer = Writer::start(options.db.clone(), metrics.clone())?;
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
             .with_context(|| format!("cannot listen on {}", options.listen))?;
@@ -127,9 +127,31 @@ pub fn serve_until(
             unverified: Budget::new(UNVERIFIED_BYTES.max(max_body)),
         };
         let app = router(state, options.bench_noop);
+        // A writer that ended on its own (a bug: it panicked) would leave a receiver answering
+        // 503 to everything while it looks alive: stop, and exit with an error, so that whoever
+        // runs it restarts it (what was acknowledged and not folded is folded at the next start).
+        let writer_ended = writer.ended.take().expect("taken once");
+        let writer_died = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let died = writer_died.clone();
+        let shutdown = async move {
+            tokio::select! {
+                () = shutdown => {}
+                _ = writer_ended => {
+                    died.store(true, std::sync::atomic::Ordering::Relaxed);
+                    tracing::error!("the writer thread stopped unexpectedly; the receiver stops too");
+                }
+            }
+        };
         listener::serve(listener, app, limits, shutdown).await;
         tracing::info!("stopped accepting; finishing queued commits");
         tokio::task::spawn_blocking(move || writer.finish()).await?;
+        if writer_died.load(std::sync::atomic::Ordering::Relaxed) {
+            bail!(
+                "the receiver's writer thread stopped unexpectedly (see the log above), so the receiver \
+                 stopped too; start it again: what it acknowledged is in the database and is folded at the \
+                 next start"
+            );
+        }
         Ok(())
     })
 }

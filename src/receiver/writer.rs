@@ -72,6 +72,8 @@ pub enum Job {
 
 pub struct Writer {
     pub jobs: mpsc::Sender<Job>,
+    /// Completes when the writer thread has ended, whether it was asked to or not.
+    pub ended: Option<oneshot::Receiver<()>>,
     thread: std::thread::JoinHandle<()>,
     checkpointer: Checkpointer,
 }
@@ -89,11 +91,15 @@ impl Writer {
         let (jobs, rx) = mpsc::channel(4096);
         // The writer waits for a job or a retry's time on the receiver's runtime (its timers).
         let runtime = tokio::runtime::Handle::current();
-        let thread = std::thread::Builder::new()
-            .name("writer".into())
-            .spawn(move || run(store, rx, syncer, &wal_is_long, &writer_metrics, &runtime))?;
+        let (ending, ended) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new().name("writer".into()).spawn(move || {
+            // Dropped when this returns or unwinds: `ended` completes either way.
+            let _ending = ending;
+            run(store, rx, syncer, &wal_is_long, &writer_metrics, &runtime)
+        })?;
         Ok(Writer {
             jobs,
+            ended: Some(ended),
             thread,
             checkpointer,
         })
@@ -187,6 +193,11 @@ static HOLD_FOLD: std::sync::LazyLock<Option<Duration>> = std::sync::LazyLock::n
         .and_then(|n| n.parse().ok())
         .map(Duration::from_millis)
 });
+
+/// A fault point for the test of a writer that dies (`tests/receiver_fold.rs`): with
+/// `SWITCHBOARD_FAULT_WRITER_PANICS=1`, the writer panics at its first delivery.
+static WRITER_PANICS: std::sync::LazyLock<bool> =
+    std::sync::LazyLock::new(|| std::env::var_os("SWITCHBOARD_FAULT_WRITER_PANICS").is_some_and(|v| v == "1"));
 
 /// Appended events not yet folded.
 #[derive(Default)]
@@ -322,6 +333,10 @@ fn process(store: &mut Store, batch: Vec<Job>, syncer: &Syncer, pending: &mut Pe
                 reply,
             } => {
                 metrics.stage(Stage::Queued, started.saturating_duration_since(queued).as_secs_f64());
+                assert!(
+                    !*WRITER_PANICS,
+                    "the writer's fault point: a panic at the first delivery"
+                );
                 if syncer.failed() {
                     let _ = reply.send(Err(
                         "an earlier fsync of the database failed; restart the receiver".into()
