@@ -1,8 +1,11 @@
 //! The real `switchboard serve` over HTTP on 127.0.0.1, with vendor keys generated here. The test
 //! plays the vendors: it signs as each one does and retries as each one would.
 
+mod common;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use common::services::exited_within;
 use ed25519_dalek::Signer;
 use ed25519_dalek::pkcs8::EncodePublicKey;
 use hmac::Mac;
@@ -810,17 +813,7 @@ fn sigterm_finishes_in_flight_work_and_exits() {
         .args(["-TERM", &server.child.id().to_string()])
         .status()
         .unwrap();
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = server.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "did not exit after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = exited_within(&mut server.child, 10, "did not exit after SIGTERM");
     assert!(status.success(), "{status:?}");
     let acked = posters
         .into_iter()

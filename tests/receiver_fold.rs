@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::services::{BIN, serve, signed_mykaarma};
+use common::services::{BIN, exited_within, serve, signed_mykaarma};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -17,6 +17,15 @@ const N: usize = 500;
 fn count(db: &std::path::Path, sql: &str) -> i64 {
     let conn = rusqlite::Connection::open(db).unwrap();
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// POST one signed delivery.
+fn post(url: &str, (sig, body): &(String, String)) -> reqwest::Result<reqwest::blocking::Response> {
+    reqwest::blocking::Client::new()
+        .post(format!("{url}/webhooks/mykaarma"))
+        .header("mykaarma-signature-token", sig)
+        .body(body.clone())
+        .send()
 }
 
 fn conversations(db: &std::path::Path) -> serde_json::Value {
@@ -67,15 +76,8 @@ fn killed_between_append_and_fold_every_acknowledged_event_is_folded_once_at_the
         serve(&db, &config, &env)
     };
     let mut server = start_serve(true);
-    let http = reqwest::blocking::Client::new();
-    for (sig, body) in &lines {
-        let answer = http
-            .post(format!("{}/webhooks/mykaarma", server.url))
-            .header("mykaarma-signature-token", sig)
-            .body(body.clone())
-            .send()
-            .unwrap();
-        assert_eq!(answer.status(), 200);
+    for line in &lines {
+        assert_eq!(post(&server.url, line).unwrap().status(), 200);
     }
     // Every delivery acknowledged; the receiver dies before it folds them.
     let status = server.child.wait().unwrap();
@@ -121,24 +123,32 @@ fn unfolded_gauge(url: &str) -> String {
         .to_string()
 }
 
+/// A receiver with one fault point set, in a new directory, and `n` signed deliveries for it.
+struct Faulty {
+    dir: tempfile::TempDir,
+    db: std::path::PathBuf,
+    lines: Vec<(String, String)>,
+    server: common::services::Proc,
+}
+
+fn faulty(n: usize, fault: (&str, &str)) -> Faulty {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, lines) = signed_mykaarma(dir.path(), SECRET, n, 1024);
+    let db = dir.path().join("sb.db");
+    let server = serve(&db, &config, &[fault]);
+    Faulty { dir, db, lines, server }
+}
+
 #[test]
 fn a_fold_that_fails_is_done_again_from_the_log_without_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let (config, lines) = signed_mykaarma(d, SECRET, 3, 1024);
-    let db = d.join("sb.db");
     // Each fold starts 1.5 s late: time for another process to take the database first.
-    let mut server = serve(&db, &config, &[("SWITCHBOARD_FAULT_HOLD_FOLD_MS", "1500")]);
-    let http = reqwest::blocking::Client::new();
-    let post = |(sig, body): &(String, String)| {
-        http.post(format!("{}/webhooks/mykaarma", server.url))
-            .header("mykaarma-signature-token", sig)
-            .body(body.clone())
-            .send()
-            .unwrap()
-            .status()
-    };
-    assert_eq!(post(&lines[0]), 200);
+    let Faulty {
+        dir,
+        db,
+        lines,
+        mut server,
+    } = faulty(3, ("SWITCHBOARD_FAULT_HOLD_FOLD_MS", "1500"));
+    assert_eq!(post(&server.url, &lines[0]).unwrap().status(), 200);
 
     // Acknowledged, so appended. Another process now holds the database past the receiver's
     // busy timeout (5 s), and the fold waiting behind it fails.
@@ -177,7 +187,7 @@ fn a_fold_that_fails_is_done_again_from_the_log_without_a_restart() {
 
     // Later deliveries are folded as before, and every event once.
     for line in &lines[1..] {
-        assert_eq!(post(line), 200);
+        assert_eq!(post(&server.url, line).unwrap().status(), 200);
     }
     wait_for_count(
         &db,
@@ -194,38 +204,23 @@ fn a_fold_that_fails_is_done_again_from_the_log_without_a_restart() {
         "later deliveries not folded",
     );
     drop(server);
-    assert_as_imported(d, &db, &lines);
+    assert_as_imported(dir.path(), &db, &lines);
 }
 
 #[test]
 fn a_receiver_whose_writer_dies_stops_and_says_so() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let (config, lines) = signed_mykaarma(d, SECRET, 1, 1024);
-    let db = d.join("sb.db");
-    let mut server = serve(&db, &config, &[("SWITCHBOARD_FAULT_WRITER_PANICS", "1")]);
-    let (sig, body) = &lines[0];
-    let answer = reqwest::blocking::Client::new()
-        .post(format!("{}/webhooks/mykaarma", server.url))
-        .header("mykaarma-signature-token", sig)
-        .body(body.clone())
-        .send();
+    let Faulty {
+        dir: _dir,
+        db,
+        lines,
+        mut server,
+    } = faulty(1, ("SWITCHBOARD_FAULT_WRITER_PANICS", "1"));
     // Not acknowledged: the vendor sends it again later.
-    if let Ok(answer) = answer {
+    if let Ok(answer) = post(&server.url, &lines[0]) {
         assert_eq!(answer.status(), 503);
     }
     // Rather than answer 503 to everything while it looks alive, the receiver exits.
-    let since = Instant::now();
-    let status = loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            since.elapsed() < Duration::from_secs(10),
-            "the receiver lives on without its writer"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = exited_within(&mut server.child, 10, "the receiver lives on without its writer");
     assert!(!status.success(), "{status:?}");
     let log = std::fs::read_to_string(db.with_file_name("serve.log")).unwrap();
     assert!(log.contains("writer thread stopped unexpectedly"), "{log}");

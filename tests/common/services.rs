@@ -19,6 +19,18 @@ impl Drop for Proc {
     }
 }
 
+/// The exit status of `child`, which must exit within `secs` (`what` says why it should).
+pub fn exited_within(child: &mut Child, secs: u64, what: &str) -> std::process::ExitStatus {
+    let since = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(since.elapsed() < std::time::Duration::from_secs(secs), "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// Start a long-running subcommand and wait for its "… listening on URL" line.
 pub fn start(args: &[&str], log: &std::path::Path, env: &[(&str, &str)]) -> Proc {
     let mut child = Command::new(BIN)
