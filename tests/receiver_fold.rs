@@ -3,7 +3,8 @@
 //! nothing and doubles nothing: the next start folds every acknowledged event exactly once, to the
 //! same conversations a plain import of the same bodies makes. A fold that fails while the
 //! receiver runs (here: another process holds the database past the busy timeout) is done again
-//! from the log by the same process once it can be.
+//! from the log by the same process once it can be. A writer thread that dies stops the receiver;
+//! a failed fsync stops every acknowledgement, and `/healthz` says so.
 
 mod common;
 
@@ -224,4 +225,27 @@ fn a_receiver_whose_writer_dies_stops_and_says_so() {
     assert!(!status.success(), "{status:?}");
     let log = std::fs::read_to_string(db.with_file_name("serve.log")).unwrap();
     assert!(log.contains("writer thread stopped unexpectedly"), "{log}");
+}
+
+#[test]
+fn after_a_failed_fsync_nothing_is_acknowledged_and_healthz_says_why() {
+    let Faulty {
+        dir: _dir,
+        lines,
+        server,
+        ..
+    } = faulty(2, ("SWITCHBOARD_FAULT_FSYNC_FAILS", "1"));
+    let health = || {
+        let answer = reqwest::blocking::get(format!("{}/healthz", server.url)).unwrap();
+        (answer.status().as_u16(), answer.text().unwrap())
+    };
+    assert_eq!(health().0, 200, "nothing has been synced yet");
+    for line in &lines {
+        let answer = post(&server.url, line).unwrap();
+        assert_eq!(answer.status(), 503, "{}", answer.text().unwrap());
+    }
+    // A health check sees what the vendors see.
+    let (status, text) = health();
+    assert_eq!(status, 503, "{text}");
+    assert!(text.contains("fsync of the database failed"), "{text}");
 }

@@ -105,7 +105,15 @@ fn run(wal: &std::path::Path, rx: &mpsc::Receiver<Group>, failed: &AtomicBool, m
     }
 }
 
+/// A fault point for the receiver's tests (`tests/receiver.rs`): with
+/// `SWITCHBOARD_FAULT_FSYNC_FAILS=1`, every fsync of the WAL fails as a failing disk's would.
+static FSYNC_FAILS: std::sync::LazyLock<bool> =
+    std::sync::LazyLock::new(|| std::env::var_os("SWITCHBOARD_FAULT_FSYNC_FAILS").is_some_and(|v| v == "1"));
+
 fn sync(wal: &std::path::Path, file: &mut Option<File>) -> std::io::Result<()> {
+    if *FSYNC_FAILS {
+        return Err(std::io::Error::from_raw_os_error(libc::EIO));
+    }
     let f = match file {
         Some(f) => f,
         None => file.insert(File::options().read(true).write(true).open(wal)?),

@@ -375,7 +375,13 @@ fn process(store: &mut Store, batch: Vec<Job>, syncer: &Syncer, pending: &mut Pe
             }
             Job::Audit(row) => audits.push(row),
             Job::Health { reply } => {
-                let _ = reply.send(store.last_received_at().map_err(|e| format!("{e:#}")));
+                // Not healthy while nothing can be acknowledged, whatever the database reads.
+                let health = if syncer.failed() {
+                    Err("an fsync of the database failed, so nothing more is acknowledged; restart the receiver".into())
+                } else {
+                    store.last_received_at().map_err(|e| format!("{e:#}"))
+                };
+                let _ = reply.send(health);
             }
             Job::Metrics { reply } => {
                 let snapshot = (|| -> anyhow::Result<super::metrics::Snapshot> {
