@@ -105,7 +105,7 @@ fn run(wal: &std::path::Path, rx: &mpsc::Receiver<Group>, failed: &AtomicBool, m
     }
 }
 
-/// A fault point for the receiver's tests (`tests/receiver.rs`): with
+/// A fault point for the receiver's tests (`tests/receiver_fold.rs`): with
 /// `SWITCHBOARD_FAULT_FSYNC_FAILS=1`, every fsync of the WAL fails as a failing disk's would.
 static FSYNC_FAILS: std::sync::LazyLock<bool> =
     std::sync::LazyLock::new(|| std::env::var_os("SWITCHBOARD_FAULT_FSYNC_FAILS").is_some_and(|v| v == "1"));
