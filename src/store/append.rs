@@ -81,8 +81,7 @@ impl Store {
                     }
                 }
             }
-            let parsed: Vec<Parsed> = events.iter().map(|e| e.parsed.clone()).collect();
-            if outbox_table::reconcile(&tx, &parsed)? {
+            if outbox_table::reconcile(&tx, events.iter().map(|e| &e.parsed))? {
                 batch.recount_touched();
             }
             batch.finish(&tx)?;

@@ -431,7 +431,7 @@ fn process_alive(pid: i64) -> bool {
 /// `sending`) has no id; it matches the one outbound message in its conversation, sent after it
 /// was queued, whose text starts with ours (myKaarma appends signatures and footers). True when
 /// it linked any (the conversation's counts of failed replies change).
-pub(super) fn reconcile(tx: &Transaction, parsed: &[Parsed]) -> Result<bool> {
+pub(super) fn reconcile<'a>(tx: &Transaction, parsed: impl IntoIterator<Item = &'a Parsed>) -> Result<bool> {
     let open: i64 = tx
         .prepare_cached(
             "SELECT count(*) FROM outbox WHERE status IN ('queued', 'sending', 'accepted', 'sent', 'unknown')",
