@@ -138,6 +138,45 @@ fn the_in_process_receiver_shows_up_in_the_status_bar() {
 }
 
 #[test]
+fn a_thread_behind_the_screen_that_panics_leaves_the_screen_whole_and_says_so() {
+    let t = Tmux::new("panic");
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    // The in-process receiver's writer panics at its first delivery.
+    t.start_with(
+        80,
+        24,
+        &format!("--listen 127.0.0.1:{port} --insecure-accept-unsigned"),
+        &[("SWITCHBOARD_FAULT_WRITER_PANICS", "1")],
+    );
+    t.wait_for("receiving on");
+    let event =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/partoo/google_consumer_success.json"))
+            .unwrap();
+    let answer = reqwest::blocking::Client::new()
+        .post(format!("http://127.0.0.1:{port}/webhooks/partoo"))
+        .body(event)
+        .send();
+    if let Ok(answer) = answer {
+        assert_eq!(answer.status().as_u16(), 503, "never acknowledged");
+    }
+    let screen = t.wait_for("receiver stopped");
+    assert!(
+        !screen.contains("panicked"),
+        "the panic was printed over the screen:\n{screen}"
+    );
+    assert!(t.alternate_screen_on(), "the panic took the screen down");
+    // The inbox goes on.
+    assert!(screen.contains("No conversations yet"), "{screen}");
+    t.keys(&["q"]);
+    t.wait_for("EXIT=0");
+    let log = std::fs::read_to_string(t.db().with_file_name("switchboard").join("switchboard.log")).unwrap();
+    assert!(log.contains("the writer thread panicked"), "{log}");
+}
+
+#[test]
 fn the_living_demo_delivers_a_reply_and_explains_an_opt_out() {
     let t = Tmux::new("reply");
     // Wide enough that the failure reason is not wrapped.

@@ -147,7 +147,7 @@ pub fn serve_until(
         tokio::task::spawn_blocking(move || writer.finish()).await?;
         if writer_died.load(std::sync::atomic::Ordering::Relaxed) {
             bail!(
-                "the receiver's writer thread stopped unexpectedly (see the log above), so the receiver \
+                "the receiver's writer thread stopped unexpectedly (the log says why), so the receiver \
                  stopped too; start it again: what it acknowledged is in the database and is folded at the \
                  next start"
             );

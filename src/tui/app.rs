@@ -146,7 +146,7 @@ pub fn run(options: Options, config: &Config) -> Result<()> {
     watch_signals(action_tx.clone())?;
     let alt_keys = session.keymap.clone();
     let input = Input::start(action_tx, Box::new(move |k| alt_keys.binds(k))).context("cannot read the terminal")?;
-    let mut terminal = enter()?;
+    let mut terminal = enter(session.actions.clone())?;
     let result = session.run(&mut terminal, Some(&input));
     // The draft being written is saved before the inbox goes.
     let finished = Some(session.finish());
@@ -199,12 +199,26 @@ fn watch_signals(actions: mpsc::Sender<Action>) -> Result<()> {
 
 type Term = Terminal<Screen<Stdout>>;
 
-fn enter() -> Result<Term> {
-    // Restore the terminal before a panic message is printed, so it is readable.
+/// Take the terminal. `actions` hears of a thread behind the screen that panics.
+fn enter(actions: mpsc::Sender<Action>) -> Result<Term> {
+    // A panic on the screen's own thread restores the terminal before its message is printed, so
+    // that it is readable. One on a thread behind the screen (the receiver's writer, say) would
+    // print over the screen and leave it half torn down while the inbox goes on: it goes to the
+    // log instead, and the status bar says so; whoever owns the thread reports its end too.
+    let screen_thread = std::thread::current().id();
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        leave();
-        previous(info);
+        if std::thread::current().id() == screen_thread {
+            leave();
+            previous(info);
+            return;
+        }
+        let thread = std::thread::current().name().unwrap_or("unnamed").to_string();
+        tracing::error!("the {thread} thread panicked: {info}");
+        let _ = actions.send(Action::Failed(format!(
+            "the {} thread stopped on an error (written to the log)",
+            crate::sanitize::line(&thread)
+        )));
     }));
     take_terminal()?;
     let mut t = Terminal::new(Screen::new(std::io::stdout()))?;
