@@ -215,8 +215,9 @@ fn enter(actions: mpsc::Sender<Action>) -> Result<Term> {
         }
         let thread = std::thread::current().name().unwrap_or("unnamed").to_string();
         tracing::error!("the {thread} thread panicked: {info}");
+        // (Some such threads go on: a tokio worker survives a task's panic.)
         let _ = actions.send(Action::Failed(format!(
-            "the {} thread stopped on an error (written to the log)",
+            "the {} thread hit a bug (written to the log)",
             crate::sanitize::line(&thread)
         )));
     }));
