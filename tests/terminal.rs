@@ -106,31 +106,41 @@ fn sigterm_and_sighup_restore_the_terminal() {
     }
 }
 
-#[test]
-fn the_in_process_receiver_shows_up_in_the_status_bar() {
-    let t = Tmux::new("listen");
+/// The inbox with its own receiver on a free loopback port (unsigned deliveries accepted), at
+/// `w`×`h`; the port.
+fn start_listening(t: &Tmux, w: u16, h: u16, env: &[(&str, &str)]) -> u16 {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    t.start(
-        100,
-        30,
+    t.start_with(
+        w,
+        h,
         &format!("--listen 127.0.0.1:{port} --insecure-accept-unsigned"),
+        env,
     );
-    t.wait_for("No conversations yet");
-    let screen = t.wait_for("receiving on");
-    assert!(screen.contains(&format!("receiving on 127.0.0.1:{port}")), "{screen}");
+    port
+}
+
+/// POST a Partoo fixture to the inbox's receiver.
+fn post_partoo(port: u16) -> reqwest::Result<reqwest::blocking::Response> {
     let event =
         std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/partoo/google_consumer_success.json"))
             .unwrap();
-    let client = reqwest::blocking::Client::new();
-    let r = client
+    reqwest::blocking::Client::new()
         .post(format!("http://127.0.0.1:{port}/webhooks/partoo"))
         .body(event)
         .send()
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
+}
+
+#[test]
+fn the_in_process_receiver_shows_up_in_the_status_bar() {
+    let t = Tmux::new("listen");
+    let port = start_listening(&t, 100, 30, &[]);
+    t.wait_for("No conversations yet");
+    let screen = t.wait_for("receiving on");
+    assert!(screen.contains(&format!("receiving on 127.0.0.1:{port}")), "{screen}");
+    assert_eq!(post_partoo(port).unwrap().status().as_u16(), 200);
     t.wait_for("Hans Becker");
     t.wait_for("Winter tires in stock?");
     t.keys(&["q"]);
@@ -140,26 +150,10 @@ fn the_in_process_receiver_shows_up_in_the_status_bar() {
 #[test]
 fn a_thread_behind_the_screen_that_panics_leaves_the_screen_whole_and_says_so() {
     let t = Tmux::new("panic");
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
     // The in-process receiver's writer panics at its first delivery.
-    t.start_with(
-        80,
-        24,
-        &format!("--listen 127.0.0.1:{port} --insecure-accept-unsigned"),
-        &[("SWITCHBOARD_FAULT_WRITER_PANICS", "1")],
-    );
+    let port = start_listening(&t, 80, 24, &[("SWITCHBOARD_FAULT_WRITER_PANICS", "1")]);
     t.wait_for("receiving on");
-    let event =
-        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/partoo/google_consumer_success.json"))
-            .unwrap();
-    let answer = reqwest::blocking::Client::new()
-        .post(format!("http://127.0.0.1:{port}/webhooks/partoo"))
-        .body(event)
-        .send();
-    if let Ok(answer) = answer {
+    if let Ok(answer) = post_partoo(port) {
         assert_eq!(answer.status().as_u16(), 503, "never acknowledged");
     }
     let screen = t.wait_for("receiver stopped");
