@@ -129,12 +129,11 @@ fn run(
             // it is time to fold again what a failed fold left).
             Err(mpsc::error::TryRecvError::Empty) => {
                 pending.fold(&mut store);
+                if pending.retry_if_due(&mut store) {
+                    continue;
+                }
                 let next = match pending.retry_in() {
                     None => rx.blocking_recv(),
-                    Some(wait) if wait.is_zero() => {
-                        pending.retry(&mut store);
-                        continue;
-                    }
                     // The timer is made inside: it needs the runtime's context.
                     Some(wait) => match runtime.block_on(async { tokio::time::timeout(wait, rx.recv()).await }) {
                         Ok(job) => job,
@@ -159,9 +158,7 @@ fn run(
         if pending.due() {
             pending.fold_slice(&mut store, FOLD_SLICE);
         }
-        if pending.retry_in().is_some_and(|wait| wait.is_zero()) {
-            pending.retry(&mut store);
-        }
+        pending.retry_if_due(&mut store);
         // The checkpointer has copied nearly all of a long WAL: copying the rest here, between two
         // transactions, lets the next commit start the WAL over.
         if wal_is_long.swap(false, std::sync::atomic::Ordering::Relaxed)
@@ -283,6 +280,15 @@ impl Pending {
         self.retry
             .as_ref()
             .map(|r| r.at.saturating_duration_since(std::time::Instant::now()))
+    }
+
+    /// Fold a slice of what failed folds left if it is time; whether it was.
+    fn retry_if_due(&mut self, store: &mut Store) -> bool {
+        let due = self.retry_in().is_some_and(|wait| wait.is_zero());
+        if due {
+            self.retry(store);
+        }
+        due
     }
 
     /// Fold a slice of what failed folds left, from the log: done when the list is empty.
