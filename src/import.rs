@@ -72,10 +72,14 @@ fn import(store: &mut Store, sources: &[String], provider: Option<Provider>, sou
             let mut batch: Vec<Incoming> = Vec::with_capacity(BATCH);
             let send = |batch: &mut Vec<Incoming>| -> Result<()> {
                 if !batch.is_empty() {
-                    let items = std::mem::take(batch);
+                    let mut items = std::mem::take(batch);
                     let parsed = items
-                        .iter()
-                        .map(|i| providers::parse(&i.body, i.provider.clone()))
+                        .iter_mut()
+                        .map(|i| {
+                            // Compressed here, so that the store's thread does not.
+                            i.pack_ahead();
+                            providers::parse(&i.body, i.provider.clone())
+                        })
                         .collect();
                     tx.send((items, parsed))
                         .map_err(|_| anyhow::anyhow!("the store stopped"))?;
@@ -89,10 +93,7 @@ fn import(store: &mut Store, sources: &[String], provider: Option<Provider>, sou
                     Box::new(std::fs::File::open(name).with_context(|| format!("cannot read {name}"))?)
                 };
                 let mut sink = |body: Vec<u8>| -> Result<()> {
-                    batch.push(Incoming {
-                        body,
-                        provider: provider.clone(),
-                    });
+                    batch.push(Incoming::new(body, provider.clone()));
                     if batch.len() >= BATCH {
                         send(&mut batch)?;
                     }

@@ -128,10 +128,7 @@ fn strip_own_csi(bytes: &[u8]) -> (String, Vec<String>) {
 fn no_payload_control_code_point_reaches_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("sb.db")).unwrap();
-    let items: Vec<Incoming> = events()
-        .into_iter()
-        .map(|body| Incoming { body, provider: None })
-        .collect();
+    let items: Vec<Incoming> = events().into_iter().map(|body| Incoming::new(body, None)).collect();
     let (report, _) = store.ingest("test", &items).unwrap();
     assert_eq!(report.imported, 3, "{report:?}");
 

@@ -37,10 +37,7 @@ fn partoo(conversation: i64, message: i64, inbound: bool, minute: u32, assigned:
 }
 
 fn ingest(store: &mut Store, bodies: Vec<Vec<u8>>) {
-    let items: Vec<Incoming> = bodies
-        .into_iter()
-        .map(|body| Incoming { body, provider: None })
-        .collect();
+    let items: Vec<Incoming> = bodies.into_iter().map(|body| Incoming::new(body, None)).collect();
     store.ingest("test", &items).unwrap();
 }
 

@@ -29,13 +29,7 @@ fn message_of(body: &[u8]) -> MessagePart {
 fn store_with(bodies: &[Vec<u8>]) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("sb.db")).unwrap();
-    let items: Vec<Incoming> = bodies
-        .iter()
-        .map(|b| Incoming {
-            body: b.clone(),
-            provider: None,
-        })
-        .collect();
+    let items: Vec<Incoming> = bodies.iter().map(|b| Incoming::new(b.clone(), None)).collect();
     store.ingest("test", &items).unwrap();
     (dir, store)
 }
@@ -137,10 +131,10 @@ fn an_untimed_unread_update_is_as_of_its_arrival() {
     store
         .ingest(
             "test",
-            &[Incoming {
-                body: fixture("highlevel/conversation_unread_update_untimed.json"),
-                provider: None,
-            }],
+            &[Incoming::new(
+                fixture("highlevel/conversation_unread_update_untimed.json"),
+                None,
+            )],
         )
         .unwrap();
     let c = store.conversation("highlevel:fcanlLgpbQgQhderivVs").unwrap().unwrap();

@@ -43,10 +43,7 @@ pub fn database_in(dir: &Path) -> Result<PathBuf> {
     for (name, bytes) in DEMO_EVENTS {
         let mut bodies = Vec::new();
         import::read_events(&today::shifted(bytes, delta)[..], &mut |b| {
-            bodies.push(crate::store::Incoming {
-                body: b,
-                provider: None,
-            });
+            bodies.push(crate::store::Incoming::new(b, None));
             Ok(())
         })
         .with_context(|| format!("demo events {name}"))?;
@@ -56,10 +53,7 @@ pub fn database_in(dir: &Path) -> Result<PathBuf> {
     }
     let opening: Vec<_> = feed::opening(now, 9 * 60_000)
         .into_iter()
-        .map(|event| crate::store::Incoming {
-            body: serde_json::to_vec(&event).unwrap_or_default(),
-            provider: None,
-        })
+        .map(|event| crate::store::Incoming::new(serde_json::to_vec(&event).unwrap_or_default(), None))
         .collect();
     store.ingest("demo", &opening)?;
     Ok(path)

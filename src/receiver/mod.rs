@@ -372,11 +372,11 @@ async fn store_delivery(
         metrics::Stage::VerifyParse,
         queued_at.duration_since(entered).as_secs_f64(),
     );
+    let mut incoming = Incoming::new(body, Some(provider.clone()));
+    // Compressed here, on the request's own thread: the one writer has enough to do.
+    incoming.pack_ahead();
     let job = Job::Delivery {
-        incoming: Incoming {
-            body,
-            provider: Some(provider.clone()),
-        },
+        incoming,
         parsed,
         refuse_if_new,
         queued: queued_at,

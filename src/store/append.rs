@@ -35,7 +35,7 @@ impl Store {
             let mut insert = tx.prepare_cached(super::INSERT_EVENT)?;
             let mut list = tx.prepare_cached("INSERT INTO unfolded (event_id) VALUES (?1)")?;
             for (item, p) in items.iter().zip(parsed) {
-                let n = super::insert_event(&mut insert, now, source, &p, &item.body)?;
+                let n = super::insert_event(&mut insert, now, source, &p, &item.body, item.packed.as_ref())?;
                 let stored = if n == 0 {
                     Stored::Duplicate
                 } else {
@@ -122,11 +122,15 @@ impl Store {
     pub fn fold_unfolded_some(&mut self, most: usize) -> Result<usize> {
         let batch: Vec<Appended> = {
             let mut q = self.conn.prepare_cached(
-                "SELECT e.id, e.provider, e.body FROM unfolded u JOIN events e ON e.id = u.event_id
+                "SELECT e.id, e.provider, e.body, e.body_codec FROM unfolded u JOIN events e ON e.id = u.event_id
                  ORDER BY u.event_id LIMIT ?1",
             )?;
             q.query_map([most as i64], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    super::body_codec::read(r, 3, 2)?,
+                ))
             })?
             .map(|row| {
                 let (event_id, provider, body) = row?;

@@ -736,10 +736,10 @@ fn write_content(tx: &Transaction, id: i64, c: &Content, old: &Content, ver: &st
 fn remerge(tx: &Transaction, id: i64, key: &str) -> Result<(Content, String)> {
     let rows: Vec<(String, String, Vec<u8>)> = tx
         .prepare_cached(
-            "SELECT me.ver, e.provider, e.body FROM message_events me JOIN events e ON e.id = me.event_id
+            "SELECT me.ver, e.provider, e.body, e.body_codec FROM message_events me JOIN events e ON e.id = me.event_id
              WHERE me.message_id = ?1 ORDER BY me.ver",
         )?
-        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, super::body_codec::read(r, 3, 2)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut content = Content::default();
     let mut last_ver = String::new();

@@ -573,13 +573,7 @@ mod tests {
 
     fn import(store: &mut Store, events: &[Vec<u8>], per_transaction: usize) {
         let chunks = events.chunks(100).map(|chunk| {
-            let items: Vec<Incoming> = chunk
-                .iter()
-                .map(|body| Incoming {
-                    body: body.clone(),
-                    provider: None,
-                })
-                .collect();
+            let items: Vec<Incoming> = chunk.iter().map(|body| Incoming::new(body.clone(), None)).collect();
             let parsed = chunk.iter().map(|b| crate::providers::parse(b, None)).collect();
             (items, parsed)
         });

@@ -7,6 +7,7 @@
 
 mod append;
 mod backup;
+mod body_codec;
 mod checkpointer;
 mod drafts;
 mod fold;
@@ -23,6 +24,7 @@ mod team;
 
 pub use append::Appended;
 pub use backup::BackupReport;
+use body_codec::Packed;
 pub use checkpointer::Checkpointer;
 pub use inbox::{Totals, Watermark};
 pub use new_file::NewFile;
@@ -53,7 +55,7 @@ fn store_chunk(
     {
         let mut insert = tx.prepare_cached(INSERT_EVENT)?;
         for (item, p) in items.iter().zip(parsed) {
-            let n = insert_event(&mut insert, now, source, p, &item.body)?;
+            let n = insert_event(&mut insert, now, source, p, &item.body, item.packed.as_ref())?;
             let stored = if n == 0 {
                 Stored::Duplicate
             } else {
@@ -77,8 +79,8 @@ fn store_chunk(
 }
 
 const INSERT_EVENT: &str =
-    "INSERT INTO events (received_at, source, provider, event_type, dedupe_key, event_at, outcome, reason, body)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+    "INSERT INTO events (received_at, source, provider, event_type, dedupe_key, event_at, outcome, reason, body_codec, body)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
      ON CONFLICT (dedupe_key) DO NOTHING";
 
 /// Insert one event with `INSERT_EVENT`: 1 if it was new, 0 if its dedupe key was known.
@@ -88,7 +90,16 @@ fn insert_event(
     source: &str,
     p: &Parsed,
     body: &[u8],
+    packed_ahead: Option<&Packed>,
 ) -> rusqlite::Result<usize> {
+    let packed_now;
+    let packed = match packed_ahead {
+        Some(packed) => packed,
+        None => {
+            packed_now = body_codec::pack(body);
+            &packed_now
+        }
+    };
     insert.execute(params![
         now,
         source,
@@ -98,7 +109,8 @@ fn insert_event(
         p.event_at,
         p.outcome.word(),
         p.outcome.reason(),
-        body
+        packed.codec().code(),
+        packed.bytes(body)
     ])
 }
 
@@ -107,6 +119,24 @@ fn insert_event(
 pub struct Incoming {
     pub body: Vec<u8>,
     pub provider: Option<Provider>,
+    /// The body packed for the log ahead of time, on a thread other than the one that stores it.
+    packed: Option<Packed>,
+}
+
+impl Incoming {
+    pub fn new(body: Vec<u8>, provider: Option<Provider>) -> Incoming {
+        Incoming {
+            body,
+            provider,
+            packed: None,
+        }
+    }
+
+    /// Compress the body for the log now, so that the thread storing it (the receiver's one
+    /// writer, the import's store) does not.
+    pub fn pack_ahead(&mut self) {
+        self.packed = Some(body_codec::pack(&self.body));
+    }
 }
 
 /// How each body of a batch ended.
@@ -354,14 +384,14 @@ impl Store {
             let batch: Vec<LoggedEvent> = {
                 let mut q = tx.prepare_cached(
                     // Send callbacks are not vendor events: their meaning needs the token, not kept here.
-                    "SELECT id, provider, body, outcome, reason, source FROM events
+                    "SELECT id, provider, body, outcome, reason, source, body_codec FROM events
                      WHERE id > ?1 AND source != 'callback' ORDER BY id LIMIT 2000",
                 )?;
                 q.query_map([last_id], |r| {
                     Ok(LoggedEvent {
                         id: r.get(0)?,
                         provider: r.get(1)?,
-                        body: r.get(2)?,
+                        body: body_codec::read(r, 6, 2)?,
                         outcome: r.get(3)?,
                         reason: r.get(4)?,
                         source: r.get(5)?,

@@ -541,8 +541,11 @@ impl Store {
             ""
         };
         let sql = format!(
-            "SELECT id, received_at, source, provider, event_type, dedupe_key, event_at, outcome, reason, length(body)
-             FROM events {filter} ORDER BY id DESC LIMIT ?1"
+            "SELECT id, received_at, source, provider, event_type, dedupe_key, event_at, outcome, reason,
+                    CASE body_codec WHEN 0 THEN length(body) END,
+                    CASE WHEN body_codec != 0 THEN substr(body, 1, {header}) END
+             FROM events {filter} ORDER BY id DESC LIMIT ?1",
+            header = super::body_codec::HEADER_BYTES
         );
         let mut q = self.conn.prepare_cached(&sql)?;
         let rows = q.query_map([limit as i64], |r| {
@@ -556,7 +559,10 @@ impl Store {
                 event_at: r.get::<_, Option<i64>>(6)?.map(rfc3339),
                 outcome: r.get(7)?,
                 reason: r.get(8)?,
-                size: r.get(9)?,
+                size: match r.get::<_, Option<i64>>(9)? {
+                    Some(size) => size,
+                    None => super::body_codec::size_from_header(&r.get::<_, Vec<u8>>(10)?).unwrap_or(-1),
+                },
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -566,8 +572,8 @@ impl Store {
     pub fn event_body(&self, id: i64) -> Result<Option<Vec<u8>>> {
         Ok(self
             .conn
-            .prepare_cached("SELECT body FROM events WHERE id = ?1")?
-            .query_row([id], |r| r.get(0))
+            .prepare_cached("SELECT body, body_codec FROM events WHERE id = ?1")?
+            .query_row([id], |r| super::body_codec::read(r, 1, 0))
             .optional()?)
     }
 }

@@ -122,6 +122,7 @@ impl Store {
             "callback",
             parsed,
             body,
+            None,
         )?;
         debug_assert!(
             !matches!(parsed.outcome, Outcome::Ok(_)),

@@ -329,6 +329,11 @@ const MIGRATIONS: &[&str] = &[
     DROP TRIGGER conversations_fold_insert;
     DROP TRIGGER conversations_fold_update;
     "#,
+    // 12: a body may be kept compressed (`body_codec.rs`); the events stored before stay as they
+    // were received (codec 0).
+    r#"
+    ALTER TABLE events ADD COLUMN body_codec INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// Text as search compares it: lower case, accents removed (NFD without combining marks).

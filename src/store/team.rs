@@ -231,14 +231,7 @@ impl Store {
         let provider = Provider::parse(&provider);
         let bytes = note.to_body();
         let parsed = crate::notes::parse(&bytes, provider.clone());
-        self.ingest_parsed(
-            crate::notes::SOURCE,
-            &[Incoming {
-                body: bytes,
-                provider: Some(provider),
-            }],
-            &[parsed],
-        )?;
+        self.ingest_parsed(crate::notes::SOURCE, &[Incoming::new(bytes, Some(provider))], &[parsed])?;
         Ok(format!("note:{}", note.id))
     }
 

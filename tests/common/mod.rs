@@ -24,7 +24,7 @@ pub fn demo_store() -> (tempfile::TempDir, Store) {
     for (_, bytes) in switchboard::cli::DEMO_EVENTS {
         let mut items = vec![];
         switchboard::import::read_events(*bytes, &mut |body| {
-            items.push(Incoming { body, provider: None });
+            items.push(Incoming::new(body, None));
             Ok(())
         })
         .unwrap();
