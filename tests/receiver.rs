@@ -261,6 +261,11 @@ fn each_vendors_signed_delivery_is_stored_and_folded() {
     let store = site.store();
     let bodies: Vec<Vec<u8>> = (1..=3).map(|id| store.event_body(id).unwrap().unwrap()).collect();
     assert_eq!(bodies, vec![mk, hl, pt], "stored byte-exact, in order");
+    assert_eq!(
+        site.count("SELECT count(*) FROM events WHERE body_codec = 1"),
+        3,
+        "kept compressed"
+    );
     let threads = store.conversations(&Default::default(), None, 10).unwrap();
     assert_eq!(threads.len(), 3, "{threads:?}");
     let events = store.events(false, 10).unwrap();
