@@ -78,7 +78,7 @@ fn import(store: &mut Store, sources: &[String], provider: Option<Provider>, sou
                         .map(|i| {
                             // Compressed here, so that the store's thread does not.
                             i.pack_ahead();
-                            providers::parse(&i.body, i.provider.clone())
+                            providers::parse(i.body(), i.provider.clone())
                         })
                         .collect();
                     tx.send((items, parsed))

@@ -404,7 +404,7 @@ fn chunks_spread_over_transactions_fold_as_one_batch_does() {
         let items = incoming(chunk);
         let parsed = items
             .iter()
-            .map(|i| switchboard::providers::parse(&i.body, None))
+            .map(|i| switchboard::providers::parse(i.body(), None))
             .collect();
         (items, parsed)
     });

@@ -17,14 +17,15 @@ use zstd::dict::{DecoderDictionary, EncoderDictionary};
 /// was made, used as zstd raw content.
 const DICTIONARY_1: &[u8] = include_bytes!("../../assets/store/bodies-1.dict");
 
-/// zstd's fastest regular level: the receiver compresses on its request threads, and higher
-/// levels saved a few percent more for a third more time.
+/// zstd's fastest regular level: the receiver compresses on its request threads. On generated
+/// vendor events, level 3 kept 3 % fewer bytes for an eighth more time, level 9 8 % for four times.
 const LEVEL: i32 = 1;
 
 /// Below this a frame's header and the lost chance of a shared page outweigh what it saves.
 const SMALLEST: usize = 128;
 
-/// A body bigger than any receiver or import accepts: a stored frame claiming more is damaged.
+/// Bodies above this are kept as received, so a stored frame that claims more is damaged (and
+/// never makes a reader allocate what its header says).
 const LARGEST: usize = 256 << 20;
 
 static ENCODER_1: LazyLock<EncoderDictionary<'static>> = LazyLock::new(|| EncoderDictionary::copy(DICTIONARY_1, LEVEL));
@@ -86,7 +87,7 @@ impl Packed {
 
 /// Compress `body` when that makes it smaller; otherwise keep it as it is.
 pub fn pack(body: &[u8]) -> Packed {
-    if body.len() < SMALLEST {
+    if !(SMALLEST..=LARGEST).contains(&body.len()) {
         return Packed::AsReceived;
     }
     let compressed = COMPRESSOR.with_borrow_mut(|slot| {

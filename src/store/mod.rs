@@ -117,7 +117,7 @@ fn insert_event(
 /// A body to store, with the vendor when the caller knows it (a webhook URL names it).
 #[derive(Debug, Clone)]
 pub struct Incoming {
-    pub body: Vec<u8>,
+    body: Vec<u8>,
     pub provider: Option<Provider>,
     /// The body packed for the log ahead of time, on a thread other than the one that stores it.
     packed: Option<Packed>,
@@ -130,6 +130,11 @@ impl Incoming {
             provider,
             packed: None,
         }
+    }
+
+    /// The bytes as received (not to be changed once packed: hence no `&mut`).
+    pub fn body(&self) -> &[u8] {
+        &self.body
     }
 
     /// Compress the body for the log now, so that the thread storing it (the receiver's one
