@@ -37,6 +37,12 @@ use tokio::sync::oneshot;
 pub use writer::Written;
 use writer::{Job, Writer};
 
+/// A fault point for the receiver's tests, set in the environment (the README lists them; they
+/// are for tests only): the variable's value, when it is set and reads as a `T`.
+fn fault_point<T: std::str::FromStr>(variable: &str) -> Option<T> {
+    std::env::var(variable).ok()?.parse().ok()
+}
+
 pub mod metrics;
 
 /// Bodies above this are parsed on a blocking thread (a large HTML email takes a while to render).

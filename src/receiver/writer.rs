@@ -175,26 +175,20 @@ fn run(
 /// A fault point for the crash test (`tests/receiver_fold.rs`): with
 /// `SWITCHBOARD_FAULT_ABORT_BEFORE_FOLD=N`, folds are held until N events are appended, and then
 /// the process aborts instead of folding them.
-static ABORT_BEFORE_FOLD: std::sync::LazyLock<Option<usize>> = std::sync::LazyLock::new(|| {
-    std::env::var("SWITCHBOARD_FAULT_ABORT_BEFORE_FOLD")
-        .ok()
-        .and_then(|n| n.parse().ok())
-});
+static ABORT_BEFORE_FOLD: std::sync::LazyLock<Option<usize>> =
+    std::sync::LazyLock::new(|| super::fault_point("SWITCHBOARD_FAULT_ABORT_BEFORE_FOLD"));
 
 /// A fault point for the fold-failure test (`tests/receiver_fold.rs`): with
 /// `SWITCHBOARD_FAULT_HOLD_FOLD_MS=N`, each fold of appended events starts N ms late, so that
 /// another process can take the database meanwhile.
-static HOLD_FOLD: std::sync::LazyLock<Option<Duration>> = std::sync::LazyLock::new(|| {
-    std::env::var("SWITCHBOARD_FAULT_HOLD_FOLD_MS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .map(Duration::from_millis)
-});
+static HOLD_FOLD: std::sync::LazyLock<Option<Duration>> =
+    std::sync::LazyLock::new(|| super::fault_point("SWITCHBOARD_FAULT_HOLD_FOLD_MS").map(Duration::from_millis));
 
 /// A fault point for the test of a writer that dies (`tests/receiver_fold.rs`): with
 /// `SWITCHBOARD_FAULT_WRITER_PANICS=1`, the writer panics at its first delivery.
-static WRITER_PANICS: std::sync::LazyLock<bool> =
-    std::sync::LazyLock::new(|| std::env::var_os("SWITCHBOARD_FAULT_WRITER_PANICS").is_some_and(|v| v == "1"));
+static WRITER_PANICS: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
+    super::fault_point::<String>("SWITCHBOARD_FAULT_WRITER_PANICS").as_deref() == Some("1")
+});
 
 /// Appended events not yet folded.
 #[derive(Default)]
