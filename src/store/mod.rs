@@ -353,6 +353,12 @@ impl Store {
         let mut chunks = chunks.into_iter().peekable();
         let mut report = IngestReport::default();
         let mut results = Vec::new();
+        // Chunks done with are freed on a thread of their own: freeing a chunk's parsed events
+        // took 4 % of this thread's time in an import into a million messages. (Two at most wait.)
+        let (spent, to_free) = std::sync::mpsc::sync_channel::<(Vec<Incoming>, Vec<Parsed>)>(2);
+        std::thread::Builder::new()
+            .name("import-free".into())
+            .spawn(move || to_free.into_iter().for_each(drop))?;
         while chunks.peek().is_some() {
             let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut batch = fold::Batch::default();
@@ -363,6 +369,8 @@ impl Store {
                 report.add(store_chunk(&tx, source, &items, &parsed, &mut batch, &mut results)?);
                 batch.bound(&tx)?;
                 events += items.len();
+                // Should the thread have gone, this one frees them.
+                let _ = spent.send((items, parsed));
             }
             batch.finish(&tx)?;
             tx.commit().context("cannot commit to the database")?;
