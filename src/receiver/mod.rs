@@ -43,6 +43,11 @@ fn fault_point<T: std::str::FromStr>(variable: &str) -> Option<T> {
     std::env::var(variable).ok()?.parse().ok()
 }
 
+/// A fault point that is on when its variable is `1`.
+fn fault_switch(variable: &str) -> bool {
+    fault_point::<String>(variable).as_deref() == Some("1")
+}
+
 pub mod metrics;
 
 /// Bodies above this are parsed on a blocking thread (a large HTML email takes a while to render).

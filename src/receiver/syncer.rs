@@ -108,7 +108,7 @@ fn run(wal: &std::path::Path, rx: &mpsc::Receiver<Group>, failed: &AtomicBool, m
 /// A fault point for the receiver's tests (`tests/receiver_fold.rs`): with
 /// `SWITCHBOARD_FAULT_FSYNC_FAILS=1`, every fsync of the WAL fails as a failing disk's would.
 static FSYNC_FAILS: std::sync::LazyLock<bool> =
-    std::sync::LazyLock::new(|| super::fault_point::<String>("SWITCHBOARD_FAULT_FSYNC_FAILS").as_deref() == Some("1"));
+    std::sync::LazyLock::new(|| super::fault_switch("SWITCHBOARD_FAULT_FSYNC_FAILS"));
 
 fn sync(wal: &std::path::Path, file: &mut Option<File>) -> std::io::Result<()> {
     if *FSYNC_FAILS {

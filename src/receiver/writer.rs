@@ -186,9 +186,8 @@ static HOLD_FOLD: std::sync::LazyLock<Option<Duration>> =
 
 /// A fault point for the test of a writer that dies (`tests/receiver_fold.rs`): with
 /// `SWITCHBOARD_FAULT_WRITER_PANICS=1`, the writer panics at its first delivery.
-static WRITER_PANICS: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
-    super::fault_point::<String>("SWITCHBOARD_FAULT_WRITER_PANICS").as_deref() == Some("1")
-});
+static WRITER_PANICS: std::sync::LazyLock<bool> =
+    std::sync::LazyLock::new(|| super::fault_switch("SWITCHBOARD_FAULT_WRITER_PANICS"));
 
 /// Appended events not yet folded.
 #[derive(Default)]
