@@ -113,11 +113,11 @@ impl Checkpointer {
 
 /// What one checkpoint pass found and did.
 #[derive(Debug, Clone, Copy)]
-struct Pass {
+pub(super) struct Pass {
     /// Frames in the WAL.
-    frames: i64,
+    pub(super) frames: i64,
     /// Of those, how many are copied into the database (by this pass or an earlier one).
-    copied: i64,
+    pub(super) copied: i64,
 }
 
 /// How far the database file is synced with what passes copied into it from the WAL.
@@ -148,8 +148,9 @@ impl Synced {
 }
 
 impl Store {
-    /// Copy committed WAL frames into the database without blocking writers or readers.
-    fn checkpoint_pass(&self) -> anyhow::Result<Pass> {
+    /// Copy committed WAL frames into the database without blocking writers or readers; returns
+    /// how long the WAL is and how much of it is copied.
+    pub(super) fn checkpoint_pass(&self) -> anyhow::Result<Pass> {
         Ok(self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
             Ok(Pass {
                 frames: r.get(1)?,

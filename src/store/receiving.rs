@@ -50,9 +50,7 @@ impl Store {
     /// Copy committed WAL frames into the database without blocking writers or readers; returns
     /// how many frames the WAL holds.
     pub fn checkpoint(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))?)
+        Ok(self.checkpoint_pass()?.frames)
     }
 
     /// Is an event with this dedupe key stored already?
