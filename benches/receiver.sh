@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Receiver throughput: signed ~4 KiB myKaarma deliveries with durable commit, against a do-nothing
-# 200 endpoint of the same server, in the same run. Prints both and their ratio.
+# 200 endpoint of the same server, in the same run. Prints both and their ratio, and the bound on
+# the durable route: the append path alone, every fold held until the receiver stops.
 #   benches/receiver.sh [SECONDS] [CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,7 @@ fi
 cargo build --release --quiet
 bin=target/release/switchboard
 work=$(mktemp -d)
+server=""
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 secret=bench-secret-$RANDOM
@@ -24,23 +26,36 @@ chmod 600 "$work/config.toml"
 # Enough distinct events that none repeats at the rate this machine reaches.
 "$bin" gen --signed-mykaarma "$secret" --messages "${BENCH_EVENTS:-200000}" --out "$work/signed.tsv"
 
-"$bin" --db "$work/bench.db" --config "$work/config.toml" serve --listen 127.0.0.1:0 --bench-noop \
-  > "$work/serve.out" 2> "$work/serve.err" &
-server=$!
-for _ in $(seq 100); do grep -q listening "$work/serve.out" && break; sleep 0.05; done
-url=$(sed -n 's/^listening on //p' "$work/serve.out")
+start_server() { # [serve's options]
+  rm -f "$work"/bench.db*
+  "$bin" --db "$work/bench.db" --config "$work/config.toml" serve --listen 127.0.0.1:0 --bench-noop "$@" \
+    > "$work/serve.out" 2> "$work/serve.err" &
+  server=$!
+  for _ in $(seq 100); do grep -q listening "$work/serve.out" && break; sleep 0.05; done
+  url=$(sed -n 's/^listening on //p' "$work/serve.out")
+}
+stop_server() { kill "$server"; wait "$server" 2>/dev/null || true; server=""; }
 
 run() { WRK_THREADS=$threads wrk -t"$threads" -c"$connections" -d"${seconds}s" --latency -s benches/post_signed.lua "$url$1" -- "$work/signed.tsv"; }
+start_server
 run /noop > "$work/noop.txt"
 run /webhooks/mykaarma > "$work/durable.txt"
+stop_server
 
 rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
 p99() { awk '$1 == "99%" {print $2}' "$1"; }
 non2xx() { awk '/Non-2xx/ {print $NF}' "$1"; }
 stored=$("$bin" --db "$work/bench.db" events --json --limit 1 | awk -F': ' '/"id"/ {gsub(/,/, "", $2); print $2; exit}')
-noop=$(rps "$work/noop.txt"); durable=$(rps "$work/durable.txt")
+start_server --bench-hold-folds
+run /webhooks/mykaarma > "$work/held.txt"
+stop_server
+held_fold=$(sed -n 's/.*\(folded [0-9]* held events in [0-9.]* s\).*/\1/p' "$work/serve.err")
+noop=$(rps "$work/noop.txt"); durable=$(rps "$work/durable.txt"); held=$(rps "$work/held.txt")
 printf '%-34s %12s %10s\n' "endpoint (${connections} connections, ${seconds}s)" "req/s" "p99"
 printf '%-34s %12s %10s\n' "POST /noop (do nothing, 200)" "$noop" "$(p99 "$work/noop.txt")"
 printf '%-34s %12s %10s\n' "POST /webhooks/mykaarma (durable)" "$durable" "$(p99 "$work/durable.txt")"
+printf '%-34s %12s %10s\n' "the same, every fold held (bound)" "$held" "$(p99 "$work/held.txt")"
 printf 'ratio durable/noop: %s   events stored: %s   non-2xx answers: %s\n' \
   "$(awk -v a="$durable" -v b="$noop" 'BEGIN {printf "%.2f", a / b}')" "${stored:-0}" "$(non2xx "$work/durable.txt")"
+printf 'bound/noop: %s   at stop the receiver %s\n' \
+  "$(awk -v a="$held" -v b="$noop" 'BEGIN {printf "%.2f", a / b}')" "${held_fold:-did not say what it folded}"

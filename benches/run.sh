@@ -162,9 +162,9 @@ secret=bench-secret-$RANDOM
 printf '[receiver.mykaarma]\nsignature_secret = "%s"\n' "$secret" > "$work/config.toml"
 chmod 600 "$work/config.toml"
 "$bin" gen --signed-mykaarma "$secret" --messages "$signed" --out "$work/signed.tsv"
-start_server() {
+start_server() { # [serve's options]
   rm -f "$work"/recv.db*
-  "$bin" --db "$work/recv.db" --config "$work/config.toml" serve --listen 127.0.0.1:0 --bench-noop \
+  "$bin" --db "$work/recv.db" --config "$work/config.toml" serve --listen 127.0.0.1:0 --bench-noop "$@" \
     > "$work/serve.out" 2> "$work/serve.err" &
   server=$!
   for _ in $(seq 100); do grep -q listening "$work/serve.out" && break; sleep 0.05; done
@@ -181,6 +181,16 @@ wrk_run "$url/webhooks/mykaarma" > "$work/durable.txt"
 stop_server
 noop_rps=$(num "$(rps "$work/noop.txt")"); durable_rps=$(num "$(rps "$work/durable.txt")")
 recv_ratio=$(div "$durable_rps" "$noop_rps")
+# The bound on that row: the same route with every fold held until the receiver stops (then it
+# folds them all from the log, as a start after a crash would, and says how long that took).
+start_server --bench-hold-folds
+commands+=("$bin serve --bench-hold-folds, then the same wrk on URL/webhooks/mykaarma")
+wrk_run "$url/webhooks/mykaarma" > "$work/held.txt"
+stop_server
+held_rps=$(num "$(rps "$work/held.txt")")
+held=$(sed -n 's/.*folded \([0-9]*\) held events in \([0-9.]*\) s.*/\1 \2/p' "$work/serve.err")
+[ -n "$held" ] || { log "bench: serve --bench-hold-folds stopped without saying it folded what it held:"; cat "$work/serve.err" >&2; exit 1; }
+read -r held_events held_fold_s <<< "$held"
 nginx_rps="not installed"
 if command -v nginx >/dev/null; then
   mkdir -p "$work/nginx"
@@ -273,6 +283,8 @@ table=$(cat <<EOF
 | Import of as many messages again, new ones, into a database holding $large_events events ($into_imported new) | $into_rate events/s | sqlite3 importing the same lines into its table holding the large database's: $into_sq_rate rows/s | **${into_ratio}×** (${into_ratio_new}× against the import into a new database) | ≥ 0.35× |
 | Rebuild, $large_events events | $rebuild_rate events/s | the sqlite3 import into a new database | **${rebuild_ratio}×** | |
 | Receiver, durable signed 4 KiB deliveries, 64 connections | $durable_rps req/s | do-nothing route, same server: $noop_rps req/s (nginx \`return 200\`: $nginx_rps) | **${recv_ratio}×** | ≥ 0.3× |
+| Its bound: the append path alone, every fold held until the receiver stops | $held_rps req/s | the do-nothing route | $(div "$held_rps" "$noop_rps")× | |
+| The held events folded at stop, from the log | $(num "$(div "$held_events" "$held_fold_s")") events/s ($held_events in ${held_fold_s} s) | | | |
 | Receiver at $rate req/s (constant, 80 % of the durable maximum) | acknowledged: p99 $rate_p99 ms, p50 $rate_p50 ms ($rate_achieved req/s sent, $rate_bad not 2xx) | | | p99 < 20 ms |
 | Acknowledged → visible to a reader woken as the inbox is, at that rate | p99 $visible_p99 ms, p50 $visible_p50 ms ($visible_unseen never seen) | | | p99 < 100 ms |
 | Headless: first frame, $(get "$L" messages) vs $(get "$S" messages) messages | $(num "$(get "$L" first_frame_ms)" 1) ms | $(num "$(get "$S" first_frame_ms)" 1) ms | **$(div "$(get "$L" first_frame_ms)" "$(get "$S" first_frame_ms)")×** | < 100 ms |
@@ -324,7 +336,7 @@ EOF
   echo "- import ($pairs pairs, seconds): switchboard $(paste -sd' ' "$work/import.sw"); sqlite3 $(paste -sd' ' "$work/import.sq"); $events events, $(du -m "$events_file" | cut -f1) MB of NDJSON"
   echo "- large database: $large_events events, import ${large_import_s}s, rebuild ${rebuild_s}s"
   echo "- import into the large database ($pairs pairs, seconds from start to exit): switchboard $(paste -sd' ' "$work/into.sw"); sqlite3 $(paste -sd' ' "$work/into.sq"); $into_events events, $(du -m "$next_file" | cut -f1) MB of NDJSON; the last: $(tr -d '\n ' < "$work/into-large.json")"
-  echo "- receiver, wrk: noop $noop_rps req/s p99 $(p99 "$work/noop.txt"); durable $durable_rps req/s p99 $(p99 "$work/durable.txt")"
+  echo "- receiver, wrk: noop $noop_rps req/s p99 $(p99 "$work/noop.txt"); durable $durable_rps req/s p99 $(p99 "$work/durable.txt"); folds held $held_rps req/s p99 $(p99 "$work/held.txt")"
   echo "- receiver, constant rate: $(tr -d '\n ' < "$work/rate.json")"
   echo "- inbox, $(get "$S" messages) messages: $(tr -d '\n ' < "$work/inbox-small.json")"
   echo "- inbox, $(get "$L" messages) messages: $(tr -d '\n ' < "$work/inbox-large.json")"

@@ -4,7 +4,8 @@
 //! same conversations a plain import of the same bodies makes. A fold that fails while the
 //! receiver runs (here: another process holds the database past the busy timeout) is done again
 //! from the log by the same process once it can be. A writer thread that dies stops the receiver;
-//! a failed fsync stops every acknowledgement, and `/healthz` says so.
+//! a failed fsync stops every acknowledgement, and `/healthz` says so. The benchmark's bound that
+//! holds every fold until the receiver stops folds them all then.
 
 mod common;
 
@@ -97,6 +98,46 @@ fn killed_between_append_and_fold_every_acknowledged_event_is_folded_once_at_the
     eprintln!("{N} events folded {:?} after the restart", restarted.elapsed());
     drop(server);
 
+    assert_as_imported(d, &db, &lines);
+}
+
+/// `serve --bench-hold-folds` (the benchmark's bound on the append path) acknowledges as usual
+/// and folds nothing while it runs; stopped, it folds every held event once, to the conversations
+/// a plain import makes, and leaves the whole database in its file (the WAL emptied).
+#[test]
+fn held_folds_are_all_done_when_the_receiver_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (config, lines) = signed_mykaarma(d, SECRET, 200, 1024);
+    let db = d.join("sb.db");
+    let args = [
+        "--db",
+        db.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--bench-hold-folds",
+    ];
+    let mut server = common::services::start(&args, &d.join("serve.log"), &[]);
+    for line in &lines {
+        assert_eq!(post(&server.url, line).unwrap().status(), 200);
+    }
+    assert_eq!(unfolded_gauge(&server.url), "switchboard_unfolded_events 200");
+    assert_eq!(count(&db, "SELECT count(*) FROM messages"), 0, "held, not folded");
+
+    Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = exited_within(&mut server.child, 20, "did not exit after SIGTERM");
+    assert!(status.success(), "{status:?}");
+    let log = std::fs::read_to_string(d.join("serve.log")).unwrap();
+    assert!(log.contains("folded 200 held events in"), "{log}");
+    let wal = std::fs::metadata(db.with_file_name("sb.db-wal")).map_or(0, |m| m.len());
+    assert_eq!(wal, 0, "the WAL is emptied at stop");
+    assert_eq!(count(&db, "SELECT count(*) FROM unfolded"), 0);
     assert_as_imported(d, &db, &lines);
 }
 

@@ -145,6 +145,9 @@ pub struct ServeArgs {
     /// Add POST /noop answering 200 (a benchmark baseline on the same stack)
     #[arg(long, hide = true)]
     pub bench_noop: bool,
+    /// Fold nothing until stopped, then everything appended (a benchmark's bound: the append path alone)
+    #[arg(long, hide = true)]
+    pub bench_hold_folds: bool,
 }
 
 #[derive(Args, Debug)]
@@ -451,6 +454,7 @@ fn run_command(cli: Cli) -> Result<Exit> {
                 listen,
                 insecure_accept_unsigned: a.insecure_accept_unsigned,
                 bench_noop: a.bench_noop,
+                bench_hold_folds: a.bench_hold_folds,
                 warn_on_stderr: true,
             };
             // The receiver's process also keeps the outbox moving: what a crashed sender left,

@@ -240,6 +240,7 @@ fn start_receiver(db: &Path, config: &Config) -> Result<(ServerThread, SocketAdd
         listen: "127.0.0.1:0".parse().expect("an address"),
         insecure_accept_unsigned: false,
         bench_noop: false,
+        bench_hold_folds: false,
         warn_on_stderr: false,
     };
     let keys = config.receiver.clone();

@@ -60,6 +60,9 @@ pub struct Options {
     /// Adds `POST /noop`, answering 200 after reading the body: the same stack doing no work, as a
     /// benchmark baseline.
     pub bench_noop: bool,
+    /// Leave every appended event unfolded until the receiver stops: the append path alone, as a
+    /// benchmark's bound.
+    pub bench_hold_folds: bool,
     /// Print warnings meant for a person (the unsigned-delivery banner) to standard error; off when
     /// the inbox owns the terminal and says it in its status bar instead.
     pub warn_on_stderr: bool,
@@ -120,7 +123,7 @@ pub fn serve_until(
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let metrics = metrics::Metrics::new();
-        let mut writer = Writer::start(options.db.clone(), metrics.clone())?;
+        let mut writer = Writer::start(options.db.clone(), metrics.clone(), options.bench_hold_folds)?;
         let listener = tokio::net::TcpListener::bind(options.listen)
             .await
             .with_context(|| format!("cannot listen on {}", options.listen))?;

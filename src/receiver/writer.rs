@@ -79,8 +79,10 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Open the store and start the writer and checkpointer threads.
-    pub fn start(db: PathBuf, metrics: Arc<super::metrics::Metrics>) -> anyhow::Result<Writer> {
+    /// Open the store and start the writer and checkpointer threads. With `hold_folds` (a
+    /// benchmark's bound: the append path alone), appended events stay in the log's unfolded list
+    /// until the writer stops, and are folded from there then.
+    pub fn start(db: PathBuf, metrics: Arc<super::metrics::Metrics>, hold_folds: bool) -> anyhow::Result<Writer> {
         let store = Store::open(&db)?;
         store.become_writer()?;
         store.defer_syncs()?;
@@ -95,7 +97,7 @@ impl Writer {
         let thread = std::thread::Builder::new().name("writer".into()).spawn(move || {
             // Dropped when this returns or unwinds: `ended` completes either way.
             let _ending = ending;
-            run(store, rx, syncer, &wal_is_long, &writer_metrics, &runtime)
+            run(store, rx, syncer, &wal_is_long, &writer_metrics, &runtime, hold_folds)
         })?;
         Ok(Writer {
             jobs,
@@ -120,8 +122,12 @@ fn run(
     wal_is_long: &AtomicBool,
     metrics: &Metrics,
     runtime: &tokio::runtime::Handle,
+    hold_folds: bool,
 ) {
-    let mut pending = Pending::default();
+    let mut pending = Pending {
+        hold: hold_folds,
+        ..Pending::default()
+    };
     loop {
         let first = match rx.try_recv() {
             Ok(job) => job,
@@ -168,8 +174,21 @@ fn run(
         }
     }
     pending.fold(&mut store);
+    if hold_folds {
+        fold_held(&mut store);
+    }
     // Every answer is sent before the connection closes.
     syncer.finish();
+}
+
+/// Fold what `hold_folds` left in the log's unfolded list, as a start after a crash would, and
+/// say how fast (the benchmark reads it).
+fn fold_held(store: &mut Store) {
+    let started = std::time::Instant::now();
+    match store.fold_unfolded() {
+        Ok(n) => tracing::info!("folded {n} held events in {:.3} s", started.elapsed().as_secs_f64()),
+        Err(e) => tracing::error!("cannot fold the held events (the next start folds them): {e:#}"),
+    }
 }
 
 /// A fault point for the crash test (`tests/receiver_fold.rs`): with
@@ -196,6 +215,8 @@ struct Pending {
     since: Option<std::time::Instant>,
     /// Set while events a failed fold left wait in the log's unfolded list.
     retry: Option<Retry>,
+    /// Appended events are left in the log's unfolded list until the writer stops.
+    hold: bool,
 }
 
 /// When to fold again what failed folds left, and how long the last wait was.
@@ -206,7 +227,7 @@ struct Retry {
 
 impl Pending {
     fn add(&mut self, events: Vec<crate::store::Appended>) {
-        if !events.is_empty() {
+        if !events.is_empty() && !self.hold {
             self.since.get_or_insert_with(std::time::Instant::now);
             self.events.extend(events);
         }

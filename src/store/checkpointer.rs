@@ -90,7 +90,7 @@ impl Checkpointer {
                 passes = 0;
                 std::thread::park_timeout(EVERY);
             }
-            if let Err(e) = store.checkpoint() {
+            if let Err(e) = store.checkpoint_to_the_end() {
                 tracing::warn!("checkpoint failed: {e:#}");
             }
         })?;
@@ -157,6 +157,18 @@ impl Store {
                 copied: r.get(2)?,
             })
         })?)
+    }
+
+    /// Copy the whole WAL into the database and empty it, waiting (up to the busy timeout) for
+    /// readers still on older frames: when the receiver stops, the database file alone then holds
+    /// everything. Its last connection to close would do the same, but the outbox's stays open
+    /// until the process ends.
+    fn checkpoint_to_the_end(&self) -> anyhow::Result<()> {
+        let busy: i64 = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        anyhow::ensure!(busy == 0, "readers kept the WAL from being emptied");
+        Ok(())
     }
 
     /// fsync the database file, as SQLite does after a checkpoint that copied the whole WAL.

@@ -420,6 +420,7 @@ fn start_receiver(
         listen,
         insecure_accept_unsigned: options.insecure_accept_unsigned,
         bench_noop: false,
+        bench_hold_folds: false,
         warn_on_stderr: false, // the status bar says it
     };
     let receiver_config = config.receiver.clone();
