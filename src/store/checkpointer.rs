@@ -35,6 +35,9 @@ const LONG_WAL_FRAMES: i64 = 16_384;
 const CAUGHT_UP_FRAMES: i64 = 512;
 /// …and after this many passes in a row the writer is asked anyway.
 const CATCH_UP_PASSES: u32 = 8;
+/// At a stop, how long the last checkpoint waits for readers to move on (an inbox's reads take
+/// milliseconds; a backup holds its one read for the whole copy).
+const LAST_WAIT: Duration = Duration::from_secs(1);
 
 pub struct Checkpointer {
     stop: Arc<AtomicBool>,
@@ -90,8 +93,12 @@ impl Checkpointer {
                 passes = 0;
                 std::thread::park_timeout(EVERY);
             }
-            if let Err(e) = store.checkpoint_to_the_end() {
-                tracing::warn!("checkpoint failed: {e:#}");
+            match store.checkpoint_to_the_end() {
+                Ok(true) => {}
+                Ok(false) => tracing::info!(
+                    "the WAL is left as it is: a reader still had it open (whoever opens the database next reads it)"
+                ),
+                Err(e) => tracing::warn!("checkpoint failed: {e:#}"),
             }
         })?;
         Ok(Checkpointer { stop, long, thread })
@@ -159,16 +166,16 @@ impl Store {
         })?)
     }
 
-    /// Copy the whole WAL into the database and empty it, waiting (up to the busy timeout) for
-    /// readers still on older frames: when the receiver stops, the database file alone then holds
-    /// everything. Its last connection to close would do the same, but the outbox's stays open
-    /// until the process ends.
-    fn checkpoint_to_the_end(&self) -> anyhow::Result<()> {
+    /// Copy the whole WAL into the database and empty it, so that when the receiver stops the
+    /// database file alone holds everything (its last connection to close would do the same, but
+    /// the outbox's stays open until the process ends). Whether it could: a reader on older frames
+    /// for longer than `LAST_WAIT` (a backup, say) keeps the WAL as it is, and the stop goes on.
+    fn checkpoint_to_the_end(&self) -> anyhow::Result<bool> {
+        self.conn.busy_timeout(LAST_WAIT)?;
         let busy: i64 = self
             .conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
-        anyhow::ensure!(busy == 0, "readers kept the WAL from being emptied");
-        Ok(())
+        Ok(busy == 0)
     }
 
     /// fsync the database file, as SQLite does after a checkpoint that copied the whole WAL.
@@ -242,6 +249,40 @@ mod tests {
         let pass = store.checkpoint_pass().unwrap();
         assert!(pass.copied > 0 && pass.copied == pass.frames, "{pass:?}");
         store.sync_database_file().unwrap();
+    }
+
+    /// At a stop the WAL is emptied into the database; a reader still on older frames keeps it,
+    /// and the stop waits for that reader no longer than `LAST_WAIT`.
+    #[test]
+    fn the_last_checkpoint_empties_the_wal_unless_a_reader_holds_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("last.db");
+        let wal = || std::fs::metadata(dir.path().join("last.db-wal")).map_or(0, |m| m.len());
+        let writer = Store::open(&db).unwrap();
+        writer.become_writer().unwrap();
+        let write = || {
+            writer
+                .connection()
+                .execute_batch(
+                    "CREATE TABLE IF NOT EXISTS filler (body BLOB); INSERT INTO filler VALUES (zeroblob(20000))",
+                )
+                .unwrap();
+        };
+        let last = Store::open(&db).unwrap();
+
+        let reader = rusqlite::Connection::open(&db).unwrap();
+        write();
+        reader.execute_batch("BEGIN; SELECT count(*) FROM filler;").unwrap();
+        write();
+        let started = std::time::Instant::now();
+        assert!(!last.checkpoint_to_the_end().unwrap(), "the reader holds older frames");
+        let waited = started.elapsed();
+        assert!(waited >= LAST_WAIT && waited < LAST_WAIT * 3, "waited {waited:?}");
+        assert!(wal() > 0);
+
+        reader.execute_batch("COMMIT").unwrap();
+        assert!(last.checkpoint_to_the_end().unwrap());
+        assert_eq!(wal(), 0, "emptied");
     }
 
     /// A writer that is almost never idle, as under a steady stream of deliveries: with the
