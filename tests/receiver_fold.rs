@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::services::{BIN, exited_within, serve, signed_mykaarma};
+use common::services::{BIN, exited_within, serve, serve_with, signed_mykaarma};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -110,17 +110,7 @@ fn held_folds_are_all_done_when_the_receiver_stops() {
     let d = dir.path();
     let (config, lines) = signed_mykaarma(d, SECRET, 200, 1024);
     let db = d.join("sb.db");
-    let args = [
-        "--db",
-        db.to_str().unwrap(),
-        "--config",
-        config.to_str().unwrap(),
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--bench-hold-folds",
-    ];
-    let mut server = common::services::start(&args, &d.join("serve.log"), &[]);
+    let mut server = serve_with(&db, &config, &["--bench-hold-folds"], &[]);
     for line in &lines {
         assert_eq!(post(&server.url, line).unwrap().status(), 200);
     }

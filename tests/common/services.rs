@@ -107,17 +107,20 @@ pub fn signed_mykaarma(
 
 /// `switchboard serve` on `db` with `config`, on a free loopback port, logging beside `db`.
 pub fn serve(db: &std::path::Path, config: &std::path::Path, env: &[(&str, &str)]) -> Proc {
-    start(
-        &[
-            "--db",
-            db.to_str().unwrap(),
-            "--config",
-            config.to_str().unwrap(),
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-        ],
-        &db.with_file_name("serve.log"),
-        env,
-    )
+    serve_with(db, config, &[], env)
+}
+
+/// `serve`, with these options of its own too.
+pub fn serve_with(db: &std::path::Path, config: &std::path::Path, options: &[&str], env: &[(&str, &str)]) -> Proc {
+    let mut args = vec![
+        "--db",
+        db.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+    ];
+    args.extend_from_slice(options);
+    start(&args, &db.with_file_name("serve.log"), env)
 }
