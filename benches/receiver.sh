@@ -5,6 +5,7 @@
 #   benches/receiver.sh [SECONDS] [CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benches/cpu.sh
 seconds=${1:-10}
 connections=${2:-64}
 threads=2
@@ -36,10 +37,14 @@ start_server() { # [serve's options]
 }
 stop_server() { kill "$server"; wait "$server" 2>/dev/null || true; server=""; }
 
-run() { WRK_THREADS=$threads wrk -t"$threads" -c"$connections" -d"${seconds}s" --latency -s benches/post_signed.lua "$url$1" -- "$work/signed.tsv"; }
+# measure NAME PATH: wrk into NAME.txt, and what it and the server spent meanwhile.
+measure() {
+  WRK_THREADS=$threads wrk_costed "$server" "$work/$1.txt" -t"$threads" -c"$connections" -d"${seconds}s" --latency \
+    -s benches/post_signed.lua "$url$2" -- "$work/signed.tsv"
+}
 start_server
-run /noop > "$work/noop.txt"
-run /webhooks/mykaarma > "$work/durable.txt"
+measure noop /noop
+measure durable /webhooks/mykaarma
 stop_server
 
 rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
@@ -47,15 +52,19 @@ p99() { awk '$1 == "99%" {print $2}' "$1"; }
 non2xx() { awk '/Non-2xx/ {print $NF}' "$1"; }
 stored=$("$bin" --db "$work/bench.db" events --json --limit 1 | awk -F': ' '/"id"/ {gsub(/,/, "", $2); print $2; exit}')
 start_server --bench-hold-folds
-run /webhooks/mykaarma > "$work/held.txt"
+measure held /webhooks/mykaarma
 stop_server
 held_fold=$(sed -n 's/.*\(folded [0-9]* held events in [0-9.]* s\).*/\1/p' "$work/serve.err")
 noop=$(rps "$work/noop.txt"); durable=$(rps "$work/durable.txt"); held=$(rps "$work/held.txt")
-printf '%-34s %12s %10s\n' "endpoint (${connections} connections, ${seconds}s)" "req/s" "p99"
-printf '%-34s %12s %10s\n' "POST /noop (do nothing, 200)" "$noop" "$(p99 "$work/noop.txt")"
-printf '%-34s %12s %10s\n' "POST /webhooks/mykaarma (durable)" "$durable" "$(p99 "$work/durable.txt")"
-printf '%-34s %12s %10s\n' "the same, every fold held (bound)" "$held" "$(p99 "$work/held.txt")"
+cpu() { per_request "$work/$1.txt"; }
+printf '%-34s %12s %10s   %s\n' "endpoint (${connections} connections, ${seconds}s)" "req/s" "p99" \
+  "CPU µs a request: server, wrk, what $(nproc) cores give one"
+printf '%-34s %12s %10s   %s\n' "POST /noop (do nothing, 200)" "$noop" "$(p99 "$work/noop.txt")" "$(cpu noop)"
+printf '%-34s %12s %10s   %s\n' "POST /webhooks/mykaarma (durable)" "$durable" "$(p99 "$work/durable.txt")" "$(cpu durable)"
+printf '%-34s %12s %10s   %s\n' "the same, every fold held (bound)" "$held" "$(p99 "$work/held.txt")" "$(cpu held)"
 printf 'ratio durable/noop: %s   events stored: %s   non-2xx answers: %s\n' \
   "$(awk -v a="$durable" -v b="$noop" 'BEGIN {printf "%.2f", a / b}')" "${stored:-0}" "$(non2xx "$work/durable.txt")"
 printf 'bound/noop: %s   at stop the receiver %s\n' \
   "$(awk -v a="$held" -v b="$noop" 'BEGIN {printf "%.2f", a / b}')" "${held_fold:-did not say what it folded}"
+printf 'at 0.3x the do-nothing route, %s cores give each request %s µs\n' "$(nproc)" \
+  "$(awk -v n="$noop" -v c="$(nproc)" 'BEGIN {printf "%.0f", c * 1e6 / (0.3 * n)}')"

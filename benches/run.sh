@@ -7,6 +7,7 @@
 # Installs sqlite3 and wrk (Debian packages) when missing; uses nginx for one more baseline when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benches/cpu.sh
 mode=full
 [ "${1:-}" = --smoke ] && mode=smoke
 
@@ -172,12 +173,17 @@ start_server() { # [serve's options]
 }
 stop_server() { kill "$server"; wait "$server" 2>/dev/null || true; server=""; }
 wrk_run() { WRK_THREADS=2 wrk -t2 -c64 -d"${recv_seconds}s" --latency -s benches/post_signed.lua "$1" -- "$work/signed.tsv"; }
+# wrk_measured URL OUT: the same wrk, and what it and the receiver spent meanwhile (benches/cpu.sh).
+wrk_measured() {
+  WRK_THREADS=2 wrk_costed "$server" "$2" -t2 -c64 -d"${recv_seconds}s" --latency -s benches/post_signed.lua "$1" \
+    -- "$work/signed.tsv"
+}
 rps() { awk '/^Requests\/sec:/ { print $2 }' "$1"; }
 p99() { awk '$1 == "99%" { print $2 }' "$1"; }
 start_server
 commands+=("wrk -t2 -c64 -d${recv_seconds}s --latency -s benches/post_signed.lua URL/noop|URL/webhooks/mykaarma -- signed.tsv")
-wrk_run "$url/noop" > "$work/noop.txt"
-wrk_run "$url/webhooks/mykaarma" > "$work/durable.txt"
+wrk_measured "$url/noop" "$work/noop.txt"
+wrk_measured "$url/webhooks/mykaarma" "$work/durable.txt"
 stop_server
 noop_rps=$(num "$(rps "$work/noop.txt")"); durable_rps=$(num "$(rps "$work/durable.txt")")
 recv_ratio=$(div "$durable_rps" "$noop_rps")
@@ -185,7 +191,7 @@ recv_ratio=$(div "$durable_rps" "$noop_rps")
 # folds them all from the log, as a start after a crash would, and says how long that took).
 start_server --bench-hold-folds
 commands+=("$bin serve --bench-hold-folds, then the same wrk on URL/webhooks/mykaarma")
-wrk_run "$url/webhooks/mykaarma" > "$work/held.txt"
+wrk_measured "$url/webhooks/mykaarma" "$work/held.txt"
 stop_server
 held_rps=$(num "$(rps "$work/held.txt")")
 held=$(sed -n 's/.*folded \([0-9]*\) held events in \([0-9.]*\) s.*/\1 \2/p' "$work/serve.err")
@@ -285,6 +291,8 @@ row_ssh() { # label key: over SSH beside the local pseudo-terminal, large databa
 kib_mib() { num "$(div "$1" 1024)" 1; }
 
 # ---------------------------------------------------------------- report
+costs() { per_request "$work/$1.txt" | awk '{ printf "%d + %d of %d", $1, $2, $3 }'; }
+need_us=$(awk -v n="$noop_rps" -v c="$(nproc)" 'BEGIN { printf "%.0f", c * 1e6 / (0.3 * n) }')
 machine="$(uname -srm); $(nproc) cores; $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo); $(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo); $(df -T "$data" | awk 'NR == 2 { print $2 }') filesystem"
 table=$(cat <<EOF
 | | Switchboard | baseline (same run) | ratio | goal |
@@ -295,6 +303,7 @@ table=$(cat <<EOF
 | Receiver, durable signed 4 KiB deliveries, 64 connections | $durable_rps req/s | do-nothing route, same server: $noop_rps req/s (nginx \`return 200\`: $nginx_rps) | **${recv_ratio}×** | ≥ 0.3× |
 | Its bound: the append path alone, every fold held until the receiver stops | $held_rps req/s | the do-nothing route | $(div "$held_rps" "$noop_rps")× | |
 | The held events folded at stop, from the log | $(num "$(div "$held_events" "$held_fold_s")") events/s ($held_events in ${held_fold_s} s) | | | |
+| CPU a request, µs (receiver + wrk, of what the $(nproc) cores give each at the rate reached) | durable: $(costs durable); bound: $(costs held) | do-nothing route: $(costs noop) | at 0.3× the do-nothing route the cores give each request $need_us µs | |
 | Receiver at $rate req/s (constant, 80 % of the durable maximum) | acknowledged: p99 $rate_p99 ms, p50 $rate_p50 ms ($rate_achieved req/s sent, $rate_bad not 2xx) | | | p99 < 20 ms |
 | Acknowledged → visible to a reader woken as the inbox is, at that rate | p99 $visible_p99 ms, p50 $visible_p50 ms ($visible_unseen never seen) | | | p99 < 100 ms |
 | Receiver at $half req/s (constant, 50 % of the durable maximum) | acknowledged: p99 $half_p99 ms, p50 $half_p50 ms ($half_achieved req/s sent, $half_bad not 2xx) | | | |
@@ -348,6 +357,7 @@ EOF
   echo "- large database: $large_events events, import ${large_import_s}s, rebuild ${rebuild_s}s"
   echo "- import into the large database ($pairs pairs, seconds from start to exit): switchboard $(paste -sd' ' "$work/into.sw"); sqlite3 $(paste -sd' ' "$work/into.sq"); $into_events events, $(du -m "$next_file" | cut -f1) MB of NDJSON; the last: $(tr -d '\n ' < "$work/into-large.json")"
   echo "- receiver, wrk: noop $noop_rps req/s p99 $(p99 "$work/noop.txt"); durable $durable_rps req/s p99 $(p99 "$work/durable.txt"); folds held $held_rps req/s p99 $(p99 "$work/held.txt")"
+  echo "- receiver, CPU µs a request (receiver, wrk, what the cores give): noop $(per_request "$work/noop.txt"); durable $(per_request "$work/durable.txt"); folds held $(per_request "$work/held.txt")"
   echo "- receiver, constant rate: $(tr -d '\n ' < "$work/rate.json")"
   echo "- receiver, half that rate: $(tr -d '\n ' < "$work/half.json")"
   echo "- inbox, $(get "$S" messages) messages: $(tr -d '\n ' < "$work/inbox-small.json")"
