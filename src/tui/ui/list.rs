@@ -6,6 +6,7 @@ use crate::tui::state::Focus;
 use crate::width::{fit, pad};
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -129,26 +130,31 @@ pub fn draw(frame: &mut Frame, area: Rect, view: &View) -> usize {
         let preview = sanitize::line(c.preview.as_deref().unwrap_or("")).into_owned();
         let marker = if selected { "▶" } else { " " };
         let row_style = if selected { t.selected() } else { t.plain() };
+        // The selected row is one even bar, as in mutt or htop: colours reversed column by column
+        // read as patches, and each change of colour is bytes sent again at every move.
+        let column = |style: Style| if selected { row_style } else { style };
+        // Blank marks take no style: a style on spaces is drawn as nothing but costs its bytes.
+        let mark = |text: &str, style: Style| if text.is_empty() { row_style } else { column(style) };
         let mut spans = vec![
             Span::styled(format!("{marker} "), row_style),
             Span::styled(
                 pad(&contact, contact_w),
-                if unread { t.unread().patch(row_style) } else { row_style },
+                column(if unread { t.unread() } else { row_style }),
             ),
             Span::styled(" ", row_style),
-            Span::styled(pad(&channel, channel_w), t.dim().patch(row_style)),
+            Span::styled(pad(&channel, channel_w), column(t.dim())),
             Span::styled(" ", row_style),
         ];
         if assignee_w > 0 {
-            spans.push(Span::styled(pad(&assignee, assignee_w), t.dim().patch(row_style)));
+            spans.push(Span::styled(pad(&assignee, assignee_w), mark(&assignee, t.dim())));
             spans.push(Span::styled(" ", row_style));
         }
         spans.extend([
             Span::styled(pad(&preview, preview_w), row_style),
-            Span::styled(format!(" {when:>5} "), t.dim().patch(row_style)),
-            Span::styled(format!("{unread_mark:>3}"), t.unread().patch(row_style)),
+            Span::styled(format!(" {when:>5} "), column(t.dim())),
+            Span::styled(format!("{unread_mark:>3}"), mark(&unread_mark, t.unread())),
             Span::styled(" ", row_style),
-            Span::styled(format!("{fail_mark:>3}"), t.failed().patch(row_style)),
+            Span::styled(format!("{fail_mark:>3}"), mark(&fail_mark, t.failed())),
         ]);
         // Whatever rounding left over, so a selected row is highlighted edge to edge.
         let used: usize = spans.iter().map(|s| crate::width::width(&s.content)).sum();
