@@ -5,7 +5,7 @@
 #   benches/receiver.sh [SECONDS] [CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source benches/cpu.sh
+source benches/receiver_load.sh
 seconds=${1:-10}
 connections=${2:-64}
 threads=2
@@ -27,16 +27,6 @@ chmod 600 "$work/config.toml"
 # Enough distinct events that none repeats at the rate this machine reaches.
 "$bin" gen --signed-mykaarma "$secret" --messages "${BENCH_EVENTS:-200000}" --out "$work/signed.tsv"
 
-start_server() { # [serve's options]
-  rm -f "$work"/bench.db*
-  "$bin" --db "$work/bench.db" --config "$work/config.toml" serve --listen 127.0.0.1:0 --bench-noop "$@" \
-    > "$work/serve.out" 2> "$work/serve.err" &
-  server=$!
-  for _ in $(seq 100); do grep -q listening "$work/serve.out" && break; sleep 0.05; done
-  url=$(sed -n 's/^listening on //p' "$work/serve.out")
-}
-stop_server() { kill "$server"; wait "$server" 2>/dev/null || true; server=""; }
-
 # measure NAME PATH: wrk into NAME.txt, and what it and the server spent meanwhile.
 measure() {
   WRK_THREADS=$threads wrk_costed "$server" "$work/$1.txt" -t"$threads" -c"$connections" -d"${seconds}s" --latency \
@@ -50,7 +40,7 @@ stop_server
 rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
 p99() { awk '$1 == "99%" {print $2}' "$1"; }
 non2xx() { awk '/Non-2xx/ {print $NF}' "$1"; }
-stored=$("$bin" --db "$work/bench.db" events --json --limit 1 | awk -F': ' '/"id"/ {gsub(/,/, "", $2); print $2; exit}')
+stored=$("$bin" --db "$work/recv.db" events --json --limit 1 | awk -F': ' '/"id"/ {gsub(/,/, "", $2); print $2; exit}')
 start_server --bench-hold-folds
 measure held /webhooks/mykaarma
 stop_server

@@ -7,7 +7,7 @@
 # Installs sqlite3 and wrk (Debian packages) when missing; uses nginx for one more baseline when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source benches/cpu.sh
+source benches/receiver_load.sh
 mode=full
 [ "${1:-}" = --smoke ] && mode=smoke
 
@@ -163,17 +163,8 @@ secret=bench-secret-$RANDOM
 printf '[receiver.mykaarma]\nsignature_secret = "%s"\n' "$secret" > "$work/config.toml"
 chmod 600 "$work/config.toml"
 "$bin" gen --signed-mykaarma "$secret" --messages "$signed" --out "$work/signed.tsv"
-start_server() { # [serve's options]
-  rm -f "$work"/recv.db*
-  "$bin" --db "$work/recv.db" --config "$work/config.toml" serve --listen 127.0.0.1:0 --bench-noop "$@" \
-    > "$work/serve.out" 2> "$work/serve.err" &
-  server=$!
-  for _ in $(seq 100); do grep -q listening "$work/serve.out" && break; sleep 0.05; done
-  url=$(sed -n 's/^listening on //p' "$work/serve.out")
-}
-stop_server() { kill "$server"; wait "$server" 2>/dev/null || true; server=""; }
 wrk_run() { WRK_THREADS=2 wrk -t2 -c64 -d"${recv_seconds}s" --latency -s benches/post_signed.lua "$1" -- "$work/signed.tsv"; }
-# wrk_measured URL OUT: the same wrk, and what it and the receiver spent meanwhile (benches/cpu.sh).
+# wrk_measured URL OUT: the same wrk, and what it and the receiver spent meanwhile (benches/receiver_load.sh).
 wrk_measured() {
   WRK_THREADS=2 wrk_costed "$server" "$2" -t2 -c64 -d"${recv_seconds}s" --latency -s benches/post_signed.lua "$1" \
     -- "$work/signed.tsv"

@@ -1,6 +1,18 @@
-# What a load costs the machine, a request at a time: the server's CPU (all its threads) and wrk's,
-# against what the machine's cores give each request at the rate reached. Sourced by the receiver
-# rows of run.sh and by receiver.sh.
+# The receiver under load, for the receiver rows of run.sh and for receiver.sh (both source this):
+# starting and stopping it, and what a load costs the machine a request at a time (the server's CPU,
+# all its threads, and wrk's) against what the machine's cores give each request at the rate reached.
+
+# start_server [serve's options]: $bin's receiver on $work/recv.db with $work/config.toml, on a
+# free loopback port; sets $server (its pid) and $url. Uses $bin and $work.
+start_server() {
+  rm -f "$work"/recv.db*
+  "$bin" --db "$work/recv.db" --config "$work/config.toml" serve --listen 127.0.0.1:0 --bench-noop "$@" \
+    > "$work/serve.out" 2> "$work/serve.err" &
+  server=$!
+  for _ in $(seq 100); do grep -q listening "$work/serve.out" && break; sleep 0.05; done
+  url=$(sed -n 's/^listening on //p' "$work/serve.out")
+}
+stop_server() { kill "$server"; wait "$server" 2>/dev/null || true; server=""; }
 
 # cpu_of PID: CPU seconds (user + system) the running process has used so far.
 cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' "/proc/$1/stat"; }
